@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Language(models.TextChoices):
+    SWEDISH = "sv", "Svenska"
+    ENGLISH = "en", "English"
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def _create_user(self, email: str, password: str | None, **extra: Any) -> User:
+        if not email:
+            raise ValueError("An email address is required")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra: Any) -> User:
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> User:
+        extra["is_staff"] = True
+        extra["is_superuser"] = True
+        return self._create_user(email, password, **extra)
+
+    def get_by_natural_key(self, username: str | None) -> User:
+        # Emails are stored lower-case; logins match whatever case was typed.
+        return self.get(email__iexact=username or "")
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person. The same login serves partner staff and customer users."""
+
+    email = models.EmailField(_("email"), unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    language = models.CharField(
+        _("language"), max_length=2, choices=Language.choices, default=Language.SWEDISH
+    )
+    mobile = models.CharField(_("mobile number"), max_length=20, blank=True)
+    # Stored as YYYYMMDDNNNN, the form BankID uses; validated with its Luhn check on the way in.
+    personnummer = models.CharField(_("personal identity number"), max_length=12, blank=True)
+    is_staff = models.BooleanField(
+        _("site staff"), default=False, help_text=_("May log in to the Django admin (site operators only).")
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    date_joined = models.DateTimeField(_("joined"), default=timezone.now)
+
+    objects: ClassVar[UserManager] = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["name"]
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        ordering = ["name", "email"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["personnummer"],
+                condition=~models.Q(personnummer=""),
+                name="user_personnummer_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>" if self.name else self.email
+
+    def get_full_name(self) -> str:
+        return self.name or self.email
+
+    def get_short_name(self) -> str:
+        return (self.name.split(" ")[0] if self.name else "") or self.email
