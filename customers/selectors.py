@@ -1,0 +1,112 @@
+"""Reads that always take the acting user and return permission-filtered querysets."""
+
+from __future__ import annotations
+
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+
+from customers.models import (
+    Collaboration,
+    CollaborationStatus,
+    CollaborationUserObjectPermission,
+    CustomerMembership,
+)
+from partners.models import PartnerMembership, PartnerRole
+from portal.context import Organisation
+from portal.models import User
+
+OPEN_STATUSES = [CollaborationStatus.ACTIVE, CollaborationStatus.INVITED]
+
+
+def customer_organisations(user: User) -> list[Organisation]:
+    """The customers `user` belongs to, for the organisation switcher; one query."""
+    rows = CustomerMembership.objects.filter(user=user).values_list(
+        "customer_id", "customer__name", "is_admin", "is_primary_contact"
+    )
+    return [
+        Organisation("customer", customer_id, name, is_admin or is_primary, is_primary)
+        for customer_id, name, is_admin, is_primary in sorted(rows, key=lambda row: row[1].lower())
+    ]
+
+
+def staff_assignment_exists(*, user: User) -> Exists:
+    """True for collaborations `user` is assigned to, as one subquery over the direct permission table."""
+    return Exists(
+        CollaborationUserObjectPermission.objects.filter(
+            content_object=OuterRef("pk"),
+            user=user,
+            permission__codename="work_with_customer",
+            permission__content_type__app_label="customers",
+        )
+    )
+
+
+def collaborations_for_partner_user(
+    *, user: User, partner: Organisation, search: str = "", include_ended: bool = False
+) -> QuerySet[Collaboration]:
+    """The partner's customers this user may see: all for an account administrator, the assigned
+    ones for staff. Annotated with the customer's primary contact, in a constant number of queries."""
+    statuses = [*OPEN_STATUSES, CollaborationStatus.ENDED] if include_ended else OPEN_STATUSES
+    qs = Collaboration.objects.filter(partner_id=partner.id, status__in=statuses)
+    if not partner.is_admin:
+        qs = qs.filter(staff_assignment_exists(user=user))
+    if search.strip():
+        term = search.strip()
+        qs = qs.filter(Q(customer__name__icontains=term) | Q(customer__org_number__icontains=term))
+    primary = CustomerMembership.objects.filter(customer_id=OuterRef("customer_id"), is_primary_contact=True)
+    return (
+        qs.select_related("customer")
+        .annotate(
+            primary_contact_name=Subquery(primary.values("user__name")[:1]),
+            primary_contact_email=Subquery(primary.values("user__email")[:1]),
+        )
+        .order_by("customer__name", "pk")
+    )
+
+
+def collaborations_for_customer_user(*, user: User, customer: Organisation) -> QuerySet[Collaboration]:
+    """The active collaborations of the customer the user acts for: the partners under Samarbeten."""
+    return (
+        Collaboration.objects.filter(customer_id=customer.id, status=CollaborationStatus.ACTIVE)
+        .select_related("partner")
+        .order_by("partner__name", "pk")
+    )
+
+
+def invitations_for_customer_admin(*, user: User, customer: Organisation) -> QuerySet[Collaboration]:
+    if not customer.is_admin:
+        return Collaboration.objects.none()
+    return (
+        Collaboration.objects.filter(customer_id=customer.id, status=CollaborationStatus.INVITED)
+        .select_related("partner", "created_by")
+        .order_by("created_at")
+    )
+
+
+def customer_users(*, user: User, customer_id: int) -> QuerySet[CustomerMembership]:
+    """The users of a customer; the caller has checked that `user` may see them."""
+    return (
+        CustomerMembership.objects.filter(customer_id=customer_id)
+        .select_related("user")
+        .order_by("-is_primary_contact", "user__name", "user__email")
+    )
+
+
+def customer_users_for_partner(*, user: User, collaboration: Collaboration) -> QuerySet[CustomerMembership]:
+    """The customer's users as its partner sees them: only once the collaboration is active, so
+    that an invitation alone reveals nothing about the people of the invited company."""
+    if not collaboration.is_active:
+        return CustomerMembership.objects.none()
+    return customer_users(user=user, customer_id=collaboration.customer_id)
+
+
+def partner_staff_for_assignment(*, user: User, collaboration: Collaboration) -> QuerySet[PartnerMembership]:
+    """Staff members of the collaboration's partner, each annotated with whether they are assigned."""
+    assigned = CollaborationUserObjectPermission.objects.filter(
+        content_object=collaboration, user=OuterRef("user_id"), permission__codename="work_with_customer"
+    )
+    return (
+        PartnerMembership.objects.filter(partner_id=collaboration.partner_id, role=PartnerRole.STAFF)
+        .select_related("user")
+        .annotate(is_assigned=Exists(assigned))
+        .order_by("user__name")
+    )

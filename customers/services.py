@@ -1,0 +1,316 @@
+"""Writes for customers, their users and collaborations. Each function holds its rule."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from django.contrib.auth.models import Permission
+from django.db import IntegrityError, transaction
+from django.db.models import Case, Q, When
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from guardian.shortcuts import assign_perm
+
+from customers.models import (
+    Collaboration,
+    CollaborationStatus,
+    CollaborationUserObjectPermission,
+    CustomerAccount,
+    CustomerKind,
+    CustomerMembership,
+)
+from partners.models import Partner, PartnerMembership, PartnerRole
+from portal.errors import ServiceError
+from portal.models import Language, User
+from portal.queue import enqueue_on_commit
+from portal.services import user_get_or_create
+from portal.validators import normalize_orgnr
+
+WORK_WITH_CUSTOMER = "customers.work_with_customer"
+
+
+@dataclass(frozen=True)
+class NewCustomerUser:
+    name: str
+    email: str
+    language: str = Language.SWEDISH
+    send_welcome: bool = True
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _enqueue_welcome(membership: CustomerMembership, partner: Partner | None) -> None:
+    from customers import tasks
+
+    enqueue_on_commit(tasks.send_customer_welcome, membership.pk, partner.pk if partner else None)
+
+
+def _add_member(
+    *,
+    customer: CustomerAccount,
+    spec: NewCustomerUser,
+    is_primary_contact: bool = False,
+    is_admin: bool = False,
+) -> CustomerMembership:
+    user, _created = user_get_or_create(email=spec.email, name=spec.name, language=spec.language)
+    if CustomerMembership.objects.filter(customer=customer, user=user).exists():
+        raise ServiceError(
+            _("%(email)s is already a user at %(customer)s.")
+            % {"email": user.email, "customer": customer.name},
+            field="email",
+        )
+    return CustomerMembership.objects.create(
+        customer=customer,
+        user=user,
+        is_primary_contact=is_primary_contact,
+        is_admin=is_admin or is_primary_contact,
+    )
+
+
+@transaction.atomic
+def documents_customer_create(
+    *,
+    partner: Partner,
+    actor: User,
+    name: str,
+    org_number: str,
+    primary_contact: NewCustomerUser,
+    users: Sequence[NewCustomerUser] = (),
+) -> Collaboration:
+    """Create a free Documents customer with its users, collaborating with `partner` at once.
+
+    Welcome emails (with a set-password link for people new to the portal) go out after
+    commit for each user whose `send_welcome` is set. Staff who create a customer are
+    assigned to it, or they could not see what they just made.
+    """
+    org_number = normalize_orgnr(org_number)
+    emails = [primary_contact.email.strip().lower()] + [u.email.strip().lower() for u in users]
+    if len(set(emails)) != len(emails):
+        raise ServiceError(_("Each user needs their own email address; one appears twice."), field="email")
+    if Collaboration.objects.filter(
+        partner=partner,
+        customer__org_number=org_number,
+        status__in=[CollaborationStatus.ACTIVE, CollaborationStatus.INVITED],
+    ).exists():
+        raise ServiceError(
+            _("You already have a customer with organisation number %(org)s.") % {"org": org_number},
+            field="org_number",
+        )
+    customer = CustomerAccount.objects.create(
+        name=name.strip(), org_number=org_number, kind=CustomerKind.DOCUMENTS, created_by_partner=partner
+    )
+    members = [_add_member(customer=customer, spec=primary_contact, is_primary_contact=True)]
+    members += [_add_member(customer=customer, spec=spec) for spec in users]
+    collaboration = Collaboration.objects.create(
+        partner=partner, customer=customer, status=CollaborationStatus.ACTIVE, created_by=actor
+    )
+    _assign_creator(collaboration=collaboration, actor=actor)
+    for spec, membership in zip([primary_contact, *users], members, strict=True):
+        if spec.send_welcome:
+            _enqueue_welcome(membership, partner)
+    return collaboration
+
+
+def _assign_creator(*, collaboration: Collaboration, actor: User) -> None:
+    if PartnerMembership.objects.filter(
+        partner_id=collaboration.partner_id, user=actor, role=PartnerRole.STAFF
+    ).exists():
+        assign_perm(WORK_WITH_CUSTOMER, actor, collaboration)
+
+
+@transaction.atomic
+def customer_invite(
+    *, partner: Partner, actor: User, org_number: str, email: str
+) -> tuple[Collaboration, str]:
+    """Invite an existing customer account to collaborate, by its org number and an admin's email.
+
+    Both must match, and the refusal does not say which did not: the form is no way to
+    learn who is a customer of the portal. Returns the collaboration and the raw token
+    (only its hash is stored); the invitation email goes out after commit.
+    """
+    from customers import tasks
+
+    org_number = normalize_orgnr(org_number)
+    email = email.strip().lower()
+    membership = (
+        CustomerMembership.objects.filter(customer__org_number=org_number, user__email__iexact=email)
+        .filter(Q(is_admin=True) | Q(is_primary_contact=True))
+        .select_related("customer")
+        # A company's own subscription before a Documents account ("documents" sorts first by name).
+        .order_by(Case(When(customer__kind=CustomerKind.SUBSCRIPTION, then=0), default=1), "customer_id")
+        .first()
+    )
+    if membership is None:
+        raise ServiceError(
+            _("No customer account with that organisation number has an administrator with that email.")
+        )
+    customer = membership.customer
+    existing = Collaboration.objects.filter(
+        partner=partner,
+        customer=customer,
+        status__in=[CollaborationStatus.ACTIVE, CollaborationStatus.INVITED],
+    ).first()
+    if existing is not None:
+        if existing.status == CollaborationStatus.INVITED:
+            raise ServiceError(_("%(customer)s has already been invited.") % {"customer": customer.name})
+        raise ServiceError(_("You already collaborate with %(customer)s.") % {"customer": customer.name})
+    token = secrets.token_urlsafe(32)
+    try:
+        with transaction.atomic():
+            collaboration = Collaboration.objects.create(
+                partner=partner,
+                customer=customer,
+                status=CollaborationStatus.INVITED,
+                created_by=actor,
+                invitation_token_hash=hash_token(token),
+                invited_email=email,
+            )
+    except IntegrityError:  # a parallel invitation won the race
+        raise ServiceError(
+            _("%(customer)s has already been invited.") % {"customer": customer.name}
+        ) from None
+    _assign_creator(collaboration=collaboration, actor=actor)
+    enqueue_on_commit(tasks.send_collaboration_invitation, collaboration.pk, membership.user_id, token)
+    return collaboration, token
+
+
+@transaction.atomic
+def invitation_respond(*, collaboration: Collaboration, actor: User, accept: bool) -> Collaboration:
+    """Accept or decline an invitation once. The caller has checked that `actor` administers the customer."""
+    collaboration = Collaboration.objects.select_for_update().get(pk=collaboration.pk)
+    if collaboration.status != CollaborationStatus.INVITED:
+        raise ServiceError(_("This invitation has already been answered."))
+    collaboration.status = CollaborationStatus.ACTIVE if accept else CollaborationStatus.DECLINED
+    collaboration.responded_by = actor
+    collaboration.responded_at = timezone.now()
+    # The token hash stays, so that opening the link again says "already answered" instead of 404.
+    collaboration.save(update_fields=["status", "responded_by", "responded_at"])
+    return collaboration
+
+
+@transaction.atomic
+def collaboration_end(*, collaboration: Collaboration, actor: User) -> Collaboration:
+    collaboration = Collaboration.objects.select_for_update().get(pk=collaboration.pk)
+    if collaboration.status == CollaborationStatus.ENDED:
+        raise ServiceError(_("This collaboration has already ended."))
+    collaboration.status = CollaborationStatus.ENDED
+    collaboration.ended_at = timezone.now()
+    collaboration.invitation_token_hash = ""
+    collaboration.save(update_fields=["status", "ended_at", "invitation_token_hash"])
+    CollaborationUserObjectPermission.objects.filter(content_object=collaboration).delete()
+    return collaboration
+
+
+def _work_permission() -> Permission:
+    app_label, codename = WORK_WITH_CUSTOMER.split(".")
+    return Permission.objects.get(content_type__app_label=app_label, codename=codename)
+
+
+@transaction.atomic
+def staff_assign(*, collaboration: Collaboration, actor: User, user_ids: Iterable[int]) -> None:
+    """Make exactly `user_ids` the staff assigned to the collaboration.
+
+    Only staff of the collaboration's partner can be assigned; admins see every customer
+    anyway, so they need no assignment.
+    """
+    wanted = set(user_ids)
+    staff_ids = set(
+        PartnerMembership.objects.filter(
+            partner_id=collaboration.partner_id, role=PartnerRole.STAFF, user_id__in=wanted
+        ).values_list("user_id", flat=True)
+    )
+    if wanted - staff_ids:
+        raise ServiceError(
+            _("Only staff members of %(partner)s can be assigned.") % {"partner": collaboration.partner.name}
+        )
+    permission = _work_permission()
+    current = set(
+        CollaborationUserObjectPermission.objects.filter(
+            content_object=collaboration, permission=permission
+        ).values_list("user_id", flat=True)
+    )
+    CollaborationUserObjectPermission.objects.filter(
+        content_object=collaboration, permission=permission, user_id__in=current - wanted
+    ).delete()
+    CollaborationUserObjectPermission.objects.bulk_create(
+        [
+            CollaborationUserObjectPermission(
+                content_object=collaboration, permission=permission, user_id=uid
+            )
+            for uid in wanted - current
+        ]
+    )
+
+
+def staff_unassign_all(*, partner: Partner, user: User) -> None:
+    CollaborationUserObjectPermission.objects.filter(content_object__partner=partner, user=user).delete()
+
+
+# --- Customer users, managed by the customer's primary contact and admins -----------------
+
+
+def _lock_customer(customer_id: int) -> CustomerAccount:
+    return CustomerAccount.objects.select_for_update().get(pk=customer_id)
+
+
+@transaction.atomic
+def customer_user_add(
+    *,
+    customer: CustomerAccount,
+    actor: User,
+    spec: NewCustomerUser,
+    is_admin: bool = False,
+    partner: Partner | None = None,
+) -> CustomerMembership:
+    _lock_customer(customer.pk)
+    membership = _add_member(customer=customer, spec=spec, is_admin=is_admin)
+    if spec.send_welcome:
+        _enqueue_welcome(membership, partner)
+    return membership
+
+
+@transaction.atomic
+def customer_user_set_admin(
+    *, membership: CustomerMembership, actor: User, is_admin: bool
+) -> CustomerMembership:
+    _lock_customer(membership.customer_id)
+    membership = CustomerMembership.objects.get(pk=membership.pk)
+    if membership.is_primary_contact and not is_admin:
+        raise ServiceError(_("The primary contact is always an administrator."))
+    membership.is_admin = is_admin
+    membership.save(update_fields=["is_admin"])
+    return membership
+
+
+@transaction.atomic
+def customer_primary_contact_transfer(*, membership: CustomerMembership, actor: User) -> CustomerMembership:
+    """Make `membership` the customer's one primary contact. The previous one stays an admin."""
+    _lock_customer(membership.customer_id)
+    CustomerMembership.objects.filter(customer_id=membership.customer_id, is_primary_contact=True).exclude(
+        pk=membership.pk
+    ).update(is_primary_contact=False, is_admin=True)
+    CustomerMembership.objects.filter(pk=membership.pk).update(is_primary_contact=True, is_admin=True)
+    return CustomerMembership.objects.get(pk=membership.pk)
+
+
+@transaction.atomic
+def customer_user_remove(*, membership: CustomerMembership, actor: User) -> None:
+    _lock_customer(membership.customer_id)
+    membership = CustomerMembership.objects.get(pk=membership.pk)
+    if membership.is_primary_contact:
+        raise ServiceError(
+            _("Make someone else the primary contact before removing %(name)s.")
+            % {"name": membership.user.get_full_name()}
+        )
+    membership.delete()
+
+
+@transaction.atomic
+def welcome_resend(*, membership: CustomerMembership, actor: User, partner: Partner | None = None) -> None:
+    CustomerMembership.objects.filter(pk=membership.pk).update(welcome_sent_at=None)
+    _enqueue_welcome(membership, partner)

@@ -1,0 +1,375 @@
+from __future__ import annotations
+
+from typing import cast
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from customers import access, selectors, services
+from customers.forms import (
+    BaseExtraUserFormSet,
+    CustomerInviteForm,
+    CustomerUserAddForm,
+    DocumentsCustomerForm,
+    ExtraUserFormSet,
+    InvitationResponseForm,
+    StaffAssignmentForm,
+    check_unique_emails,
+)
+from customers.models import Collaboration, CollaborationStatus, CustomerAccount, CustomerKind
+from partners.access import active_partner, active_partner_org
+from portal.context import AuthedRequest
+from portal.errors import ServiceError
+
+# --- Partner side: Mina samarbeten -----------------------------------------------------
+
+
+@login_required
+def customer_list(request: AuthedRequest) -> HttpResponse:
+    partner, _is_admin = active_partner(request)
+    org = active_partner_org(request)
+    query = request.GET.get("q", "")[:100]
+    collaborations = selectors.collaborations_for_partner_user(user=request.user, partner=org, search=query)
+    page = Paginator(collaborations, settings.PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "customers/customer_list.html", {"partner": partner, "page": page, "query": query})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def customer_create(request: AuthedRequest) -> HttpResponse:
+    """One form for a free Documents customer: company, primary contact and more users."""
+    partner, _is_admin = active_partner(request)
+    form = DocumentsCustomerForm(request.POST or None)
+    formset = cast(BaseExtraUserFormSet, ExtraUserFormSet(request.POST or None, prefix="users"))
+    if request.method == "POST":
+        if form.is_valid() and formset.is_valid() and check_unique_emails(form, formset):
+            try:
+                collaboration = services.documents_customer_create(
+                    partner=partner,
+                    actor=request.user,
+                    name=form.cleaned_data["name"],
+                    org_number=form.cleaned_data["org_number"],
+                    primary_contact=form.primary_contact(),
+                    users=formset.specs(),
+                )
+            except ServiceError as error:
+                form.add_error(error.field if error.field in form.fields else None, error.message)
+            else:
+                messages.success(request, _("%(name)s was created.") % {"name": collaboration.customer.name})
+                return redirect(collaboration)
+        return render(
+            request, "customers/customer_create.html", {"form": form, "formset": formset}, status=422
+        )
+    return render(request, "customers/customer_create.html", {"form": form, "formset": formset})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def customer_invite(request: AuthedRequest) -> HttpResponse:
+    partner, _is_admin = active_partner(request)
+    form = CustomerInviteForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                collaboration, _token = services.customer_invite(
+                    partner=partner, actor=request.user, **form.cleaned_data
+                )
+            except ServiceError as error:
+                form.add_error(None, error.message)
+            else:
+                messages.success(
+                    request,
+                    _("%(name)s was invited. Their administrator has been emailed.")
+                    % {"name": collaboration.customer.name},
+                )
+                return redirect("customers:customer_list")
+        return render(request, "customers/customer_invite.html", {"form": form}, status=422)
+    return render(request, "customers/customer_invite.html", {"form": form})
+
+
+@login_required
+def customer_detail(request: AuthedRequest, collaboration_id: int) -> HttpResponse:
+    collaboration, org = access.collaboration_for_partner_user(request, collaboration_id)
+    users = selectors.customer_users_for_partner(user=request.user, collaboration=collaboration)
+    return render(
+        request,
+        "customers/customer_detail.html",
+        {"collaboration": collaboration, "org": org, "users": users, "tab": "overview"},
+    )
+
+
+def _partner_manages_users(collaboration: Collaboration) -> bool:
+    # Only the Documents accounts the partner itself created, and not before the customer has
+    # accepted: an inviter could otherwise add itself as the customer's admin, then accept its
+    # own invitation and read the customer's other partners.
+    customer = collaboration.customer
+    return (
+        customer.kind == CustomerKind.DOCUMENTS
+        and customer.created_by_partner_id == collaboration.partner_id
+        and collaboration.is_active
+    )
+
+
+@login_required
+def customer_users(request: AuthedRequest, collaboration_id: int) -> HttpResponse:
+    collaboration, org = access.collaboration_for_partner_user(request, collaboration_id)
+    users = selectors.customer_users_for_partner(user=request.user, collaboration=collaboration)
+    return render(
+        request,
+        "customers/customer_users.html",
+        {
+            "collaboration": collaboration,
+            "org": org,
+            "users": users,
+            "tab": "users",
+            "can_manage": _partner_manages_users(collaboration),
+            "form": CustomerUserAddForm(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def customer_user_add(request: AuthedRequest, collaboration_id: int) -> HttpResponse:
+    """Partners manage the users of the free Documents accounts they created; a customer with its
+    own subscription manages its users itself."""
+    collaboration, org = access.collaboration_for_partner_user(request, collaboration_id)
+    if not _partner_manages_users(collaboration):
+        messages.error(request, _("%(name)s manages its own users.") % {"name": collaboration.customer.name})
+        return redirect("customers:customer_users", collaboration.pk)
+    form = CustomerUserAddForm(request.POST)
+    if form.is_valid():
+        try:
+            membership = services.customer_user_add(
+                customer=collaboration.customer,
+                actor=request.user,
+                spec=form.to_spec(),
+                is_admin=form.cleaned_data["is_admin"],
+                partner=collaboration.partner,
+            )
+        except ServiceError as error:
+            form.add_error(error.field, error.message)
+        else:
+            messages.success(request, _("%(name)s was added.") % {"name": membership.user.get_full_name()})
+            return redirect("customers:customer_users", collaboration.pk)
+    users = selectors.customer_users_for_partner(user=request.user, collaboration=collaboration)
+    return render(
+        request,
+        "customers/customer_users.html",
+        {
+            "collaboration": collaboration,
+            "org": org,
+            "users": users,
+            "tab": "users",
+            "can_manage": True,
+            "form": form,
+        },
+        status=422,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def customer_settings(request: AuthedRequest, collaboration_id: int) -> HttpResponse:
+    """Staff assignment and ending the collaboration. Staff may look; only account administrators change."""
+    collaboration, org = access.collaboration_for_partner_user(request, collaboration_id)
+    staff = list(selectors.partner_staff_for_assignment(user=request.user, collaboration=collaboration))
+    choices = [(m.user_id, m.user.get_full_name()) for m in staff]
+    initial = {"staff": [m.user_id for m in staff if m.is_assigned]}  # type: ignore[attr-defined]  # annotated by the selector
+    # Bound on every POST: unchecking every box posts no `staff` field, and that must save "nobody".
+    form = StaffAssignmentForm(
+        request.POST if request.method == "POST" else None, choices=choices, initial=initial
+    )
+    if request.method == "POST":
+        collaboration = access.collaboration_for_partner_admin(request, collaboration_id)
+        if form.is_valid():
+            try:
+                services.staff_assign(
+                    collaboration=collaboration, actor=request.user, user_ids=form.cleaned_data["staff"]
+                )
+            except ServiceError as error:
+                form.add_error("staff", error.message)
+            else:
+                messages.success(request, _("The staff assignment was saved."))
+                return redirect("customers:customer_settings", collaboration.pk)
+    return render(
+        request,
+        "customers/customer_settings.html",
+        {"collaboration": collaboration, "org": org, "staff": staff, "form": form, "tab": "settings"},
+        status=422 if form.errors else 200,
+    )
+
+
+@login_required
+@require_POST
+def customer_end(request: AuthedRequest, collaboration_id: int) -> HttpResponse:
+    collaboration = access.collaboration_for_partner_admin(request, collaboration_id)
+    try:
+        services.collaboration_end(collaboration=collaboration, actor=request.user)
+    except ServiceError as error:
+        messages.error(request, error.message)
+        return redirect(collaboration)
+    messages.success(
+        request, _("The collaboration with %(name)s has ended.") % {"name": collaboration.customer.name}
+    )
+    return redirect("customers:customer_list")
+
+
+# --- Customer side: Samarbeten ----------------------------------------------------------
+
+
+@login_required
+def collaboration_list(request: AuthedRequest) -> HttpResponse:
+    org = access.active_customer(request)
+    collaborations = selectors.collaborations_for_customer_user(user=request.user, customer=org)
+    invitations = selectors.invitations_for_customer_admin(user=request.user, customer=org)
+    return render(
+        request,
+        "customers/collaboration_list.html",
+        {"org": org, "collaborations": collaborations, "invitations": invitations},
+    )
+
+
+@login_required
+def collaboration_detail(request: AuthedRequest, collaboration_id: int) -> HttpResponse:
+    collaboration, org = access.collaboration_for_customer_user(request, collaboration_id)
+    return render(
+        request, "customers/collaboration_detail.html", {"collaboration": collaboration, "org": org}
+    )
+
+
+def _respond(request: AuthedRequest, collaboration_id: int) -> HttpResponse:
+    collaboration = access.invitation_for_customer_admin(request, collaboration_id)
+    form = InvitationResponseForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose to accept or decline."))
+        return redirect("customers:collaboration_list")
+    accept = form.cleaned_data["decision"] == "accept"
+    try:
+        services.invitation_respond(collaboration=collaboration, actor=request.user, accept=accept)
+    except ServiceError as error:
+        messages.error(request, error.message)
+        return redirect("customers:collaboration_list")
+    request.org.activate("customer", collaboration.customer_id)
+    if accept:
+        messages.success(
+            request, _("You now collaborate with %(name)s.") % {"name": collaboration.partner.name}
+        )
+        return redirect("customers:collaboration_detail", collaboration.pk)
+    messages.success(
+        request, _("The invitation from %(name)s was declined.") % {"name": collaboration.partner.name}
+    )
+    return redirect("customers:collaboration_list")
+
+
+@login_required
+@require_POST
+def invitation_respond(request: AuthedRequest, collaboration_id: int) -> HttpResponse:
+    return _respond(request, collaboration_id)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def invitation_by_token(request: AuthedRequest, token: str) -> HttpResponse:
+    collaboration = access.invitation_by_token(request, token)
+    if request.method == "POST":
+        return _respond(request, collaboration.pk)
+    return render(
+        request,
+        "customers/invitation.html",
+        {"collaboration": collaboration, "answered": collaboration.status != CollaborationStatus.INVITED},
+    )
+
+
+# --- Customer side: the customer's own users ----------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def org_users(request: AuthedRequest) -> HttpResponse:
+    org = access.active_customer(request)
+    form = CustomerUserAddForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        org = access.active_customer_manager(request)
+        if form.is_valid():
+            try:
+                membership = services.customer_user_add(
+                    customer=CustomerAccount.objects.get(pk=org.id),
+                    actor=request.user,
+                    spec=form.to_spec(),
+                    is_admin=form.cleaned_data["is_admin"],
+                )
+            except ServiceError as error:
+                form.add_error(error.field, error.message)
+            else:
+                messages.success(
+                    request, _("%(name)s was added.") % {"name": membership.user.get_full_name()}
+                )
+                return redirect("customers:org_users")
+        status = 422
+    users = selectors.customer_users(user=request.user, customer_id=org.id)
+    return render(
+        request, "customers/org_users.html", {"org": org, "users": users, "form": form}, status=status
+    )
+
+
+@login_required
+@require_POST
+def org_user_set_admin(request: AuthedRequest, membership_id: int) -> HttpResponse:
+    membership = access.customer_membership_for_manager(request, membership_id)
+    make_admin = request.POST.get("is_admin") == "1"
+    try:
+        services.customer_user_set_admin(membership=membership, actor=request.user, is_admin=make_admin)
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request, _("The rights of %(name)s were changed.") % {"name": membership.user.get_full_name()}
+        )
+    return redirect("customers:org_users")
+
+
+@login_required
+@require_POST
+def org_user_make_primary(request: AuthedRequest, membership_id: int) -> HttpResponse:
+    membership = access.customer_membership_for_manager(request, membership_id)
+    services.customer_primary_contact_transfer(membership=membership, actor=request.user)
+    messages.success(
+        request, _("%(name)s is now the primary contact.") % {"name": membership.user.get_full_name()}
+    )
+    return redirect("customers:org_users")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def org_user_remove(request: AuthedRequest, membership_id: int) -> HttpResponse:
+    membership = access.customer_membership_for_manager(request, membership_id)
+    if request.method == "GET":
+        return render(request, "customers/org_user_remove.html", {"membership": membership})
+    try:
+        services.customer_user_remove(membership=membership, actor=request.user)
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("%(name)s was removed.") % {"name": membership.user.get_full_name()})
+    return redirect("customers:org_users")
+
+
+@login_required
+@require_POST
+def org_user_resend_welcome(request: AuthedRequest, membership_id: int) -> HttpResponse:
+    membership = access.customer_membership_for_manager(request, membership_id)
+    with transaction.atomic():
+        services.welcome_resend(membership=membership, actor=request.user)
+    messages.success(
+        request, _("A welcome email is on its way to %(email)s.") % {"email": membership.user.email}
+    )
+    return redirect("customers:org_users")

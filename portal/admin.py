@@ -1,0 +1,231 @@
+"""The site operators' admin for users, plus helpers the partners and customers admins share.
+
+The portal's own pages go through the services, which hold the domain's rules. The admin is
+for operators fixing things by hand, so it keeps the same rules: emails are stored lower-case
+and unique whatever the case, personal identity numbers in the 12-digit form BankID uses,
+mobile numbers in E.164. Deleting a user asks the other apps (through `user_deletion_guards`)
+whether that would break one of their rules, such as a partner left without an administrator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, IntegerField, Model, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from portal.models import User
+from portal.validators import normalize_mobile, normalize_orgnr, normalize_personnummer
+
+admin.site.site_header = _("Partnerportalen – administration")
+admin.site.site_title = _("Partnerportalen – administration")
+admin.site.index_title = _("Site administration")
+
+
+# --- Helpers shared with partners/admin.py and customers/admin.py ---------------------------
+
+
+def count_subquery(model: type[Model], fk: str, **filters: Any) -> Coalesce:
+    """COUNT of `model` rows pointing at the outer row through `fk`, as a correlated subquery.
+
+    One subquery per counted relation keeps the changelist at a fixed number of queries and,
+    unlike several Count() over joins, does not multiply rows when two relations are counted.
+    """
+    rows = (
+        model._default_manager.filter(**{fk: OuterRef("pk")}, **filters)
+        .order_by()
+        .values(fk)
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(rows, output_field=IntegerField()), 0)
+
+
+class NormalizedSearchMixin:
+    """Also find rows by the stored form of an identifier typed in another form.
+
+    Organisation numbers are stored as NNNNNN-NNNN and personal identity numbers as
+    YYYYMMDDNNNN; an operator may paste 5560360793 or 811218-9876.
+    """
+
+    orgnr_search_fields: Sequence[str] = ()
+    personnummer_search_fields: Sequence[str] = ()
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
+        results, may_have_duplicates = super().get_search_results(  # type: ignore[misc]
+            request, queryset, search_term
+        )
+        term = search_term.strip()
+        extra = Q()
+        if term and self.orgnr_search_fields:
+            try:
+                orgnr = normalize_orgnr(term)
+            except ValidationError:
+                pass
+            else:
+                for field in self.orgnr_search_fields:
+                    extra |= Q(**{field: orgnr})
+        if term and self.personnummer_search_fields:
+            try:
+                pnr = normalize_personnummer(term)
+            except ValidationError:
+                pass
+            else:
+                for field in self.personnummer_search_fields:
+                    extra |= Q(**{field: pnr})
+        if extra:
+            results = results | queryset.filter(extra)
+        return results, may_have_duplicates
+
+
+def admin_actor(request: HttpRequest) -> User:
+    """The logged-in site operator: admin views are only reached by authenticated staff."""
+    user = request.user
+    if not isinstance(user, User):
+        raise PermissionDenied
+    return user
+
+
+# Each guard gets the users about to be deleted and returns why that must not happen (empty: fine).
+UserDeletionGuard = Callable[[Sequence[User]], list[str]]
+user_deletion_guards: list[UserDeletionGuard] = []
+
+
+# --- User ---------------------------------------------------------------------------------------
+
+
+def _personnummer_field() -> forms.CharField:
+    # Wider than the model's 12 characters: YYYYMMDD-NNNN is accepted and stored without the dash.
+    return forms.CharField(
+        label=_("personal identity number"),
+        max_length=13,
+        required=False,
+        help_text=_("Optional. YYYYMMDD-NNNN; stored as 12 digits."),
+        widget=forms.TextInput(attrs={"inputmode": "numeric"}),
+    )
+
+
+def _mobile_field() -> forms.CharField:
+    return forms.CharField(
+        label=_("mobile number"),
+        max_length=20,
+        required=False,
+        help_text=_("Optional. Stored in international form, e.g. +46701234567."),
+        widget=forms.TextInput(attrs={"inputmode": "tel"}),
+    )
+
+
+class _UserFieldsCleaning:
+    """clean_* methods for both user forms. Only the fields present on the form are cleaned."""
+
+    cleaned_data: dict[str, Any]
+    instance: User
+
+    def clean_email(self) -> str:
+        email = User.objects.normalize_email(self.cleaned_data.get("email") or "").strip().lower()
+        # Logins look the address up case-insensitively, so two users must not differ only in case.
+        if User.objects.filter(email__iexact=email).exclude(pk=self.instance.pk).exists():
+            raise ValidationError(_("A user with this email address already exists."), code="unique")
+        return email
+
+    def clean_name(self) -> str:
+        return (self.cleaned_data.get("name") or "").strip()
+
+    def clean_personnummer(self) -> str:
+        value = self.cleaned_data.get("personnummer") or ""
+        if not value.strip():
+            return ""
+        normalized = normalize_personnummer(value)
+        if User.objects.filter(personnummer=normalized).exclude(pk=self.instance.pk).exists():
+            raise ValidationError(_("This personal identity number belongs to another user."), code="unique")
+        return normalized
+
+    def clean_mobile(self) -> str:
+        value = self.cleaned_data.get("mobile") or ""
+        return normalize_mobile(value) if value.strip() else ""
+
+
+class UserCreationAdminForm(_UserFieldsCleaning, AdminUserCreationForm):
+    """Add form: Django's user creation form (passwords, or none) on the email-login user."""
+
+    personnummer = _personnummer_field()
+    mobile = _mobile_field()
+
+    class Meta:
+        model = User
+        fields = ("email", "name")
+
+
+class UserChangeAdminForm(_UserFieldsCleaning, UserChangeForm):
+    personnummer = _personnummer_field()
+    mobile = _mobile_field()
+
+    class Meta:
+        model = User
+        fields = ("email", "name")
+
+
+@admin.register(User)
+class UserAdmin(NormalizedSearchMixin, DjangoUserAdmin):
+    form = UserChangeAdminForm
+    add_form = UserCreationAdminForm
+    list_display = ("email", "name", "language", "is_active", "is_staff", "date_joined", "last_login")
+    list_display_links = ("email", "name")
+    list_filter = ("language", "is_active", "is_staff")
+    search_fields = ("email", "name", "personnummer")
+    personnummer_search_fields = ("personnummer",)
+    ordering = ("email",)
+    readonly_fields = ("last_login", "date_joined")
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        (_("Personal info"), {"fields": ("name", "language", "mobile", "personnummer")}),
+        (
+            _("Permissions"),
+            {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
+        ),
+        (_("Important dates"), {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": (
+                    "email",
+                    "name",
+                    "language",
+                    "mobile",
+                    "personnummer",
+                    "usable_password",
+                    "password1",
+                    "password2",
+                ),
+            },
+        ),
+    )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        readonly = list(super().get_readonly_fields(request, obj))
+        # Operators who are not superusers may manage people, but not hand out privileges.
+        if not request.user.is_superuser:
+            readonly += ["is_superuser", "groups", "user_permissions"]
+        return readonly
+
+    def get_deleted_objects(
+        self, objs: Sequence[User] | QuerySet[User], request: HttpRequest
+    ) -> tuple[list[Any], dict[str, int], set[str], list[Any]]:
+        deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        users = list(objs)
+        reasons = [reason for guard in user_deletion_guards for reason in guard(users)]
+        # "Protected" objects make Django refuse the deletion and list them on the confirmation page.
+        return deleted, model_count, perms_needed, [*protected, *reasons]

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterator
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+
+from portal.links import absolute_url
+from portal.models import User
+from portal.validators import normalize_mobile, normalize_personnummer
+
+
+class EmailLoginForm(AuthenticationForm):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["username"].label = _("Email")
+        self.fields["username"].widget = forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
+        self.error_messages["invalid_login"] = _("The email address or password is wrong.")
+
+
+class ProfileForm(forms.ModelForm):
+    # The database keeps 12 digits; people type YYYYMMDD-NNNN (13 characters), normalised in clean.
+    personnummer = forms.CharField(
+        label=_("Personal identity number"),
+        max_length=13,
+        required=False,
+        help_text=_("Optional. YYYYMMDD-NNNN, lets you log in and sign with BankID."),
+        widget=forms.TextInput(attrs={"inputmode": "numeric"}),
+    )
+
+    class Meta:
+        model = User
+        fields = ["name", "language", "mobile", "personnummer"]
+        help_texts = {
+            "mobile": _("Optional. Used for signing reminders."),
+            "personnummer": _("Optional. YYYYMMDD-NNNN, lets you log in and sign with BankID."),
+        }
+        widgets = {
+            "mobile": forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+            "personnummer": forms.TextInput(attrs={"inputmode": "numeric"}),
+        }
+
+    def clean_mobile(self) -> str:
+        value = self.cleaned_data.get("mobile", "")
+        return normalize_mobile(value) if value else ""
+
+    def clean_personnummer(self) -> str:
+        value = self.cleaned_data.get("personnummer", "")
+        if not value:
+            return ""
+        normalized = normalize_personnummer(value)
+        if User.objects.filter(personnummer=normalized).exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError(_("This personal identity number belongs to another user."))
+        return normalized
+
+
+class SwitchOrganisationForm(forms.Form):
+    org = forms.CharField(max_length=40)
+
+
+class LocalisedPasswordResetForm(PasswordResetForm):
+    """Sends the reset email in the account holder's language, not the visitor's page language."""
+
+    def get_users(self, email: str) -> Iterator[User]:
+        # Django skips users without a usable password. Here those are invited people who never chose
+        # one, and the expired set-password page sends exactly them to this form for a new link.
+        # Django's own guard against look-alike Unicode emails is kept.
+        wanted = unicodedata.normalize("NFKC", email).casefold()
+        users = User.objects.filter(email__iexact=email, is_active=True)
+        return (u for u in users if unicodedata.normalize("NFKC", u.email).casefold() == wanted)
+
+    def send_mail(
+        self,
+        subject_template_name: str,
+        email_template_name: str,
+        context: dict[str, Any],
+        from_email: str | None,
+        to_email: str,
+        html_email_template_name: str | None = None,
+    ) -> None:
+        user = context.get("user")
+        with translation.override(getattr(user, "language", None) or settings.LANGUAGE_CODE):
+            context = {**context, "portal_url": absolute_url(reverse("home"))}
+            super().send_mail(
+                subject_template_name,
+                email_template_name,
+                context,
+                from_email,
+                to_email,
+                html_email_template_name,
+            )

@@ -1,0 +1,23 @@
+"""Absolute links for emails: emails leave the request, so they need PORTAL_BASE_URL."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from portal.models import User
+
+
+def absolute_url(path: str) -> str:
+    return f"{settings.PORTAL_BASE_URL}{path}"
+
+
+def set_password_url(user: User) -> str:
+    """A one-time link that lets an invited user choose a password. It stops working once
+    the password changes or after PASSWORD_RESET_TIMEOUT."""
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    return absolute_url(reverse("set_password", args=[uid, token]))
