@@ -1,0 +1,224 @@
+"""Run the whole portal on one machine: Celery worker, Celery beat and runserver.
+
+This is what `make run` ends with. Each part is a child process of the same
+Python interpreter; the command waits on them and stops them together.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+logger = logging.getLogger(__name__)
+
+DEMO_PASSWORD = "portal-demo"
+DEMO_LOGINS: tuple[tuple[str, str], ...] = (
+    ("anna@byra.example", "admin of Demo Byrå AB"),
+    ("erik@byra.example", "staff of Demo Byrå AB, works with Kund AB"),
+    ("karin@kund.example", "primary contact of Kund AB"),
+    ("olle@kund.example", "customer user of Kund AB"),
+    ("bo@bygg.example", "primary contact of Bygg AB"),
+    ("per@annan.example", "admin of Annan Byrå AB (another tenant)"),
+)
+
+# How long children get to stop after SIGTERM before they are killed.
+STOP_TIMEOUT_SECONDS = 15.0
+# How long to wait for runserver to accept connections before printing the URL anyway.
+READY_TIMEOUT_SECONDS = 60.0
+POLL_SECONDS = 0.2
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    process: subprocess.Popen[bytes] | None = None
+
+
+class Command(BaseCommand):
+    help = (
+        "Run the portal's embedded default on this machine: a Celery worker, Celery beat and "
+        "Django's runserver, each as a child process, then print the URL and the demo logins. "
+        "Stop with Ctrl-C (or SIGTERM): all children are stopped together. If one of them dies "
+        "the others are stopped too and the command exits non-zero. Run `migrate` and `seed_demo` "
+        "first (`make run` does)."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1", help="Address runserver binds to (127.0.0.1).")
+        parser.add_argument("--port", type=int, default=8000, help="Port runserver listens on (8000).")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        host: str = options["host"]
+        port: int = options["port"]
+        if not 0 < port < 65536:
+            raise CommandError(f"--port must be between 1 and 65535, got {port}")
+        self._check_port_free(host, port)
+        self._prepare_folders()
+
+        children = self._children(host, port)
+        stop_signal: list[int] = []
+
+        def request_stop(signum: int, frame: FrameType | None) -> None:
+            stop_signal.append(signum)
+
+        previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            env = self._child_env()
+            for child in children:
+                logger.info("starting %s: %s", child.name, " ".join(child.argv))
+                # A process group of its own: Ctrl-C in the terminal reaches only this command,
+                # which then stops the children once, in order, instead of each getting SIGINT.
+                child.process = subprocess.Popen(  # noqa: S603 (fixed argv, no shell)
+                    child.argv, cwd=settings.BASE_DIR, env=env, process_group=0
+                )
+            failure = self._wait(children, host, port, stop_signal)
+        finally:
+            self._stop_all(children)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+        if failure:
+            raise CommandError(failure)
+        self.stdout.write("Stopped.")
+
+    # --- Set-up ---------------------------------------------------------------
+
+    def _children(self, host: str, port: int) -> list[Child]:
+        python = sys.executable
+        manage_py = str(Path(settings.BASE_DIR) / "manage.py")
+        address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        runserver = [python, manage_py, "runserver", address, "--noreload"]
+        if ":" in host:
+            runserver.append("--ipv6")
+        return [
+            Child(
+                "celery worker",
+                [python, "-m", "celery", "-A", "portal", "worker", "--loglevel=info", "--concurrency=2"],
+            ),
+            Child("celery beat", [python, "-m", "celery", "-A", "portal", "beat", "--loglevel=info"]),
+            Child("runserver", runserver),
+        ]
+
+    def _child_env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        # Children must use the settings this command runs with, even when given by --settings.
+        env["DJANGO_SETTINGS_MODULE"] = settings.SETTINGS_MODULE
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        return env
+
+    def _prepare_folders(self) -> None:
+        """Create the folders the worker and beat expect; kombu's filesystem transport does not."""
+        folders: list[Path] = []
+        if str(settings.CELERY_BROKER_URL).startswith("filesystem://"):
+            options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {}) or {}
+            for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
+                if options.get(key):
+                    folders.append(Path(str(options[key])))
+        schedule = getattr(settings, "CELERY_BEAT_SCHEDULE_FILENAME", "")
+        if schedule:
+            folders.append(Path(schedule).parent)
+        for folder in folders:
+            folder.mkdir(parents=True, exist_ok=True)
+
+    def _check_port_free(self, host: str, port: int) -> None:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            # Same as runserver: a port in TIME_WAIT is fine, one in use is not.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, port))
+            except OSError as exc:
+                if exc.errno == errno.EADDRINUSE:
+                    raise CommandError(
+                        f"{host}:{port} is already in use; stop what is running there or pass --port."
+                    ) from None
+                raise CommandError(f"cannot listen on {host}:{port}: {exc}") from None
+
+    # --- Running ----------------------------------------------------------------
+
+    def _wait(self, children: list[Child], host: str, port: int, stop_signal: list[int]) -> str | None:
+        """Wait until a stop signal (returns None) or until a child exits (returns why)."""
+        started = time.monotonic()
+        announced = False
+        while not stop_signal:
+            for child in children:
+                assert child.process is not None
+                code = child.process.poll()
+                if code is not None:
+                    return f"{child.name} exited unexpectedly with code {code}; stopped the others."
+            if not announced and (
+                self._accepts_connections(host, port) or time.monotonic() - started > READY_TIMEOUT_SECONDS
+            ):
+                self._announce(host, port)
+                announced = True
+            time.sleep(POLL_SECONDS)
+        logger.info("received %s, stopping", signal.Signals(stop_signal[0]).name)
+        return None
+
+    def _accepts_connections(self, host: str, port: int) -> bool:
+        target = "127.0.0.1" if host in ("0.0.0.0", "") else ("::1" if host == "::" else host)  # noqa: S104
+        try:
+            with socket.create_connection((target, port), timeout=0.2):
+                return True
+        except OSError:
+            return False
+
+    def _announce(self, host: str, port: int) -> None:
+        shown_host = "127.0.0.1" if host == "0.0.0.0" else host  # noqa: S104
+        if ":" in shown_host:
+            shown_host = f"[{shown_host}]"
+        url = f"http://{shown_host}:{port}/"
+        width = max(len(email) for email, _ in DEMO_LOGINS)
+        lines = [
+            "",
+            "=" * 72,
+            f"  Partner portal is running: {url}",
+            "",
+            f"  Demo logins (password: {DEMO_PASSWORD})",
+            *(f"    {email.ljust(width)}  {role}" for email, role in DEMO_LOGINS),
+            "",
+            "  Celery worker and beat run beside it. Press Ctrl-C to stop everything.",
+            "=" * 72,
+            "",
+        ]
+        self.stdout.write("\n".join(lines))
+        self.stdout.flush()
+
+    def _stop_all(self, children: list[Child]) -> None:
+        """SIGTERM every child still running, wait, then SIGKILL whatever is left."""
+        running = [c for c in children if c.process is not None and c.process.poll() is None]
+        # Reverse order: stop taking web requests first, then beat, then the worker.
+        for child in reversed(running):
+            assert child.process is not None
+            logger.info("stopping %s (pid %s)", child.name, child.process.pid)
+            child.process.terminate()  # a no-op for a process that has just exited
+        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+        for child in running:
+            assert child.process is not None
+            try:
+                child.process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                logger.warning("%s did not stop within %.0f s; killing it", child.name, STOP_TIMEOUT_SECONDS)
+                child.process.kill()
+                child.process.wait()
+        # Each child leads its own process group; kill whatever it left behind (say, pool processes
+        # of a worker that died). A group id is not reused while the group exists, so this is ours.
+        for child in children:
+            if child.process is not None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(child.process.pid, signal.SIGKILL)
