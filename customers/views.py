@@ -208,9 +208,12 @@ def customer_settings(request: AuthedRequest, collaboration_id: int) -> HttpResp
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def customer_end(request: AuthedRequest, collaboration_id: int) -> HttpResponse:
+    """Ask first (GET), then end the collaboration (POST)."""
     collaboration = access.collaboration_for_partner_admin(request, collaboration_id)
+    if request.method == "GET":
+        return render(request, "customers/customer_end.html", {"collaboration": collaboration})
     try:
         services.collaboration_end(collaboration=collaboration, actor=request.user)
     except ServiceError as error:

@@ -22,8 +22,9 @@ from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from portal.forms import UserFieldsCleaningMixin
 from portal.models import User
-from portal.validators import normalize_mobile, normalize_orgnr, normalize_personnummer
+from portal.validators import normalize_orgnr, normalize_personnummer
 
 admin.site.site_header = _("Partnerportalen – administration")
 admin.site.site_title = _("Partnerportalen – administration")
@@ -125,37 +126,7 @@ def _mobile_field() -> forms.CharField:
     )
 
 
-class _UserFieldsCleaning:
-    """clean_* methods for both user forms. Only the fields present on the form are cleaned."""
-
-    cleaned_data: dict[str, Any]
-    instance: User
-
-    def clean_email(self) -> str:
-        email = User.objects.normalize_email(self.cleaned_data.get("email") or "").strip().lower()
-        # Logins look the address up case-insensitively, so two users must not differ only in case.
-        if User.objects.filter(email__iexact=email).exclude(pk=self.instance.pk).exists():
-            raise ValidationError(_("A user with this email address already exists."), code="unique")
-        return email
-
-    def clean_name(self) -> str:
-        return (self.cleaned_data.get("name") or "").strip()
-
-    def clean_personnummer(self) -> str:
-        value = self.cleaned_data.get("personnummer") or ""
-        if not value.strip():
-            return ""
-        normalized = normalize_personnummer(value)
-        if User.objects.filter(personnummer=normalized).exclude(pk=self.instance.pk).exists():
-            raise ValidationError(_("This personal identity number belongs to another user."), code="unique")
-        return normalized
-
-    def clean_mobile(self) -> str:
-        value = self.cleaned_data.get("mobile") or ""
-        return normalize_mobile(value) if value.strip() else ""
-
-
-class UserCreationAdminForm(_UserFieldsCleaning, AdminUserCreationForm):
+class UserCreationAdminForm(UserFieldsCleaningMixin, AdminUserCreationForm):
     """Add form: Django's user creation form (passwords, or none) on the email-login user."""
 
     personnummer = _personnummer_field()
@@ -166,7 +137,7 @@ class UserCreationAdminForm(_UserFieldsCleaning, AdminUserCreationForm):
         fields = ("email", "name")
 
 
-class UserChangeAdminForm(_UserFieldsCleaning, UserChangeForm):
+class UserChangeAdminForm(UserFieldsCleaningMixin, UserChangeForm):
     personnummer = _personnummer_field()
     mobile = _mobile_field()
 

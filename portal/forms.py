@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
@@ -24,7 +25,38 @@ class EmailLoginForm(AuthenticationForm):
         self.error_messages["invalid_login"] = _("The email address or password is wrong.")
 
 
-class ProfileForm(forms.ModelForm):
+class UserFieldsCleaningMixin:
+    """The rules for a user's own fields, shared by the profile page and the Django admin.
+    Only the fields present on the form are cleaned."""
+
+    cleaned_data: dict[str, Any]
+    instance: User
+
+    def clean_email(self) -> str:
+        email = User.objects.normalize_email(self.cleaned_data.get("email") or "").strip().lower()
+        # Logins look the address up case-insensitively, so two users must not differ only in case.
+        if User.objects.filter(email__iexact=email).exclude(pk=self.instance.pk).exists():
+            raise ValidationError(_("A user with this email address already exists."), code="unique")
+        return email
+
+    def clean_name(self) -> str:
+        return (self.cleaned_data.get("name") or "").strip()
+
+    def clean_personnummer(self) -> str:
+        value = self.cleaned_data.get("personnummer") or ""
+        if not value.strip():
+            return ""
+        normalized = normalize_personnummer(value)
+        if User.objects.filter(personnummer=normalized).exclude(pk=self.instance.pk).exists():
+            raise ValidationError(_("This personal identity number belongs to another user."), code="unique")
+        return normalized
+
+    def clean_mobile(self) -> str:
+        value = self.cleaned_data.get("mobile") or ""
+        return normalize_mobile(value) if value.strip() else ""
+
+
+class ProfileForm(UserFieldsCleaningMixin, forms.ModelForm):
     # The database keeps 12 digits; people type YYYYMMDD-NNNN (13 characters), normalised in clean.
     personnummer = forms.CharField(
         label=_("Personal identity number"),
@@ -45,19 +77,6 @@ class ProfileForm(forms.ModelForm):
             "mobile": forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
             "personnummer": forms.TextInput(attrs={"inputmode": "numeric"}),
         }
-
-    def clean_mobile(self) -> str:
-        value = self.cleaned_data.get("mobile", "")
-        return normalize_mobile(value) if value else ""
-
-    def clean_personnummer(self) -> str:
-        value = self.cleaned_data.get("personnummer", "")
-        if not value:
-            return ""
-        normalized = normalize_personnummer(value)
-        if User.objects.filter(personnummer=normalized).exclude(pk=self.instance.pk).exists():
-            raise forms.ValidationError(_("This personal identity number belongs to another user."))
-        return normalized
 
 
 class SwitchOrganisationForm(forms.Form):

@@ -725,11 +725,10 @@ def test_unassigned_staff_customer_user_and_outsider_get_404_ending(world: Any, 
     assert _assigned(world.collaboration) == {world.staff.pk}
 
 
-def test_ending_refuses_get(world: Any, login: Any) -> None:
-    assert (
-        login(world.admin).get(reverse("customers:customer_end", args=[world.collaboration.pk])).status_code
-        == 405
-    )
+def test_ending_asks_first_and_get_changes_nothing(world: Any, login: Any) -> None:
+    response = login(world.admin).get(reverse("customers:customer_end", args=[world.collaboration.pk]))
+    assert response.status_code == 200
+    assert b'method="post"' in response.content
     world.collaboration.refresh_from_db()
     assert world.collaboration.status == CollaborationStatus.ACTIVE
 
@@ -744,3 +743,10 @@ def test_admin_can_end_an_invitation_that_was_not_answered(
     invited.refresh_from_db()
     assert invited.status == CollaborationStatus.ENDED
     assert invited.invitation_token_hash == ""
+
+
+def test_end_confirmation_page_is_for_admins_only(world: Any, login: Any) -> None:
+    url = reverse("customers:customer_end", args=[world.collaboration.pk])
+    assert login(world.staff).get(url).status_code == 403
+    for user in (world.staff_unassigned, world.primary, world.outsider):
+        assert login(user).get(url).status_code == 404, user
