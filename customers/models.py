@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
@@ -28,6 +29,17 @@ class CustomerAccount(models.Model):
         Partner, on_delete=models.SET_NULL, null=True, blank=True, related_name="created_customers"
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
+    # "All users at the customer" as one guardian group, so a folder shared with everyone is one
+    # permission row. Who is in it is read from CustomerMembership (see documents.selectors), so
+    # a user removed from the customer loses access at once; the group holds no users itself.
+    all_users_group = models.OneToOneField(
+        Group,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="customer_account",
+        editable=False,
+    )
 
     class Meta:
         verbose_name = _("customer account")

@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group, Permission
 from django.db import IntegrityError, transaction
 from django.db.models import Case, Q, When
 from django.utils import timezone
@@ -249,6 +249,19 @@ def staff_assign(*, collaboration: Collaboration, actor: User, user_ids: Iterabl
 
 def staff_unassign_all(*, partner: Partner, user: User) -> None:
     CollaborationUserObjectPermission.objects.filter(content_object__partner=partner, user=user).delete()
+
+
+def customer_all_users_group(*, customer: CustomerAccount) -> Group:
+    """The group that stands for "all users at the customer" in folder permissions."""
+    if customer.all_users_group_id is not None:
+        return customer.all_users_group  # type: ignore[return-value]
+    with transaction.atomic():
+        locked = _lock_customer(customer.pk)
+        if locked.all_users_group_id is None:
+            locked.all_users_group = Group.objects.create(name=f"customer-{customer.pk}-all-users")
+            locked.save(update_fields=["all_users_group"])
+    customer.all_users_group = locked.all_users_group
+    return locked.all_users_group  # type: ignore[return-value]
 
 
 # --- Customer users, managed by the customer's primary contact and admins -----------------

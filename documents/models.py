@@ -1,1 +1,183 @@
-"""Models arrive with their issue."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+
+from customers.models import Collaboration
+
+
+class CustomerAccess(models.TextChoices):
+    NONE = "none", _("None (internal to the firm)")
+    READ = "read", _("Read")
+    EDIT = "edit", _("Read and upload")
+
+
+class Audience(models.TextChoices):
+    ALL = "all", _("All users at the customer")
+    SELECTED = "selected", _("Selected users")
+
+
+class Folder(models.Model):
+    """A folder of a collaboration. Access is set on the top-level folder (`root`) and inherited
+    by everything below it; `root` points at the folder itself for a top-level folder."""
+
+    collaboration = models.ForeignKey(Collaboration, on_delete=models.CASCADE, related_name="folders")
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="children",
+        verbose_name=_("parent"),
+    )
+    root = models.ForeignKey("self", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    # Materialised path of ids, "/12/45/", for subtree queries (delete, move, counts).
+    path = models.CharField(max_length=500, db_index=True, editable=False, default="")
+    name = models.CharField(_("name"), max_length=200)
+    customer_access = models.CharField(
+        _("customer access"), max_length=10, choices=CustomerAccess.choices, default=CustomerAccess.NONE
+    )
+    audience = models.CharField(
+        _("who at the customer"), max_length=10, choices=Audience.choices, default=Audience.ALL
+    )
+    primary_contact_manages = models.BooleanField(
+        _("the primary contact manages access"),
+        default=False,
+        help_text=_("The customer's primary contact may change who at the customer sees the folder."),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("folder")
+        verbose_name_plural = _("folders")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["collaboration", "name"],
+                condition=models.Q(parent__isnull=True),
+                name="folder_top_name_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["parent", "name"],
+                condition=models.Q(parent__isnull=False),
+                name="folder_sub_name_unique",
+            ),
+        ]
+        indexes = [models.Index(fields=["collaboration", "parent"])]
+        permissions = [
+            ("upload_to_folder", "Can upload to the folder"),
+            ("manage_folder_access", "Can change who at the customer has access to the folder"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_top_level(self) -> bool:
+        return self.parent_id is None
+
+    def ancestor_ids(self) -> list[int]:
+        """Ids from the top-level folder down to this one's parent."""
+        return [int(part) for part in self.path.strip("/").split("/")[:-1] if part]
+
+
+class FolderUserObjectPermission(UserObjectPermissionBase):
+    """A selected customer user's right on a top-level folder (guardian, direct foreign key)."""
+
+    content_object = models.ForeignKey(Folder, on_delete=models.CASCADE)
+
+
+class FolderGroupObjectPermission(GroupObjectPermissionBase):
+    """ "All users at the customer": one row for the customer's all-users group."""
+
+    content_object = models.ForeignKey(Folder, on_delete=models.CASCADE)
+
+
+class DocumentSource(models.TextChoices):
+    UPLOAD = "upload", _("Uploaded")
+    SIGNED = "signed", _("Signed")
+
+
+class Document(models.Model):
+    """A named file in a folder; its content is the current DocumentVersion."""
+
+    folder = models.ForeignKey(Folder, on_delete=models.CASCADE, related_name="documents")
+    name = models.CharField(_("name"), max_length=255)
+    current_version = models.ForeignKey(
+        "DocumentVersion", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Customers may delete what customers uploaded, never the firm's files.
+    uploaded_by_customer = models.BooleanField(default=False)
+    source = models.CharField(max_length=10, choices=DocumentSource.choices, default=DocumentSource.UPLOAD)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("document")
+        verbose_name_plural = _("documents")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["folder", "name"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="document_name_unique",
+            )
+        ]
+        indexes = [models.Index(fields=["folder", "deleted_at", "name"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PreviewStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    READY = "ready", _("Ready")
+    NONE = "none", _("No preview")
+    FAILED = "failed", _("Failed")
+
+
+class DocumentVersion(models.Model):
+    """One stored file. The storage key is made by the server, never from the user's filename."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField(_("version"))
+    storage_key = models.CharField(max_length=255, unique=True)
+    size = models.BigIntegerField(_("size"))
+    content_type = models.CharField(_("content type"), max_length=100)
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    uploaded_by_customer = models.BooleanField(default=False)
+    created_at = models.DateTimeField(_("uploaded"), default=timezone.now)
+    preview_key = models.CharField(max_length=255, blank=True)
+    preview_status = models.CharField(
+        max_length=10, choices=PreviewStatus.choices, default=PreviewStatus.PENDING
+    )
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("document version")
+        verbose_name_plural = _("document versions")
+        ordering = ["document", "-number"]
+        constraints = [models.UniqueConstraint(fields=["document", "number"], name="version_number_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.document.name} v{self.number}"
+
+    @property
+    def is_pdf(self) -> bool:
+        return self.content_type == "application/pdf"

@@ -85,3 +85,32 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return (self.name.split(" ")[0] if self.name else "") or self.email
+
+
+class AuditEvent(models.Model):
+    """Who did what to which object, from where. Written by services in the same transaction as
+    the change. The collaboration is kept as a plain id (portal sits below customers), indexed so
+    a partner can read the log per customer."""
+
+    actor = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    collaboration_id = models.BigIntegerField(null=True, blank=True)
+    action = models.CharField(_("action"), max_length=40)
+    object_type = models.CharField(_("object type"), max_length=40)
+    object_id = models.BigIntegerField(null=True, blank=True)
+    object_repr = models.CharField(_("object"), max_length=300)
+    details = models.JSONField(default=dict, blank=True)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["collaboration_id", "-created_at"]),
+            models.Index(fields=["object_type", "object_id"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.object_repr}"

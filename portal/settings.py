@@ -53,6 +53,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "portal.middleware.UserLanguageMiddleware",
+    "portal.audit.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -173,14 +174,42 @@ STATIC_ROOT = Path(envstr("STATIC_ROOT", str(VAR_DIR / "static")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = Path(envstr("MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = "/media/"
+# Documents: the local filesystem by default, S3 (django-storages + boto3) when PORTAL_S3_BUCKET is set.
+S3_BUCKET = envstr("S3_BUCKET")
+if S3_BUCKET:
+    _default_storage: dict[str, object] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "endpoint_url": envstr("S3_ENDPOINT_URL") or None,
+            "access_key": envstr("S3_ACCESS_KEY"),
+            "secret_key": envstr("S3_SECRET_KEY"),
+            "region_name": envstr("S3_REGION", "us-east-1"),
+            "addressing_style": envstr("S3_ADDRESSING_STYLE", "path"),
+            "signature_version": "s3v4",
+            "querystring_auth": True,
+            "querystring_expire": envint("S3_URL_EXPIRY", 60),
+            "file_overwrite": False,
+            "default_acl": None,
+        },
+    }
+else:
+    _default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _default_storage,
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if envbool("MANIFEST_STATIC", default=False)
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+
+# Uploads: the largest file accepted, and where a file waits while it is hashed and checked.
+MAX_UPLOAD_BYTES = envint("MAX_UPLOAD_BYTES", 2 * 1024**3)
+FILE_UPLOAD_TEMP_DIR = envstr("UPLOAD_TEMP_DIR") or None
+# Downloads from filesystem storage: with nginx in front (docker-compose.yml) Django answers with
+# X-Accel-Redirect to this internal location; without it (the embedded default) Django sends the file.
+X_ACCEL_REDIRECT_PREFIX = envstr("X_ACCEL_REDIRECT_PREFIX")  # e.g. "/protected/"
 
 # --- Email ------------------------------------------------------------------
 # With no PORTAL_EMAIL_HOST the embedded default prints emails to the console.

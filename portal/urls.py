@@ -49,6 +49,7 @@ urlpatterns = [
     path("language/", views.set_language, name="set_language"),
     path("settings/", include("partners.urls")),
     path("", include("customers.urls")),
+    path("", include("documents.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -1,0 +1,236 @@
+"""Every access decision about folders and documents.
+
+Partner side: an account administrator of the collaboration's partner, or staff assigned to it,
+sees and does everything in its folders. Customer side: a user of the collaboration's customer
+sees a folder when its top-level folder gives the customer `read` or `edit` access and the user is
+selected, or the folder is shared with all users; `edit` adds upload and deleting what customers
+uploaded. The customer's primary contact changes who has access where the folder allows it.
+
+Another tenant's folder, or one the user may not see, is a 404. A page the user may see but an
+action they may not take is a 403.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef, Q
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+
+from customers.models import (
+    Collaboration,
+    CollaborationStatus,
+    CollaborationUserObjectPermission,
+    CustomerMembership,
+)
+from documents.models import (
+    CustomerAccess,
+    Document,
+    DocumentVersion,
+    Folder,
+    FolderGroupObjectPermission,
+    FolderUserObjectPermission,
+)
+from partners.models import PartnerMembership, PartnerRole
+from portal.models import User
+
+Side = Literal["partner", "customer"]
+
+
+@dataclass(frozen=True)
+class FolderRights:
+    side: Side
+    can_view: bool = True
+    can_upload: bool = False
+    can_manage_folders: bool = False  # create, rename, move, delete folders; set access
+    can_delete_firm_files: bool = False
+    can_delete_customer_files: bool = False
+    can_manage_access: bool = False  # who at the customer (partner always; primary contact where allowed)
+
+    @property
+    def is_partner(self) -> bool:
+        return self.side == "partner"
+
+    def can_delete(self, document: Document) -> bool:
+        return (
+            self.can_delete_firm_files
+            if not document.uploaded_by_customer
+            else self.can_delete_customer_files
+        )
+
+
+PARTNER_RIGHTS = FolderRights(
+    side="partner",
+    can_upload=True,
+    can_manage_folders=True,
+    can_delete_firm_files=True,
+    can_delete_customer_files=True,
+    can_manage_access=True,
+)
+
+
+def customer_grant_exists(*, user: User, root_ref: str = "root_id") -> Q:
+    """True where the folder's top-level folder is shared with `user`: selected, or through the
+    customer's all-users group. "All users" is read from CustomerMembership, so a user removed from
+    the customer loses access at once. One subquery per table, scoped by the outer folder."""
+    user_rows = FolderUserObjectPermission.objects.filter(
+        content_object=OuterRef(root_ref), user=user, permission__codename="view_folder"
+    )
+    group_rows = FolderGroupObjectPermission.objects.filter(
+        content_object=OuterRef(root_ref),
+        permission__codename="view_folder",
+        group__customer_account__memberships__user=user,
+    )
+    return Q(Exists(user_rows)) | Q(Exists(group_rows))
+
+
+def partner_side_allowed(user: User, collaboration: Collaboration) -> bool:
+    if collaboration.status not in (CollaborationStatus.ACTIVE, CollaborationStatus.INVITED):
+        return False
+    role = (
+        PartnerMembership.objects.filter(partner_id=collaboration.partner_id, user=user)
+        .values_list("role", flat=True)
+        .first()
+    )
+    if role is None:
+        return False
+    if role == PartnerRole.ADMIN:
+        return True
+    return CollaborationUserObjectPermission.objects.filter(
+        content_object=collaboration, user=user, permission__codename="work_with_customer"
+    ).exists()
+
+
+def customer_membership(user: User, collaboration: Collaboration) -> CustomerMembership | None:
+    if collaboration.status != CollaborationStatus.ACTIVE:
+        return None
+    return CustomerMembership.objects.filter(customer_id=collaboration.customer_id, user=user).first()
+
+
+def rights_for(user: User, folder: Folder) -> FolderRights | None:
+    """What `user` may do in `folder`, or None when they may not see it at all.
+
+    Usable outside a request (notifications ask it before telling anyone about a document).
+    """
+    if not user.is_authenticated or not user.is_active:
+        return None
+    collaboration = folder.collaboration
+    if partner_side_allowed(user, collaboration):
+        return PARTNER_RIGHTS
+    membership = customer_membership(user, collaboration)
+    if membership is None:
+        return None
+    root = folder.root if folder.root_id != folder.pk else folder
+    if root is None or root.customer_access == CustomerAccess.NONE:
+        return None
+    if not Folder.objects.filter(pk=folder.pk).filter(customer_grant_exists(user=user)).exists():
+        return None
+    edit = root.customer_access == CustomerAccess.EDIT
+    return FolderRights(
+        side="customer",
+        can_upload=edit,
+        can_delete_customer_files=edit,
+        can_manage_access=membership.is_primary_contact and root.primary_contact_manages,
+    )
+
+
+def folder_for_user(
+    user: User, folder_id: int, *, collaboration_id: int | None = None
+) -> tuple[Folder, FolderRights]:
+    """A folder the user may see, with their rights in it; 404 otherwise."""
+    folder = get_object_or_404(
+        Folder.objects.select_related("collaboration__partner", "collaboration__customer", "root"),
+        pk=folder_id,
+    )
+    if collaboration_id is not None and folder.collaboration_id != collaboration_id:
+        raise Http404
+    rights = rights_for(user, folder)
+    if rights is None:
+        raise Http404
+    return folder, rights
+
+
+def folder_for_partner(user: User, folder_id: int, *, collaboration_id: int) -> Folder:
+    folder, rights = folder_for_user(user, folder_id, collaboration_id=collaboration_id)
+    if not rights.is_partner:
+        raise Http404
+    return folder
+
+
+def folder_for_access_manager(
+    user: User, folder_id: int, *, collaboration_id: int | None = None
+) -> tuple[Folder, FolderRights]:
+    """A folder whose "who at the customer" the user may change: partner, or primary contact if allowed."""
+    folder, rights = folder_for_user(user, folder_id, collaboration_id=collaboration_id)
+    if not rights.can_manage_access:
+        raise PermissionDenied
+    return folder, rights
+
+
+def folder_for_upload(user: User, folder_id: int) -> tuple[Folder, FolderRights]:
+    folder, rights = folder_for_user(user, folder_id)
+    if not rights.can_upload:
+        raise PermissionDenied
+    return folder, rights
+
+
+def document_for_user(user: User, document_id: int) -> tuple[Document, FolderRights]:
+    """A live document in a folder the user may see. A deleted document is a 404 here; its versions
+    say "deleted" through `version_for_user`."""
+    document = get_object_or_404(
+        Document.objects.select_related(
+            "folder__collaboration__partner",
+            "folder__collaboration__customer",
+            "folder__root",
+            "current_version",
+        ),
+        pk=document_id,
+        deleted_at__isnull=True,
+    )
+    rights = rights_for(user, document.folder)
+    if rights is None:
+        raise Http404
+    return document, rights
+
+
+def version_for_user(user: User, version_id: int) -> tuple[DocumentVersion, FolderRights]:
+    """Any version, deleted ones included, of a document in a folder the user may see (404 otherwise).
+    The caller tells the user a deleted version is gone."""
+    version = get_object_or_404(
+        DocumentVersion.objects.select_related(
+            "document__folder__collaboration__partner",
+            "document__folder__collaboration__customer",
+            "document__folder__root",
+            "deleted_by",
+            "document__deleted_by",
+        ),
+        pk=version_id,
+    )
+    rights = rights_for(user, version.document.folder)
+    if rights is None:
+        raise Http404
+    return version, rights
+
+
+def collaboration_for_partner_documents(user: User, collaboration_id: int) -> Collaboration:
+    collaboration = get_object_or_404(
+        Collaboration.objects.select_related("partner", "customer"), pk=collaboration_id
+    )
+    if not partner_side_allowed(user, collaboration):
+        raise Http404
+    return collaboration
+
+
+def collaboration_for_customer_documents(
+    user: User, collaboration_id: int
+) -> tuple[Collaboration, CustomerMembership]:
+    collaboration = get_object_or_404(
+        Collaboration.objects.select_related("partner", "customer"), pk=collaboration_id
+    )
+    membership = customer_membership(user, collaboration)
+    if membership is None:
+        raise Http404
+    return collaboration, membership

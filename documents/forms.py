@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from documents.models import Audience, CustomerAccess
+
+
+class FolderNameForm(forms.Form):
+    name = forms.CharField(label=_("Folder name"), max_length=200)
+
+
+class AccessForm(forms.Form):
+    """The partner's access dialog for a top-level folder."""
+
+    customer_access = forms.ChoiceField(
+        label=_("The customer's access"), choices=CustomerAccess.choices, widget=forms.RadioSelect
+    )
+    audience = forms.ChoiceField(
+        label=_("Who at the customer"), choices=Audience.choices, widget=forms.RadioSelect
+    )
+    users = forms.TypedMultipleChoiceField(
+        label=_("Selected users"), coerce=int, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    primary_contact_manages = forms.BooleanField(
+        label=_("The primary contact manages who at the customer has access"), required=False
+    )
+
+    def __init__(self, *args: Any, user_choices: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["users"]
+        assert isinstance(field, forms.TypedMultipleChoiceField)
+        field.choices = user_choices
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if (
+            data.get("customer_access") not in (None, CustomerAccess.NONE)
+            and data.get("audience") == Audience.SELECTED
+            and not data.get("users")
+        ):
+            self.add_error("users", _("Select at least one user, or give access to all users."))
+        return data
+
+
+class NewFolderForm(AccessForm):
+    """A new folder: its name, and (top level only) the customer's access."""
+
+    name = forms.CharField(label=_("Folder name"), max_length=200)
+    field_order = ["name", "customer_access", "audience", "users", "primary_contact_manages"]
+
+
+class AudienceForm(forms.Form):
+    """The primary contact's dialog: who at the customer, not what they may do."""
+
+    audience = forms.ChoiceField(
+        label=_("Who at the customer"), choices=Audience.choices, widget=forms.RadioSelect
+    )
+    users = forms.TypedMultipleChoiceField(
+        label=_("Selected users"), coerce=int, required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args: Any, user_choices: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["users"]
+        assert isinstance(field, forms.TypedMultipleChoiceField)
+        field.choices = user_choices
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("audience") == Audience.SELECTED and not data.get("users"):
+            self.add_error("users", _("Select at least one user, or give access to all users."))
+        return data
+
+
+class MoveFolderForm(forms.Form):
+    target = forms.TypedChoiceField(label=_("Move to"), coerce=int, empty_value=None, required=False)
+
+    def __init__(self, *args: Any, target_choices: list[tuple[int | str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["target"]
+        assert isinstance(field, forms.TypedChoiceField)
+        field.choices = target_choices
+
+
+BULK_ACTIONS = [("download", _("Download as zip")), ("delete", _("Delete")), ("move", _("Move"))]
+
+
+class BulkForm(forms.Form):
+    action = forms.ChoiceField(choices=BULK_ACTIONS)
+    documents = forms.TypedMultipleChoiceField(coerce=int, required=True)
+    target = forms.TypedChoiceField(coerce=int, empty_value=None, required=False)
+
+    def __init__(
+        self, *args: Any, document_ids: list[int], target_choices: list[tuple[int, str]], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        docs = self.fields["documents"]
+        assert isinstance(docs, forms.TypedMultipleChoiceField)
+        docs.choices = [(pk, str(pk)) for pk in document_ids]
+        docs.error_messages["required"] = _("Tick at least one document.")
+        target = self.fields["target"]
+        assert isinstance(target, forms.TypedChoiceField)
+        target.choices = [("", "---"), *target_choices]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("action") == "move" and not data.get("target"):
+            self.add_error("target", _("Choose the folder to move to."))
+        return data

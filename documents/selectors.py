@@ -1,0 +1,140 @@
+"""Reads for folders and documents. Each takes the acting user; access to the collaboration or
+folder was decided by documents.access before these are called."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Q, QuerySet, Sum
+
+from customers.models import Collaboration, CustomerMembership
+from documents.access import FolderRights, customer_grant_exists
+from documents.models import (
+    Audience,
+    CustomerAccess,
+    Document,
+    DocumentVersion,
+    Folder,
+    FolderUserObjectPermission,
+)
+from portal.models import AuditEvent, User
+
+SORTS = {
+    "name": ("name", "pk"),
+    "-name": ("-name", "-pk"),
+    "date": ("updated_at", "pk"),
+    "-date": ("-updated_at", "-pk"),
+    "size": ("current_version__size", "pk"),
+    "-size": ("-current_version__size", "-pk"),
+}
+
+
+def folders_visible_to(*, user: User, collaboration: Collaboration, rights_side: str) -> QuerySet[Folder]:
+    """Every folder of the collaboration the user may see: all of them on the partner side, the
+    granted ones on the customer side (one query with Exists subqueries over the direct tables)."""
+    qs = Folder.objects.filter(collaboration=collaboration)
+    if rights_side != "partner":
+        qs = qs.exclude(root__customer_access=CustomerAccess.NONE).filter(customer_grant_exists(user=user))
+    return qs.select_related("root").order_by("path")
+
+
+@dataclass
+class FolderNode:
+    folder: Folder
+    children: list[FolderNode] = field(default_factory=list)
+
+
+def folder_tree(folders: QuerySet[Folder] | list[Folder]) -> list[FolderNode]:
+    """Nest a flat folder list (from one query) into a tree, sorted by name at each level.
+    A folder whose parent is not in the list (not visible) is shown at the top."""
+    nodes = {f.pk: FolderNode(f) for f in folders}
+    roots: list[FolderNode] = []
+    for node in nodes.values():
+        parent = nodes.get(node.folder.parent_id) if node.folder.parent_id else None
+        (parent.children if parent else roots).append(node)
+    for node in nodes.values():
+        node.children.sort(key=lambda n: n.folder.name.lower())
+    roots.sort(key=lambda n: n.folder.name.lower())
+    return roots
+
+
+def subfolders(*, user: User, folder: Folder, rights: FolderRights) -> QuerySet[Folder]:
+    # Subfolders inherit the folder's access, so whoever sees the folder sees these.
+    return Folder.objects.filter(parent=folder).order_by("name")
+
+
+def documents_in(*, user: User, folder: Folder, sort: str = "name") -> QuerySet[Document]:
+    """The folder's live documents with their current version and uploader: a constant number of
+    queries whatever the number of rows."""
+    order = SORTS.get(sort, SORTS["name"])
+    return (
+        Document.objects.filter(folder=folder, deleted_at__isnull=True)
+        .select_related("current_version", "current_version__uploaded_by")
+        .annotate(version_count=Count("versions", filter=Q(versions__deleted_at__isnull=True)))
+        .order_by(*order)
+    )
+
+
+def versions_of(*, user: User, document: Document) -> QuerySet[DocumentVersion]:
+    return (
+        DocumentVersion.objects.filter(document=document)
+        .select_related("uploaded_by", "deleted_by")
+        .order_by("-number")
+    )
+
+
+@dataclass(frozen=True)
+class FolderContents:
+    folders: int
+    documents: int
+    bytes: int
+
+
+def folder_contents(*, folder: Folder) -> FolderContents:
+    """What deleting `folder` would take with it: subfolders, live documents and their stored bytes."""
+    subtree = Folder.objects.filter(path__startswith=folder.path)
+    docs = Document.objects.filter(folder__in=subtree, deleted_at__isnull=True)
+    stored = DocumentVersion.objects.filter(document__in=docs, deleted_at__isnull=True).aggregate(
+        total=Sum("size")
+    )
+    return FolderContents(folders=subtree.count() - 1, documents=docs.count(), bytes=stored["total"] or 0)
+
+
+@dataclass(frozen=True)
+class AccessState:
+    audience: str
+    selected_user_ids: frozenset[int]
+
+
+def folder_access_state(*, folder: Folder) -> AccessState:
+    root = folder.root or folder
+    selected = FolderUserObjectPermission.objects.filter(
+        content_object=root, permission__codename="view_folder"
+    ).values_list("user_id", flat=True)
+    return AccessState(audience=root.audience, selected_user_ids=frozenset(selected))
+
+
+def customer_users_for_access(*, collaboration: Collaboration) -> QuerySet[CustomerMembership]:
+    return (
+        CustomerMembership.objects.filter(customer_id=collaboration.customer_id)
+        .select_related("user")
+        .order_by("-is_primary_contact", "user__name")
+    )
+
+
+def audit_events(
+    *, user: User, collaboration: Collaboration, action: str = "", actor_id: int | None = None
+) -> QuerySet[AuditEvent]:
+    qs = AuditEvent.objects.filter(collaboration_id=collaboration.pk).select_related("actor")
+    if action:
+        qs = qs.filter(action=action)
+    if actor_id:
+        qs = qs.filter(actor_id=actor_id)
+    return qs.order_by("-created_at", "-pk")
+
+
+def audience_label(folder: Folder) -> str:
+    root = folder.root or folder
+    if root.customer_access == CustomerAccess.NONE:
+        return str(CustomerAccess.NONE.label)
+    return str(Audience(root.audience).label)

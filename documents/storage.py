@@ -1,0 +1,120 @@
+"""Writing and deleting document files. Keys are made here, never from a user's filename."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import tempfile
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import IO
+
+import filetype
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import Storage, storages
+from django.utils.translation import gettext as _
+
+from portal.errors import ServiceError
+
+logger = logging.getLogger(__name__)
+CHUNK = 1024 * 1024
+
+
+def document_storage() -> Storage:
+    # Looked up on each use, so tests that override STORAGES (S3 on SeaweedFS) take effect.
+    return storages["default"]
+
+
+def new_storage_key(*, collaboration_id: int, kind: str = "documents") -> str:
+    return f"{kind}/{collaboration_id}/{uuid.uuid4().hex}"
+
+
+@dataclass
+class SpooledUpload:
+    """A received file, hashed and measured on the way into a temporary file on disk."""
+
+    file: IO[bytes]
+    size: int
+    sha256: str
+    content_type: str
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def spool_upload(chunks: Iterable[bytes], *, max_bytes: int | None = None) -> SpooledUpload:
+    """Read `chunks` into a temporary file, hashing as they come; memory stays flat whatever the size.
+
+    Raises ServiceError for an empty file or one over the limit; the temporary file is gone then.
+    """
+    limit = settings.MAX_UPLOAD_BYTES if max_bytes is None else max_bytes
+    digest = hashlib.sha256()
+    size = 0
+    head = b""
+    spool = tempfile.TemporaryFile(dir=settings.FILE_UPLOAD_TEMP_DIR)  # noqa: SIM115 -- handed to the caller
+    try:
+        for chunk in chunks:
+            if not chunk:
+                continue
+            size += len(chunk)
+            if size > limit:
+                raise ServiceError(
+                    _("The file is larger than the limit of %(limit)s.") % {"limit": human_size(limit)}
+                )
+            if len(head) < 8192:
+                head += chunk[: 8192 - len(head)]
+            digest.update(chunk)
+            spool.write(chunk)
+        if size == 0:
+            raise ServiceError(_("The file is empty."))
+    except BaseException:
+        spool.close()
+        raise
+    spool.seek(0)
+    return SpooledUpload(
+        file=spool, size=size, sha256=digest.hexdigest(), content_type=sniff_content_type(head)
+    )
+
+
+def sniff_content_type(head: bytes) -> str:
+    """The type the bytes say they are, not what the browser or the filename claims."""
+    kind = filetype.guess(head)
+    if kind is not None:
+        return str(kind.mime)
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        # A cut in the middle of a multi-byte character at the 8 KiB edge is still text.
+        try:
+            head[:-3].decode("utf-8")
+        except UnicodeDecodeError:
+            return "application/octet-stream"
+    return "text/plain"
+
+
+def store(upload: SpooledUpload, *, key: str) -> str:
+    """Write the spooled file to document storage under `key` and return the key actually used."""
+    return document_storage().save(key, File(upload.file, name=key))
+
+
+def delete_quietly(keys: Iterable[str]) -> None:
+    """Remove stored files; called after commit, so a failure leaves an orphan file, never a broken row."""
+    storage = document_storage()
+    for key in keys:
+        if not key:
+            continue
+        try:
+            storage.delete(key)
+        except Exception:
+            logger.exception("could not delete stored file %s", key)
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{size} B"

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import io
+import logging
+
+from celery import shared_task
+from django.core.files.base import ContentFile
+
+from documents.models import DocumentVersion, PreviewStatus
+from documents.storage import document_storage, new_storage_key
+
+logger = logging.getLogger(__name__)
+THUMB_WIDTH = 240
+IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp", "image/tiff"}
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def render_preview(version_id: int) -> None:
+    """Render a first-page PNG thumbnail of a PDF or an image. Idempotent: a version that has a
+    preview (or cannot have one) is left alone; a deleted version is a normal exit."""
+    version = (
+        DocumentVersion.objects.filter(
+            pk=version_id, deleted_at__isnull=True, preview_status=PreviewStatus.PENDING
+        )
+        .select_related("document__folder")
+        .first()
+    )
+    if version is None:
+        return
+    if not (version.is_pdf or version.content_type in IMAGE_TYPES):
+        DocumentVersion.objects.filter(pk=version.pk).update(preview_status=PreviewStatus.NONE)
+        return
+    storage = document_storage()
+    try:
+        with storage.open(version.storage_key, "rb") as handle:
+            png = _thumbnail(handle.read() if version.is_pdf else handle, is_pdf=version.is_pdf)
+    except Exception:
+        logger.exception("preview of version %s failed", version.pk)
+        DocumentVersion.objects.filter(pk=version.pk).update(preview_status=PreviewStatus.FAILED)
+        return
+    key = storage.save(
+        new_storage_key(collaboration_id=version.document.folder.collaboration_id, kind="previews"),
+        ContentFile(png),
+    )
+    updated = DocumentVersion.objects.filter(
+        pk=version.pk, preview_status=PreviewStatus.PENDING, deleted_at__isnull=True
+    ).update(preview_key=key, preview_status=PreviewStatus.READY)
+    if not updated:  # deleted or done meanwhile: don't leave the thumbnail behind
+        storage.delete(key)
+
+
+def _thumbnail(source: object, *, is_pdf: bool) -> bytes:
+    from PIL import Image
+
+    if is_pdf:
+        import pypdfium2
+
+        pdf = pypdfium2.PdfDocument(source)
+        try:
+            page = pdf[0]
+            scale = THUMB_WIDTH / max(page.get_width(), 1)
+            image = page.render(scale=scale).to_pil()
+        finally:
+            pdf.close()
+    else:
+        image = Image.open(source)  # type: ignore[arg-type]
+        image.thumbnail((THUMB_WIDTH, THUMB_WIDTH * 2))
+    image = image.convert("RGB")
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=True)
+    return out.getvalue()

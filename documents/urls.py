@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from documents.views import customer, files, partner
+
+app_name = "documents"
+
+P = "customers/<int:collaboration_id>/documents/"
+C = "collaborations/<int:collaboration_id>/documents/"
+
+urlpatterns = [
+    # Partner side: Mina samarbeten / customer / Dokument
+    path(P, partner.root, name="partner_root"),
+    path(P + "folders/new/", partner.folder_create, name="partner_folder_create"),
+    path(P + "folders/<int:folder_id>/", partner.folder_detail, name="partner_folder"),
+    path(P + "folders/<int:folder_id>/rename/", partner.folder_rename, name="partner_folder_rename"),
+    path(P + "folders/<int:folder_id>/move/", partner.folder_move, name="partner_folder_move"),
+    path(P + "folders/<int:folder_id>/delete/", partner.folder_delete, name="partner_folder_delete"),
+    path(P + "folders/<int:folder_id>/access/", partner.folder_access, name="partner_folder_access"),
+    path(P + "folders/<int:folder_id>/bulk/", partner.bulk, name="partner_bulk"),
+    path("customers/<int:collaboration_id>/log/", partner.audit_log, name="partner_audit"),
+    # Customer side: Samarbeten / partner
+    path(C, customer.root, name="customer_root"),
+    path(C + "folders/<int:folder_id>/", customer.folder_detail, name="customer_folder"),
+    path(C + "folders/<int:folder_id>/access/", customer.folder_access, name="customer_folder_access"),
+    path(C + "folders/<int:folder_id>/bulk/", customer.bulk, name="customer_bulk"),
+    # Files, both sides
+    path("documents/folders/<int:folder_id>/upload/", files.upload, name="upload"),
+    path("documents/<int:document_id>/", files.document_detail, name="document_detail"),
+    path("documents/<int:document_id>/download/", files.document_download, name="document_download"),
+    path("documents/<int:document_id>/delete/", files.document_delete, name="document_delete"),
+    path("documents/versions/<int:version_id>/download/", files.version_download, name="version_download"),
+    path("documents/versions/<int:version_id>/preview/", files.preview, name="preview"),
+    path("documents/versions/<int:version_id>/delete/", files.version_delete, name="version_delete"),
+]

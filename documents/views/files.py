@@ -1,0 +1,176 @@
+"""Upload, download, preview and versions. Shared by both sides: documents.access decides."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from urllib.parse import unquote
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse, HttpResponseBase, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from documents import access, selectors, services
+from documents.delivery import file_response
+from documents.models import PreviewStatus
+from documents.storage import CHUNK
+from portal.context import AuthedRequest
+from portal.errors import ServiceError
+
+
+def folder_url(folder_id: int, collaboration_id: int, side: str) -> str:
+    from django.urls import reverse
+
+    name = "documents:partner_folder" if side == "partner" else "documents:customer_folder"
+    return reverse(name, args=[collaboration_id, folder_id])
+
+
+def _request_chunks(request: AuthedRequest) -> Iterator[bytes]:
+    while True:
+        chunk = request.read(CHUNK)
+        if not chunk:
+            return
+        yield chunk
+
+
+@login_required
+@require_POST
+def upload(request: AuthedRequest, folder_id: int) -> HttpResponse:
+    """Two ways in. The page's uploader sends one file per request as the raw body, with its name in
+    the X-File-Name header (URL-encoded), and gets JSON back; this streams from the socket without
+    Django's multipart parser, and the name arrives as the user typed it, so a bad one is refused
+    with a message instead of being silently changed. Without JavaScript a plain multipart form
+    posts `files` and is redirected back to the folder."""
+    folder, rights = access.folder_for_upload(request.user, folder_id)
+    by_customer = not rights.is_partner
+    raw_name = request.headers.get("X-File-Name")
+    if raw_name is not None:
+        try:
+            version = services.document_upload(
+                folder=folder,
+                actor=request.user,
+                name=unquote(raw_name),
+                chunks=_request_chunks(request),
+                by_customer=by_customer,
+            )
+        except ServiceError as error:
+            return JsonResponse({"ok": False, "error": error.message}, status=422)
+        return JsonResponse(
+            {
+                "ok": True,
+                "document": version.document_id,
+                "version": version.number,
+                "name": version.document.name,
+                "size": version.size,
+            },
+            status=201,
+        )
+    files = request.FILES.getlist("files")
+    if not files:
+        messages.error(request, _("Choose at least one file to upload."))
+    for uploaded in files:
+        try:
+            services.document_upload(
+                folder=folder,
+                actor=request.user,
+                name=uploaded.name or "",
+                chunks=uploaded.chunks(CHUNK),
+                by_customer=by_customer,
+            )
+        except ServiceError as error:
+            messages.error(request, f"{uploaded.name}: {error.message}")
+        else:
+            messages.success(request, _("%(name)s was uploaded.") % {"name": uploaded.name})
+    return redirect(folder_url(folder.pk, folder.collaboration_id, rights.side))
+
+
+@login_required
+@require_GET
+def document_download(request: AuthedRequest, document_id: int) -> HttpResponseBase:
+    document, _rights = access.document_for_user(request.user, document_id)
+    version = document.current_version
+    if version is None:
+        raise Http404
+    version.document = document
+    services.record_download(version=version, actor=request.user)
+    return file_response(
+        key=version.storage_key,
+        filename=document.name,
+        content_type=version.content_type,
+        inline=request.GET.get("inline") == "1",
+    )
+
+
+@login_required
+@require_GET
+def version_download(request: AuthedRequest, version_id: int) -> HttpResponseBase:
+    version, _rights = access.version_for_user(request.user, version_id)
+    if version.deleted_at is not None:
+        return render(request, "documents/deleted.html", {"version": version}, status=410)
+    services.record_download(version=version, actor=request.user)
+    return file_response(
+        key=version.storage_key,
+        filename=version.document.name,
+        content_type=version.content_type,
+        inline=request.GET.get("inline") == "1",
+    )
+
+
+@login_required
+@require_GET
+def preview(request: AuthedRequest, version_id: int) -> HttpResponseBase:
+    version, _rights = access.version_for_user(request.user, version_id)
+    if version.deleted_at is not None or version.preview_status != PreviewStatus.READY:
+        raise Http404
+    return file_response(
+        key=version.preview_key, filename="preview.png", content_type="image/png", inline=True
+    )
+
+
+@login_required
+@require_GET
+def document_detail(request: AuthedRequest, document_id: int) -> HttpResponse:
+    document, rights = access.document_for_user(request.user, document_id)
+    versions = selectors.versions_of(user=request.user, document=document)
+    return render(
+        request,
+        "documents/document_detail.html",
+        {
+            "document": document,
+            "rights": rights,
+            "versions": versions,
+            "folder": document.folder,
+            "collaboration": document.folder.collaboration,
+            "folder_url": folder_url(document.folder_id, document.folder.collaboration_id, rights.side),
+            "can_delete": rights.can_delete(document),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["POST"])
+def document_delete(request: AuthedRequest, document_id: int) -> HttpResponse:
+    document, rights = access.document_for_user(request.user, document_id)
+    if not rights.can_delete(document):
+        raise PermissionDenied
+    services.documents_delete(documents=[document], actor=request.user)
+    messages.success(request, _("%(name)s was deleted.") % {"name": document.name})
+    return redirect(folder_url(document.folder_id, document.folder.collaboration_id, rights.side))
+
+
+@login_required
+@require_POST
+def version_delete(request: AuthedRequest, version_id: int) -> HttpResponse:
+    version, rights = access.version_for_user(request.user, version_id)
+    if not rights.is_partner:
+        raise PermissionDenied
+    try:
+        services.version_delete(version=version, actor=request.user)
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Version %(number)s was deleted.") % {"number": version.number})
+    return redirect("documents:document_detail", version.document_id)
