@@ -242,10 +242,10 @@ def collaboration_list(request: AuthedRequest) -> HttpResponse:
 
 @login_required
 def collaboration_detail(request: AuthedRequest, collaboration_id: int) -> HttpResponse:
-    collaboration, org = access.collaboration_for_customer_user(request, collaboration_id)
-    return render(
-        request, "customers/collaboration_detail.html", {"collaboration": collaboration, "org": org}
-    )
+    """The partner's page on the customer side is its documents: checked here (404 for anyone but
+    the customer's users, which also switches the header to that customer), then sent on."""
+    collaboration, _org = access.collaboration_for_customer_user(request, collaboration_id)
+    return redirect("documents:customer_root", collaboration.pk)
 
 
 def _respond(request: AuthedRequest, collaboration_id: int) -> HttpResponse:

@@ -72,10 +72,13 @@ PARTNER_RIGHTS = FolderRights(
 )
 
 
-def customer_grant_exists(*, user: User, root_ref: str = "root_id") -> Q:
+def customer_grant_exists(*, user: User) -> Q:
     """True where the folder's top-level folder is shared with `user`: selected, or through the
-    customer's all-users group. "All users" is read from CustomerMembership, so a user removed from
-    the customer loses access at once. One subquery per table, scoped by the outer folder."""
+    customer's all-users group, or because the user is the primary contact of a customer whose
+    folder lets the primary contact manage access (one cannot manage what one cannot see).
+    "All users" is read from CustomerMembership, so a user removed from the customer loses access at
+    once. One subquery per table, scoped by the outer folder; use on Folder querysets."""
+    root_ref = "root_id"
     user_rows = FolderUserObjectPermission.objects.filter(
         content_object=OuterRef(root_ref), user=user, permission__codename="view_folder"
     )
@@ -84,7 +87,14 @@ def customer_grant_exists(*, user: User, root_ref: str = "root_id") -> Q:
         permission__codename="view_folder",
         group__customer_account__memberships__user=user,
     )
-    return Q(Exists(user_rows)) | Q(Exists(group_rows))
+    primary_contact = CustomerMembership.objects.filter(
+        customer_id=OuterRef("collaboration__customer_id"), user=user, is_primary_contact=True
+    )
+    return (
+        Q(Exists(user_rows))
+        | Q(Exists(group_rows))
+        | Q(Exists(primary_contact), root__primary_contact_manages=True)
+    )
 
 
 def partner_side_allowed(user: User, collaboration: Collaboration) -> bool:

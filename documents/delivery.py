@@ -32,7 +32,8 @@ def file_response(*, key: str, filename: str, content_type: str, inline: bool = 
         url = storage.url(
             key,
             parameters={"ResponseContentDisposition": disposition, "ResponseContentType": served_type},
-            expire=getattr(settings, "S3_URL_EXPIRY", 60),
+            # PORTAL_S3_URL_EXPIRY arrives as the storage's querystring_expire; tests may override it.
+            expire=getattr(settings, "S3_URL_EXPIRY", storage.querystring_expire),
         )
         response = HttpResponseRedirect(url)
     elif settings.X_ACCEL_REDIRECT_PREFIX:

@@ -33,7 +33,8 @@ def render_preview(version_id: int) -> None:
     storage = document_storage()
     try:
         with storage.open(version.storage_key, "rb") as handle:
-            png = _thumbnail(handle.read() if version.is_pdf else handle, is_pdf=version.is_pdf)
+            # The stream, not a bytes copy of it: PDFium reads the parts it needs from the file.
+            png = _thumbnail(handle, is_pdf=version.is_pdf)
     except Exception:
         logger.exception("preview of version %s failed", version.pk)
         DocumentVersion.objects.filter(pk=version.pk).update(preview_status=PreviewStatus.FAILED)

@@ -8,6 +8,7 @@ from collections.abc import Iterator, Sequence
 
 from django.http import StreamingHttpResponse
 from django.utils.http import content_disposition_header
+from storages.backends.s3 import S3Storage
 from zipstream import ZIP_STORED, ZipStream
 
 from documents.models import Document
@@ -15,7 +16,17 @@ from documents.storage import CHUNK, document_storage
 
 
 def _file_chunks(key: str) -> Iterator[bytes]:
-    with document_storage().open(key, "rb") as handle:
+    storage = document_storage()
+    if isinstance(storage, S3Storage):
+        # storage.open() would download the whole object first (into memory, by default):
+        # stream the object's body instead.
+        body = storage.bucket.Object(storage._normalize_name(key)).get()["Body"]
+        try:
+            yield from body.iter_chunks(CHUNK)
+        finally:
+            body.close()
+        return
+    with storage.open(key, "rb") as handle:
         while chunk := handle.read(CHUNK):
             yield chunk
 

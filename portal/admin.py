@@ -200,3 +200,28 @@ class UserAdmin(NormalizedSearchMixin, DjangoUserAdmin):
         reasons = [reason for guard in user_deletion_guards for reason in guard(users)]
         # "Protected" objects make Django refuse the deletion and list them on the confirmation page.
         return deleted, model_count, perms_needed, [*protected, *reasons]
+
+
+# --- AuditEvent: read-only ------------------------------------------------------------------------
+
+from portal.models import AuditEvent  # noqa: E402 -- kept with its admin, in one block
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """The audit log as the services wrote it: operators read it, nobody edits or removes it."""
+
+    list_display = ("created_at", "actor", "action", "object_repr", "collaboration_id", "ip")
+    list_filter = ("action",)
+    list_select_related = ("actor",)
+    search_fields = ("object_repr", "actor__email")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

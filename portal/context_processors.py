@@ -9,6 +9,8 @@ _SECTIONS = {
     "customers:collaboration": "collaborations",
     "customers:invitation": "collaborations",
     "customers:org_user": "org_users",
+    "documents:partner_": "customers",
+    "documents:customer_": "collaborations",
 }
 
 

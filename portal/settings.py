@@ -92,7 +92,9 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(VAR_DIR / "portal.sqlite3"),
-            "OPTIONS": {"timeout": 20},
+            # IMMEDIATE: a writer takes the lock when its transaction starts, so parallel uploads
+            # wait for each other instead of failing with "database is locked".
+            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -191,6 +193,8 @@ if S3_BUCKET:
             "querystring_expire": envint("S3_URL_EXPIRY", 60),
             "file_overwrite": False,
             "default_acl": None,
+            # Files read back (previews, zips) spill to disk past 8 MiB instead of filling memory.
+            "max_memory_size": 8 * 1024 * 1024,
         },
     }
 else:
@@ -205,7 +209,7 @@ STORAGES = {
 }
 
 # Uploads: the largest file accepted, and where a file waits while it is hashed and checked.
-MAX_UPLOAD_BYTES = envint("MAX_UPLOAD_BYTES", 2 * 1024**3)
+MAX_UPLOAD_BYTES = envint("MAX_UPLOAD_BYTES", 2 * 10**9)  # 2 GB; the portal counts 1 GB = 10^9 bytes
 FILE_UPLOAD_TEMP_DIR = envstr("UPLOAD_TEMP_DIR") or None
 # Downloads from filesystem storage: with nginx in front (docker-compose.yml) Django answers with
 # X-Accel-Redirect to this internal location; without it (the embedded default) Django sends the file.

@@ -47,6 +47,8 @@ urlpatterns = [
     path("account/", views.profile, name="profile"),
     path("account/organisation/", views.switch_organisation, name="switch_organisation"),
     path("language/", views.set_language, name="set_language"),
+    # The benchmarks' baseline page: the base layout alone, logged in (see bench/README.md).
+    path("bench/floor/", views.bench_floor, name="bench_floor"),
     path("settings/", include("partners.urls")),
     path("", include("customers.urls")),
     path("", include("documents.urls")),

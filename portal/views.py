@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal.context import AuthedRequest, org_context
 from portal.forms import EmailLoginForm, ProfileForm, SwitchOrganisationForm
@@ -50,6 +50,15 @@ def profile(request: AuthedRequest) -> HttpResponse:
             return redirect("profile")
         return render(request, "portal/profile.html", {"form": form}, status=422)
     return render(request, "portal/profile.html", {"form": form})
+
+
+@login_required
+@require_GET
+def bench_floor(request: AuthedRequest) -> HttpResponse:
+    """The benchmarks' floor (bench/pages.py): a logged-in page rendering only the base layout
+    (header with the organisation switcher, menu and footer), so each measured page can be
+    reported as a multiple of it. It shows nothing and changes nothing."""
+    return render(request, "portal/floor.html")
 
 
 @require_POST

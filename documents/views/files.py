@@ -146,6 +146,10 @@ def document_detail(request: AuthedRequest, document_id: int) -> HttpResponse:
             "collaboration": document.folder.collaboration,
             "folder_url": folder_url(document.folder_id, document.folder.collaboration_id, rights.side),
             "can_delete": rights.can_delete(document),
+            "nav": "customers" if rights.is_partner else "collaborations",
+            # Thumbnails are 240 px wide; A4 pages come out about 340 px high. Reserving the
+            # height keeps the page from jumping when the image arrives.
+            "preview_height": 340,
         },
     )
 

@@ -133,9 +133,10 @@ def test_collaboration_list_query_count_is_constant_with_3_and_60_partners(clien
 @pytest.mark.parametrize("who", ["primary", "customer_user"])
 def test_customer_user_opens_their_collaboration(world: World, login: Any, who: str) -> None:
     response = login(getattr(world, who)).get(
-        reverse("customers:collaboration_detail", args=[world.collaboration.pk])
+        reverse("customers:collaboration_detail", args=[world.collaboration.pk]), follow=True
     )
     assert response.status_code == 200
+    assert response.redirect_chain[-1][0] == reverse("documents:customer_root", args=[world.collaboration.pk])
     assert response.context["collaboration"] == world.collaboration
     assert "Alfa Byrå AB" in _page(response)
 
@@ -179,7 +180,9 @@ def test_opening_a_collaboration_switches_to_its_customer(world: World, login: A
     """A person at two customers follows a link to the second one: the header follows."""
     CustomerMembershipFactory.create(customer=world.outsider_collaboration.customer, user=world.primary)
     client = login(world.primary)
-    response = client.get(reverse("customers:collaboration_detail", args=[world.outsider_collaboration.pk]))
+    response = client.get(
+        reverse("customers:collaboration_detail", args=[world.outsider_collaboration.pk]), follow=True
+    )
     assert response.status_code == 200
     assert client.session["portal_org"] == f"customer:{world.outsider_collaboration.customer_id}"
 
@@ -227,7 +230,7 @@ def test_admin_accepts_invitation(invitation: Invitation, login: Any) -> None:
     assert invitation.collaboration.status == CollaborationStatus.ACTIVE
     assert invitation.collaboration.responded_by == invitation.admin
     assert invitation.collaboration.responded_at is not None
-    response = client.get(response["Location"])
+    response = client.get(response["Location"], follow=True)
     assert response.status_code == 200
     assert "You now collaborate with Alfa Byrå AB." in _page(response)
     listed = client.get(reverse("customers:collaboration_list")).context["collaborations"]

@@ -52,7 +52,7 @@ class Shots:
 
 @pytest.fixture
 def shots(screenshot_dir: Path) -> Shots:
-    for old in screenshot_dir.glob("*.png"):
+    for old in screenshot_dir.glob("[0-9][0-9]-*.png"):
         old.unlink()
     return Shots(screenshot_dir)
 

@@ -363,7 +363,7 @@ PAGES: dict[str, tuple[Callable[[World], User | None], Callable[[World], str], i
     "collaboration-list": (lambda w: w.customer_user, lambda w: reverse("customers:collaboration_list"), 200),
     "collaboration-detail": (
         lambda w: w.primary,
-        lambda w: reverse("customers:collaboration_detail", args=[w.collaboration.pk]),
+        lambda w: reverse("documents:customer_root", args=[w.collaboration.pk]),
         200,
     ),
     "org-users": (lambda w: w.primary, lambda w: reverse("customers:org_users"), 200),
