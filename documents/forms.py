@@ -110,3 +110,23 @@ class BulkForm(forms.Form):
         if data.get("action") == "move" and not data.get("target"):
             self.add_error("target", _("Choose the folder to move to."))
         return data
+
+
+class AuditFilterForm(forms.Form):
+    action = forms.ChoiceField(label=_("Action"), required=False)
+    actor = forms.TypedChoiceField(label=_("Person"), coerce=int, empty_value=None, required=False)
+
+    def __init__(
+        self,
+        *args: Any,
+        people: list[tuple[str, list[tuple[int, str]]]],
+        action_labels: dict[str, Any],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        action = self.fields["action"]
+        assert isinstance(action, forms.ChoiceField)
+        action.choices = [("", _("All actions")), *action_labels.items()]
+        actor = self.fields["actor"]
+        assert isinstance(actor, forms.TypedChoiceField)
+        actor.choices = [("", _("Everyone")), *((group, items) for group, items in people if items)]

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.utils.translation import gettext as _
 
 from customers.models import Collaboration, CustomerMembership
 from documents.access import FolderRights, customer_grant_exists
@@ -17,6 +18,7 @@ from documents.models import (
     Folder,
     FolderUserObjectPermission,
 )
+from partners.models import PartnerMembership
 from portal.models import AuditEvent, User
 
 SORTS = {
@@ -138,3 +140,38 @@ def audience_label(folder: Folder) -> str:
     if root.customer_access == CustomerAccess.NONE:
         return str(CustomerAccess.NONE.label)
     return str(Audience(root.audience).label)
+
+
+def people_in_log(*, user: User, collaboration: Collaboration) -> list[tuple[str, list[tuple[int, str]]]]:
+    """The partner's staff and the customer's users who appear in the collaboration's log, grouped
+    for the log's "person" filter; people no longer at either are listed apart."""
+    people = (
+        User.objects.filter(
+            pk__in=AuditEvent.objects.filter(collaboration_id=collaboration.pk).values("actor_id")
+        )
+        .annotate(
+            at_partner=Exists(
+                PartnerMembership.objects.filter(partner_id=collaboration.partner_id, user=OuterRef("pk"))
+            ),
+            at_customer=Exists(
+                CustomerMembership.objects.filter(customer_id=collaboration.customer_id, user=OuterRef("pk"))
+            ),
+        )
+        .order_by("name", "email")
+    )
+    staff: list[tuple[int, str]] = []
+    customer: list[tuple[int, str]] = []
+    others: list[tuple[int, str]] = []
+    for person in people:
+        entry = (person.pk, person.get_full_name())
+        if person.at_partner:
+            staff.append(entry)
+        elif person.at_customer:
+            customer.append(entry)
+        else:
+            others.append(entry)
+    return [
+        (_("At %(name)s") % {"name": collaboration.partner.name}, staff),
+        (_("At %(name)s") % {"name": collaboration.customer.name}, customer),
+        (_("No longer a member"), others),
+    ]

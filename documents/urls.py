@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from documents.views import customer, files, partner
+from documents.views import audit, customer, files, partner
 
 app_name = "documents"
 
@@ -19,7 +19,7 @@ urlpatterns = [
     path(P + "folders/<int:folder_id>/delete/", partner.folder_delete, name="partner_folder_delete"),
     path(P + "folders/<int:folder_id>/access/", partner.folder_access, name="partner_folder_access"),
     path(P + "folders/<int:folder_id>/bulk/", partner.bulk, name="partner_bulk"),
-    path("customers/<int:collaboration_id>/log/", partner.audit_log, name="partner_audit"),
+    path("customers/<int:collaboration_id>/log/", audit.audit_log, name="partner_audit"),
     # Customer side: Samarbeten / partner
     path(C, customer.root, name="customer_root"),
     path(C + "folders/<int:folder_id>/", customer.folder_detail, name="customer_folder"),

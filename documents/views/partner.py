@@ -14,12 +14,11 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from customers.models import Collaboration, CustomerMembership
@@ -29,15 +28,13 @@ from documents.forms import AccessForm, BulkForm, FolderNameForm, MoveFolderForm
 from documents.models import Audience, CustomerAccess, Document, Folder
 from documents.storage import human_size
 from documents.zipping import zip_response
-from partners.models import PartnerMembership
 from portal.context import AuthedRequest, org_context
 from portal.errors import ServiceError
-from portal.models import AuditEvent, User
 
 # --- Helpers shared by the pages ------------------------------------------------------------
 
 
-def _activate_partner(request: AuthedRequest, collaboration: Collaboration) -> None:
+def activate_partner(request: AuthedRequest, collaboration: Collaboration) -> None:
     """As on the customer pages, the header shows the partner the page belongs to. The session is
     written only when that changes (a write on every page would cost three queries)."""
     ctx = org_context(request)
@@ -165,7 +162,7 @@ def _render_folder(
 @require_GET
 def root(request: AuthedRequest, collaboration_id: int) -> HttpResponse:
     collaboration = access.collaboration_for_partner_documents(request.user, collaboration_id)
-    _activate_partner(request, collaboration)
+    activate_partner(request, collaboration)
     folders = _all_folders(request, collaboration)
     top = sorted((f for f in folders if f.is_top_level), key=lambda f: f.name.lower())
     return render(
@@ -185,7 +182,7 @@ def root(request: AuthedRequest, collaboration_id: int) -> HttpResponse:
 def folder_create(request: AuthedRequest, collaboration_id: int) -> HttpResponse:
     """A top-level folder gets the customer's access here; a subfolder (?parent=<id>) inherits it."""
     collaboration = access.collaboration_for_partner_documents(request.user, collaboration_id)
-    _activate_partner(request, collaboration)
+    activate_partner(request, collaboration)
     parent: Folder | None = None
     raw_parent = request.GET.get("parent", "")
     if raw_parent:
@@ -237,7 +234,7 @@ def folder_create(request: AuthedRequest, collaboration_id: int) -> HttpResponse
 @require_GET
 def folder_detail(request: AuthedRequest, collaboration_id: int, folder_id: int) -> HttpResponse:
     folder = access.folder_for_partner(request.user, folder_id, collaboration_id=collaboration_id)
-    _activate_partner(request, folder.collaboration)
+    activate_partner(request, folder.collaboration)
     return _render_folder(request, folder, sort=_sort(request.GET.get("sort")))
 
 
@@ -245,7 +242,7 @@ def folder_detail(request: AuthedRequest, collaboration_id: int, folder_id: int)
 @require_http_methods(["GET", "POST"])
 def folder_rename(request: AuthedRequest, collaboration_id: int, folder_id: int) -> HttpResponse:
     folder = access.folder_for_partner(request.user, folder_id, collaboration_id=collaboration_id)
-    _activate_partner(request, folder.collaboration)
+    activate_partner(request, folder.collaboration)
     form = FolderNameForm(request.POST or None, initial={"name": folder.name})
     if request.method == "POST" and form.is_valid():
         try:
@@ -269,7 +266,7 @@ def folder_move(request: AuthedRequest, collaboration_id: int, folder_id: int) -
     """Targets: the collaboration's folders outside the folder's own subtree, or the top level."""
     folder = access.folder_for_partner(request.user, folder_id, collaboration_id=collaboration_id)
     collaboration = folder.collaboration
-    _activate_partner(request, collaboration)
+    activate_partner(request, collaboration)
     folders = _all_folders(request, collaboration)
     by_id = {f.pk: f for f in folders}
     subtree = [f.pk for f in folders if f.path.startswith(folder.path)]
@@ -303,7 +300,7 @@ def folder_delete(request: AuthedRequest, collaboration_id: int, folder_id: int)
     """Ask first (GET, saying what goes with the folder), then delete (POST)."""
     folder = access.folder_for_partner(request.user, folder_id, collaboration_id=collaboration_id)
     collaboration = folder.collaboration
-    _activate_partner(request, collaboration)
+    activate_partner(request, collaboration)
     if request.method == "GET":
         contents = selectors.folder_contents(folder=folder)
         return render(
@@ -330,7 +327,7 @@ def folder_access(request: AuthedRequest, collaboration_id: int, folder_id: int)
     """The access dialog of a top-level folder. A subfolder inherits, so it sends you to its top."""
     folder = access.folder_for_partner(request.user, folder_id, collaboration_id=collaboration_id)
     collaboration = folder.collaboration
-    _activate_partner(request, collaboration)
+    activate_partner(request, collaboration)
     if not folder.is_top_level:
         messages.info(request, _("Access is set on the top-level folder; subfolders inherit it."))
         return redirect("documents:partner_folder_access", collaboration.pk, folder.root_id)
@@ -425,122 +422,3 @@ def _bulk_download(request: AuthedRequest, folder: Folder, documents: list[Docum
 
 
 # --- Audit log ------------------------------------------------------------------------------
-
-ACTION_LABELS = {
-    "document.upload": gettext_lazy("Uploaded a document"),
-    "document.version": gettext_lazy("Uploaded a new version"),
-    "document.download": gettext_lazy("Downloaded a document"),
-    "document.delete": gettext_lazy("Deleted a document"),
-    "document.move": gettext_lazy("Moved a document"),
-    "version.delete": gettext_lazy("Deleted a version"),
-    "folder.create": gettext_lazy("Created a folder"),
-    "folder.rename": gettext_lazy("Renamed a folder"),
-    "folder.move": gettext_lazy("Moved a folder"),
-    "folder.delete": gettext_lazy("Deleted a folder"),
-    "folder.access": gettext_lazy("Changed a folder's access"),
-}
-
-
-class AuditFilterForm(forms.Form):
-    # Lives here, not in documents/forms.py, only because that module is another author's for now.
-    action = forms.ChoiceField(label=gettext_lazy("Action"), required=False)
-    actor = forms.TypedChoiceField(label=gettext_lazy("Person"), coerce=int, empty_value=None, required=False)
-
-    def __init__(self, *args: Any, people: list[tuple[str, list[tuple[int, str]]]], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        action = self.fields["action"]
-        assert isinstance(action, forms.ChoiceField)
-        action.choices = [("", _("All actions")), *ACTION_LABELS.items()]
-        actor = self.fields["actor"]
-        assert isinstance(actor, forms.TypedChoiceField)
-        actor.choices = [("", _("Everyone")), *((group, items) for group, items in people if items)]
-
-
-def _people_in_log(collaboration: Collaboration) -> list[tuple[str, list[tuple[int, str]]]]:
-    """The partner's staff and the customer's users who appear in the collaboration's log, grouped.
-    (A read that belongs in documents.selectors; kept here while that module is another author's.)"""
-    people = (
-        User.objects.filter(
-            pk__in=AuditEvent.objects.filter(collaboration_id=collaboration.pk).values("actor_id")
-        )
-        .annotate(
-            at_partner=Exists(
-                PartnerMembership.objects.filter(partner_id=collaboration.partner_id, user=OuterRef("pk"))
-            ),
-            at_customer=Exists(
-                CustomerMembership.objects.filter(customer_id=collaboration.customer_id, user=OuterRef("pk"))
-            ),
-        )
-        .order_by("name", "email")
-    )
-    staff: list[tuple[int, str]] = []
-    customer: list[tuple[int, str]] = []
-    others: list[tuple[int, str]] = []
-    for person in people:
-        entry = (person.pk, person.get_full_name())
-        if person.at_partner:
-            staff.append(entry)
-        elif person.at_customer:
-            customer.append(entry)
-        else:
-            others.append(entry)
-    return [
-        (_("At %(name)s") % {"name": collaboration.partner.name}, staff),
-        (_("At %(name)s") % {"name": collaboration.customer.name}, customer),
-        (_("No longer a member"), others),
-    ]
-
-
-def _event_detail(event: AuditEvent) -> str:
-    details = event.details if isinstance(event.details, dict) else {}
-    if event.action == "folder.rename" and details.get("old_name"):
-        return _("was %(name)s") % {"name": details["old_name"]}
-    if event.action in ("folder.move", "document.move") and details.get("to"):
-        return _("to %(path)s") % {"path": details["to"]}
-    if event.action == "folder.delete":
-        return ngettext(
-            "with %(count)d document", "with %(count)d documents", int(details.get("documents") or 0)
-        ) % {"count": int(details.get("documents") or 0)}
-    if event.action == "folder.access":
-        level = details.get("customer_access")
-        who = details.get("audience")
-        parts = [str(CustomerAccess(level).label)] if level in CustomerAccess.values else []
-        if who in Audience.values and level != CustomerAccess.NONE:
-            parts.append(str(Audience(who).label))
-        return ", ".join(parts)
-    if details.get("version"):
-        text = _("version %(number)s") % {"number": details["version"]}
-        return f"{text} ({_('zip')})" if details.get("zip") else text
-    return ""
-
-
-@login_required
-@require_GET
-def audit_log(request: AuthedRequest, collaboration_id: int) -> HttpResponse:
-    collaboration = access.collaboration_for_partner_documents(request.user, collaboration_id)
-    _activate_partner(request, collaboration)
-    form = AuditFilterForm(request.GET, people=_people_in_log(collaboration))
-    valid = form.is_valid()
-    filters = form.cleaned_data if valid else {}
-    events = selectors.audit_events(
-        user=request.user,
-        collaboration=collaboration,
-        action=filters.get("action") or "",
-        actor_id=filters.get("actor"),
-    )
-    page = Paginator(events, settings.PAGE_SIZE).get_page(request.GET.get("page"))
-    for event in page.object_list:
-        event.action_label = ACTION_LABELS.get(event.action, event.action)
-        event.detail = _event_detail(event)
-    return render(
-        request,
-        "documents/partner_audit_log.html",
-        {
-            "collaboration": collaboration,
-            "tab": "log",
-            "form": form,
-            "page": page if valid else None,
-            "filtered": bool(filters.get("action") or filters.get("actor")),
-        },
-        status=200 if valid else 422,
-    )
