@@ -1,0 +1,215 @@
+"""What both benchmarks share: the bench database, manage.py, gunicorn, logins, memory, percentiles.
+
+Everything runs on this machine and talks to loopback only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/portal_bench"
+# Files of the bench database (the shared preview thumbnail) live here, apart from the dev data.
+DEFAULT_VAR_DIR = ROOT / "var" / "bench"
+
+
+def ensure_database(url: str) -> bool:
+    """Create the PostgreSQL database of `url` if it does not exist; True if it was created."""
+    import psycopg
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    admin_url = parts._replace(path="/postgres").geturl()
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if exists:
+            return False
+        conn.execute(f'CREATE DATABASE "{name}"')
+        return True
+
+
+def portal_env(database_url: str, var_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment for manage.py and gunicorn: the bench database, quiet logs, no debug.
+    Makes the folders under `var_dir` the portal expects: static files (none are collected) and
+    the filesystem Celery queue an upload's preview task is sent to (no worker takes it here)."""
+    for folder in ("static", "celery/queue", "celery/processed", "celery/control"):
+        (var_dir / folder).mkdir(parents=True, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
+    env.update(
+        {
+            "PORTAL_DATABASE_URL": database_url,
+            "PORTAL_VAR_DIR": str(var_dir),
+            "PORTAL_DEBUG": "false",
+            "PORTAL_LOG_LEVEL": "WARNING",
+            "DJANGO_SETTINGS_MODULE": "portal.settings",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    env.update(extra)
+    return env
+
+
+def manage(env: dict[str, str], *args: str, quiet: bool = False) -> None:
+    subprocess.run(
+        [PYTHON, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL if quiet else None,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for_http(url: str, *, timeout: float = 30.0, process: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"{process.args!r} exited with {process.returncode} before answering")
+        try:
+            requests.get(url, timeout=5, allow_redirects=False)
+            return
+        except (requests.ConnectionError, requests.Timeout):
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer within {timeout:.0f} s")
+
+
+@contextlib.contextmanager
+def gunicorn(
+    env: dict[str, str], *, port: int, workers: int, timeout: int = 60, log: Path | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """gunicorn (sync workers) serving the portal on 127.0.0.1:`port`, stopped on exit."""
+    argv = [
+        PYTHON,
+        "-m",
+        "gunicorn",
+        "portal.wsgi:application",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "sync",
+        "--timeout",
+        str(timeout),
+        "--error-logfile",
+        str(log) if log else "-",
+        "--log-level",
+        "warning",
+    ]
+    process = subprocess.Popen(argv, cwd=ROOT, env=env, process_group=0)
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/accounts/login/", process=process)
+        yield process
+    finally:
+        stop(process)
+
+
+def stop(process: subprocess.Popen[bytes], *, grace: float = 15.0) -> None:
+    """SIGTERM the process (and its group, which it leads), then SIGKILL what is left."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def children(pid: int) -> list[int]:
+    """The child processes of `pid` (gunicorn's workers), from /proc."""
+    found: list[int] = []
+    with contextlib.suppress(OSError):
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            text = (task / "children").read_text()
+            found += [int(p) for p in text.split()]
+    return found
+
+
+def memory_kb(pid: int) -> tuple[int, int]:
+    """(VmRSS, VmHWM) of a process in kB; (0, 0) if it is gone."""
+    values = {"VmRSS": 0, "VmHWM": 0}
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            key, _sep, rest = line.partition(":")
+            if key in values:
+                values[key] = int(rest.split()[0])
+    return values["VmRSS"], values["VmHWM"]
+
+
+_CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+def login(base_url: str, email: str, password: str) -> requests.Session:
+    """A session logged in through the login form, as a browser does it."""
+    session = requests.Session()
+    page = session.get(f"{base_url}/accounts/login/", timeout=30)
+    page.raise_for_status()
+    match = _CSRF_INPUT.search(page.text)
+    if match is None:
+        raise RuntimeError("no CSRF token on the login page")
+    answer = session.post(
+        f"{base_url}/accounts/login/",
+        data={"username": email, "password": password, "csrfmiddlewaretoken": match.group(1)},
+        headers={"Referer": f"{base_url}/accounts/login/"},
+        allow_redirects=False,
+        timeout=30,
+    )
+    if answer.status_code != 302 or "sessionid" not in session.cookies:
+        raise RuntimeError(f"login of {email} failed: HTTP {answer.status_code}")
+    return session
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    """The nearest-rank percentile (0 < fraction <= 1) of `values`."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), int(fraction * len(ordered) + 0.999999)))
+    return ordered[rank - 1]
+
+
+@dataclass
+class Table:
+    """A plain text table, printed with aligned columns."""
+
+    headers: Sequence[str]
+
+    def __post_init__(self) -> None:
+        self.rows: list[list[str]] = []
+
+    def add(self, *cells: object) -> None:
+        self.rows.append([str(c) for c in cells])
+
+    def render(self) -> str:
+        widths = [max([len(h), *(len(r[i]) for r in self.rows)]) for i, h in enumerate(self.headers)]
+        lines = ["  ".join(h.ljust(w) for h, w in zip(self.headers, widths, strict=True))]
+        lines.append("  ".join("-" * w for w in widths))
+        for row in self.rows:
+            lines.append(
+                "  ".join(
+                    (c.ljust(w) if i == 0 else c.rjust(w))
+                    for i, (c, w) in enumerate(zip(row, widths, strict=True))
+                )
+            )
+        return "\n".join(lines)
