@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
@@ -49,6 +49,9 @@ class FolderRights:
     can_delete_firm_files: bool = False
     can_delete_customer_files: bool = False
     can_manage_access: bool = False  # who at the customer (partner always; primary contact where allowed)
+    # Customer side: the collaboration's top-level folders this user sees, worked out once per request
+    # by rights_for and reused for the folder tree (selectors.folders_visible_to).
+    visible_root_ids: tuple[int, ...] = ()
 
     @property
     def is_partner(self) -> bool:
@@ -72,29 +75,45 @@ PARTNER_RIGHTS = FolderRights(
 )
 
 
-def customer_grant_exists(*, user: User) -> Q:
-    """True where the folder's top-level folder is shared with `user`: selected, or through the
-    customer's all-users group, or because the user is the primary contact of a customer whose
-    folder lets the primary contact manage access (one cannot manage what one cannot see).
-    "All users" is read from CustomerMembership, so a user removed from the customer loses access at
-    once. One subquery per table, scoped by the outer folder; use on Folder querysets."""
-    root_ref = "root_id"
+def visible_root_ids(
+    *, user: User, collaboration: Collaboration, membership: CustomerMembership | None
+) -> list[int]:
+    """The collaboration's top-level folders a customer user may see (everything below them is
+    visible too): the folders shared with the user, selected or through the all-users group, and,
+    for the primary contact, the folders that let the primary contact manage access (one cannot
+    manage what one cannot see).
+
+    `membership` is the user's membership of the collaboration's customer (None: sees nothing).
+    A folder's only group rows are its own customer's all-users group (services._apply_access),
+    so "all users" needs only that row and the membership, read fresh from CustomerMembership:
+    a user removed from the customer loses access at once.
+
+    One query over the collaboration's top-level folders (a handful), with the grants as per-row
+    Exists annotations on the direct permission tables: as a filter with OR, PostgreSQL would hash
+    every permission row in the database instead.
+    """
+    if membership is None:
+        return []
     user_rows = FolderUserObjectPermission.objects.filter(
-        content_object=OuterRef(root_ref), user=user, permission__codename="view_folder"
+        content_object=OuterRef("pk"), user=user, permission__codename="view_folder"
     )
     group_rows = FolderGroupObjectPermission.objects.filter(
-        content_object=OuterRef(root_ref),
-        permission__codename="view_folder",
-        group__customer_account__memberships__user=user,
+        content_object=OuterRef("pk"), permission__codename="view_folder"
     )
-    primary_contact = CustomerMembership.objects.filter(
-        customer_id=OuterRef("collaboration__customer_id"), user=user, is_primary_contact=True
+    roots = (
+        Folder.objects.filter(
+            collaboration=collaboration,
+            parent__isnull=True,
+            customer_access__in=[CustomerAccess.READ, CustomerAccess.EDIT],
+        )
+        .annotate(selected=Exists(user_rows), for_all=Exists(group_rows))
+        .values_list("pk", "selected", "for_all", "primary_contact_manages")
     )
-    return (
-        Q(Exists(user_rows))
-        | Q(Exists(group_rows))
-        | Q(Exists(primary_contact), root__primary_contact_manages=True)
-    )
+    return [
+        pk
+        for pk, selected, for_all, managed in roots
+        if selected or for_all or (managed and membership.is_primary_contact)
+    ]
 
 
 def partner_side_allowed(user: User, collaboration: Collaboration) -> bool:
@@ -136,7 +155,8 @@ def rights_for(user: User, folder: Folder) -> FolderRights | None:
     root = folder.root if folder.root_id != folder.pk else folder
     if root is None or root.customer_access == CustomerAccess.NONE:
         return None
-    if not Folder.objects.filter(pk=folder.pk).filter(customer_grant_exists(user=user)).exists():
+    root_ids = tuple(visible_root_ids(user=user, collaboration=collaboration, membership=membership))
+    if root.pk not in root_ids:
         return None
     edit = root.customer_access == CustomerAccess.EDIT
     return FolderRights(
@@ -144,6 +164,7 @@ def rights_for(user: User, folder: Folder) -> FolderRights | None:
         can_upload=edit,
         can_delete_customer_files=edit,
         can_manage_access=membership.is_primary_contact and root.primary_contact_manages,
+        visible_root_ids=root_ids,
     )
 
 

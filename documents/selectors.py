@@ -3,13 +3,14 @@ folder was decided by documents.access before these are called."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, Exists, IntegerField, OuterRef, QuerySet, Subquery, Sum
 from django.utils.translation import gettext as _
 
 from customers.models import Collaboration, CustomerMembership
-from documents.access import FolderRights, customer_grant_exists
+from documents.access import FolderRights, customer_membership, visible_root_ids
 from documents.models import (
     Audience,
     CustomerAccess,
@@ -31,12 +32,19 @@ SORTS = {
 }
 
 
-def folders_visible_to(*, user: User, collaboration: Collaboration, rights_side: str) -> QuerySet[Folder]:
+def folders_visible_to(
+    *, user: User, collaboration: Collaboration, rights_side: str, root_ids: Sequence[int] | None = None
+) -> QuerySet[Folder]:
     """Every folder of the collaboration the user may see: all of them on the partner side, the
-    granted ones on the customer side (one query with Exists subqueries over the direct tables)."""
+    granted ones on the customer side. `root_ids`, when the caller has them from rights_for
+    (FolderRights.visible_root_ids), saves working them out again."""
     qs = Folder.objects.filter(collaboration=collaboration)
     if rights_side != "partner":
-        qs = qs.exclude(root__customer_access=CustomerAccess.NONE).filter(customer_grant_exists(user=user))
+        # The visible top-level folders first (few), then everything under them by root_id.
+        if root_ids is None:
+            membership = customer_membership(user, collaboration)
+            root_ids = visible_root_ids(user=user, collaboration=collaboration, membership=membership)
+        qs = qs.filter(root_id__in=root_ids)
     return qs.select_related("root").order_by("path")
 
 
@@ -72,7 +80,18 @@ def documents_in(*, user: User, folder: Folder, sort: str = "name") -> QuerySet[
     return (
         Document.objects.filter(folder=folder, deleted_at__isnull=True)
         .select_related("current_version", "current_version__uploaded_by")
-        .annotate(version_count=Count("versions", filter=Q(versions__deleted_at__isnull=True)))
+        # A correlated subquery, not Count() with GROUP BY: it is evaluated for the page's rows only,
+        # so the (folder, deleted_at, name) index serves ORDER BY ... LIMIT on a large folder.
+        .annotate(
+            version_count=Subquery(
+                DocumentVersion.objects.filter(document=OuterRef("pk"), deleted_at__isnull=True)
+                .order_by()
+                .values("document")
+                .annotate(n=Count("pk"))
+                .values("n")[:1],
+                output_field=IntegerField(),
+            )
+        )
         .order_by(*order)
     )
 

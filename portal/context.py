@@ -104,7 +104,9 @@ class OrganisationContext:
         org = self.find(kind, org_id)
         if org is None:
             return False
-        self._request.session[SESSION_KEY] = org.key
+        # Write the session only on a change: saving it costs an UPDATE and a COMMIT per request.
+        if self._request.session.get(SESSION_KEY) != org.key:
+            self._request.session[SESSION_KEY] = org.key
         self.__dict__["active"] = org
         return True
 

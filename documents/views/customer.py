@@ -37,9 +37,14 @@ def _folder_url(folder: Folder) -> str:
     return reverse("documents:customer_folder", args=[folder.collaboration_id, folder.pk])
 
 
-def _visible_folders(request: AuthedRequest, collaboration: Collaboration) -> list[Folder]:
+def _visible_folders(
+    request: AuthedRequest, collaboration: Collaboration, rights: FolderRights | None = None
+) -> list[Folder]:
+    root_ids = rights.visible_root_ids if rights is not None else None
     return list(
-        selectors.folders_visible_to(user=request.user, collaboration=collaboration, rights_side="customer")
+        selectors.folders_visible_to(
+            user=request.user, collaboration=collaboration, rights_side="customer", root_ids=root_ids
+        )
     )
 
 
@@ -75,7 +80,7 @@ def _render_folder(
     status: int = 200,
 ) -> HttpResponse:
     collaboration = folder.collaboration
-    folders = _visible_folders(request, collaboration)
+    folders = _visible_folders(request, collaboration, rights)
     by_id = {f.pk: f for f in folders}
     root = folder.root or folder
     context = file_list_context(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from urllib.parse import unquote
 
 from django.contrib import messages
@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -26,6 +27,14 @@ def folder_url(folder_id: int, collaboration_id: int, side: str) -> str:
 
     name = "documents:partner_folder" if side == "partner" else "documents:customer_folder"
     return reverse(name, args=[collaboration_id, folder_id])
+
+
+def url_maker(name: str) -> Callable[[int], str]:
+    """A function id -> URL for a route taking one integer: one reverse() for a whole list of rows
+    instead of one per row (a page of files would otherwise spend most of its time reversing)."""
+    marker = 987654321
+    template = reverse(name, args=[marker])
+    return lambda pk: template.replace(str(marker), str(pk))
 
 
 def _request_chunks(request: AuthedRequest) -> Iterator[bytes]:

@@ -27,6 +27,7 @@ from documents.access import FolderRights
 from documents.forms import AccessForm, BulkForm, FolderNameForm, MoveFolderForm, NewFolderForm
 from documents.models import Audience, CustomerAccess, Document, Folder
 from documents.storage import human_size
+from documents.views.files import url_maker
 from documents.zipping import zip_response
 from portal.context import AuthedRequest, org_context
 from portal.errors import ServiceError
@@ -35,12 +36,8 @@ from portal.errors import ServiceError
 
 
 def activate_partner(request: AuthedRequest, collaboration: Collaboration) -> None:
-    """As on the customer pages, the header shows the partner the page belongs to. The session is
-    written only when that changes (a write on every page would cost three queries)."""
-    ctx = org_context(request)
-    active = ctx.active
-    if active is None or not (active.is_partner and active.id == collaboration.partner_id):
-        ctx.activate("partner", collaboration.partner_id)
+    """As on the customer pages, the header shows the partner the page belongs to."""
+    org_context(request).activate("partner", collaboration.partner_id)
 
 
 def _folder_url(folder: Folder, query: str = "") -> str:
@@ -98,9 +95,15 @@ def file_list_context(
     page = Paginator(
         selectors.documents_in(user=request.user, folder=folder, sort=sort), settings.PAGE_SIZE
     ).get_page(request.GET.get("page"))
+    detail_url = url_maker("documents:document_detail")
+    download_url = url_maker("documents:document_download")
+    preview_url = url_maker("documents:preview")
     for document in page.object_list:
         version = document.current_version
         document.size_label = human_size(version.size) if version else ""
+        document.detail_url = detail_url(document.pk)
+        document.download_url = download_url(document.pk)
+        document.preview_url = preview_url(version.pk) if version else ""
     checked: set[int] = set()
     if bulk_form is not None:
         # Tick again what was ticked when the form comes back with an error.
