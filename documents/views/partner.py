@@ -6,7 +6,8 @@ sees every folder of it and manages them: documents.access decides, 404 for anyo
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
@@ -17,15 +18,17 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from customers.models import Collaboration, CustomerMembership
 from documents import access, selectors, services
 from documents.access import FolderRights
 from documents.forms import AccessForm, BulkForm, FolderNameForm, MoveFolderForm, NewFolderForm
-from documents.models import Audience, CustomerAccess, Document, Folder
+from documents.models import Audience, CustomerAccess, Document, Folder, PreviewStatus
 from documents.storage import human_size
 from documents.views.files import url_maker
 from documents.zipping import zip_response
@@ -79,6 +82,70 @@ def _sort(value: str | None) -> str:
     return value if value in selectors.SORTS else "name"
 
 
+@dataclass
+class FileRow:
+    """One row of documents/_file_list.html, every text and URL made here: the template only prints."""
+
+    pk: int
+    name: str
+    version_count: int
+    is_pdf: bool
+    detail_url: str
+    download_url: str
+    preview_url: str
+    select_label: str
+    versions_label: str
+    date_iso: str
+    date_label: str
+    size_label: str
+    icon_class: str
+    icon_label: str
+    by_label: str
+    by_customer_badge: bool
+
+
+def _file_row(
+    document: Document,
+    *,
+    side: str,
+    detail_url: Callable[[int], str],
+    download_url: Callable[[int], str],
+    preview_url: Callable[[int], str],
+) -> FileRow:
+    version = document.current_version
+    count = getattr(document, "version_count", 1) or 1
+    updated = timezone.localtime(document.updated_at)
+    icon_class, icon_label, preview = "", pgettext("file type icon", "FILE"), ""
+    if version is not None:
+        if version.preview_status == PreviewStatus.READY:
+            preview = preview_url(version.pk)
+        elif version.is_pdf:
+            icon_class, icon_label = "pdf", "PDF"
+        elif version.content_type.startswith("image/"):
+            icon_class, icon_label = "img", "IMG"
+        elif version.content_type == "text/plain":
+            icon_label = "TXT"
+    uploader = version.uploaded_by if version is not None else None
+    return FileRow(
+        pk=document.pk,
+        name=document.name,
+        version_count=count,
+        is_pdf=bool(version and version.is_pdf),
+        detail_url=detail_url(document.pk),
+        download_url=download_url(document.pk),
+        preview_url=preview,
+        select_label=_("Select %(name)s") % {"name": document.name},
+        versions_label=ngettext("%(n)s version", "%(n)s versions", count) % {"n": count},
+        date_iso=updated.isoformat(),
+        date_label=date_format(updated, "SHORT_DATETIME_FORMAT"),
+        size_label=human_size(version.size) if version else "",
+        icon_class=icon_class,
+        icon_label=icon_label,
+        by_label=uploader.get_full_name() if uploader is not None else "–",
+        by_customer_badge=bool(version and version.uploaded_by_customer and side == "partner"),
+    )
+
+
 def file_list_context(
     request: AuthedRequest,
     *,
@@ -98,22 +165,31 @@ def file_list_context(
     detail_url = url_maker("documents:document_detail")
     download_url = url_maker("documents:document_download")
     preview_url = url_maker("documents:preview")
-    for document in page.object_list:
-        version = document.current_version
-        document.size_label = human_size(version.size) if version else ""
-        document.detail_url = detail_url(document.pk)
-        document.download_url = download_url(document.pk)
-        document.preview_url = preview_url(version.pk) if version else ""
+    rows = [
+        _file_row(
+            d, side=rights.side, detail_url=detail_url, download_url=download_url, preview_url=preview_url
+        )
+        for d in page.object_list
+    ]
     checked: set[int] = set()
     if bulk_form is not None:
         # Tick again what was ticked when the form comes back with an error.
         checked = set(bulk_form.cleaned_data.get("documents") or [])
     return {
+        "labels": {
+            "open": _("Open"),
+            "download": _("Download"),
+            "size": _("Size"),
+            "updated": _("Updated"),
+            "uploaded_by": _("Uploaded by"),
+            "customer": _("customer"),
+        },
         "folder": folder,
         "rights": rights,
         "side": rights.side,
         "page": page,
         "documents": page.object_list,
+        "rows": rows,
         "sort": sort,
         "bulk_url": bulk_url,
         "list_url": list_url,
