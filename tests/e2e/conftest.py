@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import Page
 
 # The live server and Playwright's sync API share the test process; without this Django
 # refuses database access from what it takes for an async context.
@@ -38,3 +40,27 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
 def screenshot_dir() -> Path:
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
     return SCREENSHOT_DIR
+
+
+@dataclass
+class Shots:
+    """Numbered full-page screenshots of one journey: <prefix>01-login.png, <prefix>02-….png, …"""
+
+    directory: Path
+    prefix: str = ""
+    taken: list[Path] = field(default_factory=list)
+
+    def take(self, page: Page, name: str) -> Path:
+        path = self.directory / f"{self.prefix}{len(self.taken) + 1:02d}-{name}.png"
+        page.wait_for_load_state()  # images in: a full-page shot measures the page first
+        page.screenshot(path=str(path), full_page=True)
+        self.taken.append(path)
+        return path
+
+
+def journey_shots(directory: Path, prefix: str) -> Shots:
+    """A journey's screenshots, removing only its own earlier files (the pattern a prefix makes)."""
+    pattern = f"{prefix}[0-9][0-9]-*.png"
+    for old in directory.glob(pattern):
+        old.unlink()
+    return Shots(directory, prefix)

@@ -23,6 +23,7 @@ from pypdf import PdfWriter
 from customers.models import Collaboration
 from documents.models import Audience, CustomerAccess, Document, Folder, FolderUserObjectPermission
 from partners.models import PartnerMembership, PartnerRole
+from tests.e2e.conftest import Shots, journey_shots
 from tests.factories import (
     PASSWORD,
     CollaborationFactory,
@@ -42,27 +43,9 @@ SELECTED_NAME = "Olle Ek"
 OTHER_NAME = "Maja Berg"
 
 
-@dataclass
-class Shots:
-    """Numbered full-page screenshots: docs-01-login.png, docs-02-customer-list.png, …"""
-
-    directory: Path
-    taken: list[Path] = field(default_factory=list)
-
-    def take(self, page: Page, name: str) -> Path:
-        path = self.directory / f"docs-{len(self.taken) + 1:02d}-{name}.png"
-        page.wait_for_load_state()  # images in: a full-page shot measures the page first
-        page.screenshot(path=str(path), full_page=True)
-        self.taken.append(path)
-        return path
-
-
 @pytest.fixture
 def shots(screenshot_dir: Path) -> Shots:
-    # Only this journey's screenshots: the other journeys' files are theirs.
-    for old in screenshot_dir.glob("docs-*.png"):
-        old.unlink()
-    return Shots(screenshot_dir)
+    return journey_shots(screenshot_dir, "docs-")
 
 
 @dataclass

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from playwright.sync_api import ConsoleMessage, Error, Page, ViewportSize, expec
 
 from customers.models import Collaboration, CustomerMembership
 from partners.models import PartnerMembership, PartnerRole
+from tests.e2e.conftest import Shots, journey_shots
 from tests.factories import (
     PASSWORD,
     CollaborationFactory,
@@ -36,25 +36,9 @@ COMPANY_NAME = "Fjällstugan Snickeri AB"
 CONTACT_EMAIL = "lena.lind@fjallstugan.example"
 
 
-@dataclass
-class Shots:
-    """Numbered full-page screenshots: 01-login.png, 02-customer-list.png, …"""
-
-    directory: Path
-    taken: list[Path] = field(default_factory=list)
-
-    def take(self, page: Page, name: str) -> Path:
-        path = self.directory / f"{len(self.taken) + 1:02d}-{name}.png"
-        page.screenshot(path=str(path), full_page=True)
-        self.taken.append(path)
-        return path
-
-
 @pytest.fixture
 def shots(screenshot_dir: Path) -> Shots:
-    for old in screenshot_dir.glob("[0-9][0-9]-*.png"):
-        old.unlink()
-    return Shots(screenshot_dir)
+    return journey_shots(screenshot_dir, "")
 
 
 @pytest.fixture
