@@ -114,6 +114,8 @@ class Document(models.Model):
     )
     # Customers may delete what customers uploaded, never the firm's files.
     uploaded_by_customer = models.BooleanField(default=False)
+    # Live versions, kept by the services: the file list reads it instead of counting per row.
+    version_count = models.PositiveIntegerField(default=1)
     source = models.CharField(max_length=10, choices=DocumentSource.choices, default=DocumentSource.UPLOAD)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), default=timezone.now)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Exists, IntegerField, OuterRef, QuerySet, Subquery, Sum
+from django.db.models import Exists, OuterRef, QuerySet, Sum
 from django.utils.translation import gettext as _
 
 from customers.models import Collaboration, CustomerMembership
@@ -80,18 +80,6 @@ def documents_in(*, user: User, folder: Folder, sort: str = "name") -> QuerySet[
     return (
         Document.objects.filter(folder=folder, deleted_at__isnull=True)
         .select_related("current_version", "current_version__uploaded_by")
-        # A correlated subquery, not Count() with GROUP BY: it is evaluated for the page's rows only,
-        # so the (folder, deleted_at, name) index serves ORDER BY ... LIMIT on a large folder.
-        .annotate(
-            version_count=Subquery(
-                DocumentVersion.objects.filter(document=OuterRef("pk"), deleted_at__isnull=True)
-                .order_by()
-                .values("document")
-                .annotate(n=Count("pk"))
-                .values("n")[:1],
-                output_field=IntegerField(),
-            )
-        )
         .order_by(*order)
     )
 

@@ -370,7 +370,9 @@ def _record_version(
         uploaded_by_customer=by_customer,
         created_at=now,
     )
-    Document.objects.filter(pk=document.pk).update(current_version=version, updated_at=now)
+    Document.objects.filter(pk=document.pk).update(
+        current_version=version, updated_at=now, version_count=1 if created else F("version_count") + 1
+    )
     document.current_version = version
     audit_record(
         actor=actor,
@@ -419,6 +421,7 @@ def version_delete(*, version: DocumentVersion, actor: User) -> None:
         )
     keys = [k for k in (version.storage_key, version.preview_key) if k]
     DocumentVersion.objects.filter(pk=version.pk).update(deleted_at=timezone.now(), deleted_by=actor)
+    Document.objects.filter(pk=version.document_id).update(version_count=F("version_count") - 1)
     audit_record(
         actor=actor,
         action="version.delete",

@@ -107,6 +107,7 @@ class FileRow:
 FILE_ROW_FIELDS = (
     "pk",
     "name",
+    "version_count",
     "updated_at",
     "current_version__id",
     "current_version__size",

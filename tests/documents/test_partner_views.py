@@ -77,8 +77,9 @@ def _row(
             preview_status=PreviewStatus.READY if number % 2 else PreviewStatus.NONE,
             preview_key=f"previews/{uuid.uuid4().hex}.png",
         )
-    Document.objects.filter(pk=document.pk).update(current_version=version)
-    document.current_version = version
+    # What document_upload keeps: the current version and the count of live versions.
+    Document.objects.filter(pk=document.pk).update(current_version=version, version_count=versions)
+    document.current_version, document.version_count = version, versions
     return document
 
 

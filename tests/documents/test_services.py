@@ -89,3 +89,16 @@ def test_upload_versions_and_refusals_leave_nothing_behind(world: Any) -> None:
     )
     assert before == after
     assert AuditEvent.objects.filter(action="document.version").count() == 1
+
+
+def test_version_count_follows_uploads_and_version_deletes(world: Any) -> None:
+    folder = services.folder_create(collaboration=world.collaboration, actor=world.admin, name="F")
+    v1 = _upload(folder, world.admin)
+    _upload(folder, world.admin, data=PDF + b"2")
+    v3 = _upload(folder, world.admin, data=PDF + b"3")
+    assert Document.objects.get().version_count == 3
+    services.version_delete(version=v1, actor=world.admin)
+    assert Document.objects.get().version_count == 2
+    with pytest.raises(ServiceError):
+        services.version_delete(version=v3, actor=world.admin)  # the current one: refused, count unchanged
+    assert Document.objects.get().version_count == 2

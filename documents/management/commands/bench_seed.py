@@ -598,7 +598,17 @@ class Command(BaseCommand):
                     if number < version_count(k):
                         when = when + timedelta(seconds=rng.randrange(3600, 90 * 86400))
                 doc_rows.append(
-                    (doc_id, folder_id, name, version_id, by_customer, DocumentSource.UPLOAD, created, when)
+                    (
+                        doc_id,
+                        folder_id,
+                        name,
+                        version_id,
+                        by_customer,
+                        DocumentSource.UPLOAD,
+                        created,
+                        when,
+                        version_count(k),
+                    )
                 )
         self._copy(
             Document,
@@ -611,6 +621,7 @@ class Command(BaseCommand):
                 "source",
                 "created_at",
                 "updated_at",
+                "version_count",
             ],
             doc_rows,
         )
