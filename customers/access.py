@@ -23,7 +23,8 @@ from portal.context import AuthedRequest, Organisation, org_context
 from portal.models import User
 
 
-def _is_assigned(user: User, collaboration: Collaboration) -> bool:
+def staff_is_assigned(user: User, collaboration: Collaboration) -> bool:
+    """Whether partner staff `user` is assigned to the collaboration's customer (the guardian row)."""
     return CollaborationUserObjectPermission.objects.filter(
         content_object=collaboration, user=user, permission__codename="work_with_customer"
     ).exists()
@@ -40,7 +41,7 @@ def collaboration_for_partner_user(
     )
     ctx = org_context(request)
     org = ctx.find("partner", collaboration.partner_id)
-    if org is None or not (org.is_admin or _is_assigned(request.user, collaboration)):
+    if org is None or not (org.is_admin or staff_is_assigned(request.user, collaboration)):
         raise Http404
     ctx.activate("partner", org.id)
     return collaboration, org

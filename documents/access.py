@@ -20,12 +20,13 @@ from django.db.models import Exists, OuterRef
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
+from customers.access import staff_is_assigned
 from customers.models import (
     Collaboration,
     CollaborationStatus,
-    CollaborationUserObjectPermission,
     CustomerMembership,
 )
+from customers.selectors import OPEN_STATUSES
 from documents.models import (
     CustomerAccess,
     Document,
@@ -117,7 +118,8 @@ def visible_root_ids(
 
 
 def partner_side_allowed(user: User, collaboration: Collaboration) -> bool:
-    if collaboration.status not in (CollaborationStatus.ACTIVE, CollaborationStatus.INVITED):
+    """An account administrator of the collaboration's partner, or staff assigned to it."""
+    if collaboration.status not in OPEN_STATUSES:
         return False
     role = (
         PartnerMembership.objects.filter(partner_id=collaboration.partner_id, user=user)
@@ -126,11 +128,7 @@ def partner_side_allowed(user: User, collaboration: Collaboration) -> bool:
     )
     if role is None:
         return False
-    if role == PartnerRole.ADMIN:
-        return True
-    return CollaborationUserObjectPermission.objects.filter(
-        content_object=collaboration, user=user, permission__codename="work_with_customer"
-    ).exists()
+    return role == PartnerRole.ADMIN or staff_is_assigned(user, collaboration)
 
 
 def customer_membership(user: User, collaboration: Collaboration) -> CustomerMembership | None:

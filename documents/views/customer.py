@@ -25,8 +25,8 @@ from documents.access import FolderRights
 from documents.forms import AudienceForm, BulkForm
 from documents.models import Audience, Folder
 from documents.storage import human_size
+from documents.views.files import bulk_download
 from documents.views.partner import file_list_context
-from documents.zipping import zip_response
 from portal.context import AuthedRequest
 from portal.errors import ServiceError
 
@@ -142,14 +142,8 @@ def bulk(request: AuthedRequest, collaboration_id: int, folder_id: int) -> HttpR
         return _render_folder(request, folder, rights, sort=sort, bulk_form=form, status=422)
     ticked = set(form.cleaned_data["documents"])
     chosen = [d for d in candidates if d.pk in ticked]
-    for document in chosen:
-        document.folder = folder  # record_download reads it: the row we hold, not a query each
     if form.cleaned_data["action"] == "download":
-        for document in chosen:
-            if document.current_version is not None:
-                document.current_version.document = document
-                services.record_download(version=document.current_version, actor=request.user, as_zip=True)
-        return zip_response(documents=chosen, filename=f"{folder.name}.zip")
+        return bulk_download(request, folder, chosen)
 
     refused = [d.name for d in chosen if not rights.can_delete(d)]
     if refused:

@@ -30,8 +30,7 @@ from documents.access import FolderRights
 from documents.forms import AccessForm, BulkForm, FolderNameForm, MoveFolderForm, NewFolderForm
 from documents.models import Audience, CustomerAccess, Document, Folder, PreviewStatus
 from documents.storage import human_size
-from documents.views.files import url_maker
-from documents.zipping import zip_response
+from documents.views.files import bulk_download, url_maker
 from portal.context import AuthedRequest, org_context
 from portal.errors import ServiceError
 
@@ -483,7 +482,7 @@ def bulk(request: AuthedRequest, collaboration_id: int, folder_id: int) -> HttpR
     chosen = [d for d in candidates if d.pk in ticked]
     action = form.cleaned_data["action"]
     if action == "download":
-        return _bulk_download(request, folder, chosen)
+        return bulk_download(request, folder, chosen)
     try:
         if action == "delete":
             count = services.documents_delete(documents=chosen, actor=request.user)
@@ -505,18 +504,6 @@ def bulk(request: AuthedRequest, collaboration_id: int, folder_id: int) -> HttpR
         return _render_folder(request, folder, sort=sort, bulk_form=form, status=422)
     messages.success(request, text)
     return redirect(_folder_url(folder, f"sort={sort}"))
-
-
-def _bulk_download(request: AuthedRequest, folder: Folder, documents: list[Document]) -> HttpResponseBase:
-    for document in documents:
-        version = document.current_version
-        if version is None:
-            continue
-        # record_download reads version.document.folder: give it the rows we hold, not new queries.
-        document.folder = folder
-        version.document = document
-        services.record_download(version=version, actor=request.user, as_zip=True)
-    return zip_response(documents=documents, filename=f"{folder.name}.zip")
 
 
 # --- Audit log ------------------------------------------------------------------------------
