@@ -36,6 +36,7 @@ from documents.models import (
     FolderUserObjectPermission,
 )
 from partners.models import PartnerMembership, PartnerRole
+from portal.context import Organisation, OrganisationContext
 from portal.models import User
 
 Side = Literal["partner", "customer"]
@@ -77,14 +78,15 @@ PARTNER_RIGHTS = FolderRights(
 
 
 def visible_root_ids(
-    *, user: User, collaboration: Collaboration, membership: CustomerMembership | None
+    *, user: User, collaboration: Collaboration, membership: CustomerMembership | Organisation | None
 ) -> list[int]:
     """The collaboration's top-level folders a customer user may see (everything below them is
     visible too): the folders shared with the user, selected or through the all-users group, and,
     for the primary contact, the folders that let the primary contact manage access (one cannot
     manage what one cannot see).
 
-    `membership` is the user's membership of the collaboration's customer (None: sees nothing).
+    `membership` is the user's membership of the collaboration's customer, or the request's
+    Organisation for it (None: sees nothing).
     A folder's only group rows are its own customer's all-users group (services._apply_access),
     so "all users" needs only that row and the membership, read fresh from CustomerMembership:
     a user removed from the customer loses access at once.
@@ -117,18 +119,31 @@ def visible_root_ids(
     ]
 
 
-def partner_side_allowed(user: User, collaboration: Collaboration) -> bool:
-    """An account administrator of the collaboration's partner, or staff assigned to it."""
+def partner_side_allowed(
+    user: User, collaboration: Collaboration, *, orgs: OrganisationContext | None = None
+) -> bool:
+    """An account administrator of the collaboration's partner, or staff assigned to it.
+
+    `orgs`, the request's organisation context (already loaded for the page header), saves the
+    membership query; without it the membership is read here.
+    """
     if collaboration.status not in OPEN_STATUSES:
         return False
-    role = (
-        PartnerMembership.objects.filter(partner_id=collaboration.partner_id, user=user)
-        .values_list("role", flat=True)
-        .first()
-    )
-    if role is None:
-        return False
-    return role == PartnerRole.ADMIN or staff_is_assigned(user, collaboration)
+    if orgs is not None:
+        org = orgs.find("partner", collaboration.partner_id)
+        if org is None:
+            return False
+        is_admin = org.is_admin
+    else:
+        role = (
+            PartnerMembership.objects.filter(partner_id=collaboration.partner_id, user=user)
+            .values_list("role", flat=True)
+            .first()
+        )
+        if role is None:
+            return False
+        is_admin = role == PartnerRole.ADMIN
+    return is_admin or staff_is_assigned(user, collaboration)
 
 
 def customer_membership(user: User, collaboration: Collaboration) -> CustomerMembership | None:
@@ -137,17 +152,30 @@ def customer_membership(user: User, collaboration: Collaboration) -> CustomerMem
     return CustomerMembership.objects.filter(customer_id=collaboration.customer_id, user=user).first()
 
 
-def rights_for(user: User, folder: Folder) -> FolderRights | None:
+def _customer_side(
+    user: User, collaboration: Collaboration, orgs: OrganisationContext | None
+) -> CustomerMembership | Organisation | None:
+    """The user's membership of the collaboration's customer: from the request's organisation
+    context when there is one (no query), else from the database."""
+    if orgs is None:
+        return customer_membership(user, collaboration)
+    if collaboration.status != CollaborationStatus.ACTIVE:
+        return None
+    return orgs.find("customer", collaboration.customer_id)
+
+
+def rights_for(user: User, folder: Folder, *, orgs: OrganisationContext | None = None) -> FolderRights | None:
     """What `user` may do in `folder`, or None when they may not see it at all.
 
-    Usable outside a request (notifications ask it before telling anyone about a document).
+    Usable outside a request (notifications ask it before telling anyone about a document); in a
+    request, pass `orgs=request.org` so the user's memberships are read once per request.
     """
     if not user.is_authenticated or not user.is_active:
         return None
     collaboration = folder.collaboration
-    if partner_side_allowed(user, collaboration):
+    if partner_side_allowed(user, collaboration, orgs=orgs):
         return PARTNER_RIGHTS
-    membership = customer_membership(user, collaboration)
+    membership = _customer_side(user, collaboration, orgs)
     if membership is None:
         return None
     root = folder.root if folder.root_id != folder.pk else folder
@@ -167,7 +195,11 @@ def rights_for(user: User, folder: Folder) -> FolderRights | None:
 
 
 def folder_for_user(
-    user: User, folder_id: int, *, collaboration_id: int | None = None
+    user: User,
+    folder_id: int,
+    *,
+    collaboration_id: int | None = None,
+    orgs: OrganisationContext | None = None,
 ) -> tuple[Folder, FolderRights]:
     """A folder the user may see, with their rights in it; 404 otherwise."""
     folder = get_object_or_404(
@@ -176,14 +208,16 @@ def folder_for_user(
     )
     if collaboration_id is not None and folder.collaboration_id != collaboration_id:
         raise Http404
-    rights = rights_for(user, folder)
+    rights = rights_for(user, folder, orgs=orgs)
     if rights is None:
         raise Http404
     return folder, rights
 
 
-def folder_for_partner(user: User, folder_id: int, *, collaboration_id: int) -> Folder:
-    folder, rights = folder_for_user(user, folder_id, collaboration_id=collaboration_id)
+def folder_for_partner(
+    user: User, folder_id: int, *, collaboration_id: int, orgs: OrganisationContext | None = None
+) -> Folder:
+    folder, rights = folder_for_user(user, folder_id, collaboration_id=collaboration_id, orgs=orgs)
     if not rights.is_partner:
         raise Http404
     return folder

@@ -115,7 +115,9 @@ def _render_folder(
 @login_required
 @require_GET
 def folder_detail(request: AuthedRequest, collaboration_id: int, folder_id: int) -> HttpResponse:
-    folder, rights = access.folder_for_user(request.user, folder_id, collaboration_id=collaboration_id)
+    folder, rights = access.folder_for_user(
+        request.user, folder_id, collaboration_id=collaboration_id, orgs=request.org
+    )
     if rights.is_partner:
         return redirect("documents:partner_folder", folder.collaboration_id, folder.pk)
     request.org.activate("customer", folder.collaboration.customer_id)
@@ -128,7 +130,9 @@ def bulk(request: AuthedRequest, collaboration_id: int, folder_id: int) -> HttpR
     """Download the ticked documents as one zip, or delete them (asked first). Only live documents of
     this folder are choices. A delete that includes a document the customer may not delete (the
     firm's, or anything in a read folder) deletes nothing and says why."""
-    folder, rights = access.folder_for_user(request.user, folder_id, collaboration_id=collaboration_id)
+    folder, rights = access.folder_for_user(
+        request.user, folder_id, collaboration_id=collaboration_id, orgs=request.org
+    )
     if rights.is_partner:
         # The partner's own page has the partner's bulk form; nothing is done from this one.
         return redirect("documents:partner_folder", folder.collaboration_id, folder.pk)
