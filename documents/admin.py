@@ -30,10 +30,10 @@ from documents.models import (
     PreviewStatus,
 )
 from documents.names import clean_name
-from documents.storage import human_size
 from portal.admin import admin_actor
 from portal.errors import ServiceError
 from portal.queue import enqueue_on_commit
+from portal.units import human_size
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

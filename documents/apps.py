@@ -7,3 +7,9 @@ from django.utils.translation import gettext_lazy as _
 class DocumentsConfig(AppConfig):
     name = "documents"
     verbose_name = _("Documents")
+
+    def ready(self) -> None:
+        from billing.usage import register_usage_source
+        from documents.usage import stored_bytes
+
+        register_usage_source(stored_bytes)

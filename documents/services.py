@@ -7,10 +7,11 @@ from collections.abc import Iterable, Sequence
 
 from django.contrib.auth.models import Permission
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max
+from django.db.models import F, Max, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from billing import services as billing
 from customers.models import Collaboration, CustomerMembership
 from customers.services import customer_all_users_group
 from documents import storage
@@ -176,6 +177,7 @@ def folder_delete(*, folder: Folder, actor: User) -> None:
     versions = DocumentVersion.objects.filter(document__folder__in=subtree)
     keys = [k for pair in versions.values_list("storage_key", "preview_key") for k in pair if k]
     documents = Document.objects.filter(folder__in=subtree, deleted_at__isnull=True).count()
+    freed = _bytes_by_partner(versions.filter(deleted_at__isnull=True))
     audit_record(
         actor=actor,
         action="folder.delete",
@@ -185,6 +187,8 @@ def folder_delete(*, folder: Folder, actor: User) -> None:
         documents=documents,
     )
     folder.delete()
+    for partner_id, nbytes in freed.items():
+        billing.storage_remove(partner_id=partner_id, nbytes=nbytes)
     transaction.on_commit(lambda: storage.delete_quietly(keys))
 
 
@@ -325,6 +329,8 @@ def document_upload(
     spooled = storage.spool_upload(chunks)
     stored_key = ""
     try:
+        # Refuse a file over the storage cap before sending it to storage; _record_version decides.
+        billing.storage_check(partner_id=_partner_id(folder), nbytes=spooled.size)
         stored_key = storage.store(
             spooled, key=storage.new_storage_key(collaboration_id=folder.collaboration_id)
         )
@@ -374,6 +380,8 @@ def _record_version(
         current_version=version, updated_at=now, version_count=1 if created else F("version_count") + 1
     )
     document.current_version = version
+    # Last, as it locks the partner row until commit; refuses (rolling all of this back) at the cap.
+    billing.storage_add(partner_id=_partner_id(folder), nbytes=spooled.size)
     audit_record(
         actor=actor,
         action="document.upload" if created else "document.version",
@@ -399,12 +407,15 @@ def documents_delete(*, documents: Sequence[Document], actor: User) -> int:
     live = list(Document.objects.select_for_update().filter(pk__in=ids, deleted_at__isnull=True))
     versions = DocumentVersion.objects.filter(document__in=live, deleted_at__isnull=True)
     keys = [k for pair in versions.values_list("storage_key", "preview_key") for k in pair if k]
+    freed = _bytes_by_partner(versions)
     versions.update(deleted_at=now, deleted_by=actor)
     Document.objects.filter(pk__in=[d.pk for d in live]).update(deleted_at=now, deleted_by=actor)
     for document in live:
         audit_record(
             actor=actor, action="document.delete", obj=document, collaboration_id=_collaboration_id(document)
         )
+    for partner_id, nbytes in freed.items():
+        billing.storage_remove(partner_id=partner_id, nbytes=nbytes)
     transaction.on_commit(lambda: storage.delete_quietly(keys))
     return len(live)
 
@@ -422,6 +433,7 @@ def version_delete(*, version: DocumentVersion, actor: User) -> None:
     keys = [k for k in (version.storage_key, version.preview_key) if k]
     DocumentVersion.objects.filter(pk=version.pk).update(deleted_at=timezone.now(), deleted_by=actor)
     Document.objects.filter(pk=version.document_id).update(version_count=F("version_count") - 1)
+    billing.storage_remove(partner_id=_partner_id(version.document.folder), nbytes=version.size)
     audit_record(
         actor=actor,
         action="version.delete",
@@ -461,6 +473,23 @@ def documents_move(*, documents: Sequence[Document], actor: User, target: Folder
             to=_display_path(target),
         )
     return len(moved)
+
+
+def _partner_id(folder: Folder) -> int:
+    return int(
+        Collaboration.objects.filter(pk=folder.collaboration_id).values_list("partner_id", flat=True)[0]
+    )
+
+
+def _bytes_by_partner(versions: QuerySet[DocumentVersion]) -> dict[int, int]:
+    """The live bytes of `versions` per partner, before they are deleted (one GROUP BY)."""
+    rows = (
+        versions.filter(deleted_at__isnull=True)
+        .order_by()
+        .values_list("document__folder__collaboration__partner_id")
+        .annotate(total=Sum("size"))
+    )
+    return {partner_id: int(total or 0) for partner_id, total in rows}
 
 
 def _collaboration_id(document: Document) -> int:

@@ -17,6 +17,7 @@ from django.core.files.storage import Storage, storages
 from django.utils.translation import gettext as _
 
 from portal.errors import ServiceError
+from portal.units import human_size
 
 logger = logging.getLogger(__name__)
 CHUNK = 1024 * 1024
@@ -109,12 +110,3 @@ def delete_quietly(keys: Iterable[str]) -> None:
             storage.delete(key)
         except Exception:
             logger.exception("could not delete stored file %s", key)
-
-
-def human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if value < 1000 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{size} B"

@@ -23,11 +23,26 @@ class Partner(models.Model):
     )
     plan = models.CharField(_("plan"), max_length=10, choices=Plan.choices, default=Plan.PORTAL)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
+    # Kept by billing.services only, under a lock on this row, in the transaction that changes
+    # what they count: the bytes of every stored file (reconciled nightly against the sizes) and
+    # the sum of the signature ledger.
+    storage_used_bytes = models.BigIntegerField(_("storage used (bytes)"), default=0)
+    signature_balance = models.IntegerField(_("signature balance"), default=0)
+    # The most paid storage blocks the account administrators allow; None: no cap.
+    storage_cap_blocks = models.PositiveIntegerField(_("storage cap (paid blocks)"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("partner")
         verbose_name_plural = _("partners")
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(signature_balance__gte=0), name="partner_signature_balance_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(storage_used_bytes__gte=0), name="partner_storage_used_not_negative"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name

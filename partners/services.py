@@ -21,6 +21,10 @@ def partner_create(*, name: str, org_number: str, plan: str = Plan.PORTAL, admin
         raise ServiceError(_("A partner with this organisation number already exists."), field="org_number")
     partner = Partner.objects.create(name=name.strip(), org_number=org_number, plan=plan)
     PartnerMembership.objects.create(partner=partner, user=admin, role=PartnerRole.ADMIN)
+    # billing depends on partners, not the other way round: import at call time.
+    from billing.services import signature_welcome_grant
+
+    signature_welcome_grant(partner=partner)
     return partner
 
 

@@ -22,12 +22,19 @@ def send_templated_email(*, to: User, template: str, context: dict[str, Any]) ->
 
     Raises whatever the email backend raises, so a Celery task can retry.
     """
-    with translation.override(to.language or settings.LANGUAGE_CODE):
-        ctx = {"recipient": to, "portal_url": absolute_url(reverse("home")), **context}
+    send_templated_email_to(
+        to.email, language=to.language, template=template, context={"recipient": to, **context}
+    )
+    logger.info("sent email %s to user %s", template, to.pk)
+
+
+def send_templated_email_to(address: str, *, language: str, template: str, context: dict[str, Any]) -> None:
+    """The same for an address that is no user's (support's mailbox)."""
+    with translation.override(language or settings.LANGUAGE_CODE):
+        ctx = {"portal_url": absolute_url(reverse("home")), **context}
         subject = " ".join(render_to_string(f"emails/{template}_subject.txt", ctx).split())
         text = render_to_string(f"emails/{template}.txt", ctx)
         html = render_to_string(f"emails/{template}.html", ctx)
-    message = EmailMultiAlternatives(subject=subject, body=text, to=[to.email])
+    message = EmailMultiAlternatives(subject=subject, body=text, to=[address])
     message.attach_alternative(html, "text/html")
     message.send()
-    logger.info("sent email %s to user %s", template, to.pk)

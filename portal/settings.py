@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 from portal.env import envbool, envint, envlist, envstr
@@ -131,7 +132,32 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = "Europe/Stockholm"
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "clear-expired-sessions": {"task": "portal.tasks.clear_expired_sessions", "schedule": 24 * 3600},
+    # Nightly: the usage counters against the stored sizes, then the day's snapshot.
+    "reconcile-storage": {"task": "billing.tasks.reconcile_storage", "schedule": crontab(hour=2, minute=15)},
+    "snapshot-usage": {"task": "billing.tasks.snapshot_usage", "schedule": crontab(hour=23, minute=55)},
+    # The first of the month: last month's statements.
+    "monthly-statements": {
+        "task": "billing.tasks.make_statements",
+        "schedule": crontab(day_of_month=1, hour=3, minute=0),
+    },
 }
+
+# --- Plans and prices: the one place they are set -----------------------------------------
+# 1 GB is 10^9 bytes everywhere in the portal (the README says so). Money is integer öre.
+GB = 10**9
+# Storage included in each plan (partners.models.Plan); beyond it every started block costs
+# STORAGE_BLOCK_PRICE_ORE a month.
+STORAGE_INCLUDED_BYTES = {"portal": 1 * GB, "byra": 5 * GB}
+STORAGE_BLOCK_BYTES = 10 * GB
+STORAGE_BLOCK_PRICE_ORE = 79_00
+# Admins are told when usage crosses these shares (percent) of the included storage.
+STORAGE_WARNING_PERCENTS = (80, 100)
+# Signature packages an account administrator can buy: signatures -> price in öre.
+SIGNATURE_PACKAGES = {10: 290_00, 50: 1_250_00, 200: 4_400_00}
+# Every new partner starts with this many free signatures.
+WELCOME_SIGNATURES = 2
+# Where "large volumes" quote requests go.
+SUPPORT_EMAIL = envstr("SUPPORT_EMAIL", "support@partnerportal.example")
 
 # --- Users, login -----------------------------------------------------------
 AUTH_USER_MODEL = "portal.User"

@@ -24,11 +24,11 @@ from documents import access, selectors, services
 from documents.access import FolderRights
 from documents.forms import AudienceForm, BulkForm
 from documents.models import Audience, Folder
-from documents.storage import human_size
 from documents.views.files import bulk_download
 from documents.views.partner import file_list_context
 from portal.context import AuthedRequest
 from portal.errors import ServiceError
+from portal.units import human_size
 
 CUSTOMER_BULK_ACTIONS = ("download", "delete")
 

@@ -31,10 +31,10 @@ from documents import access, selectors, services
 from documents.access import FolderRights
 from documents.forms import AccessForm, BulkForm, FolderNameForm, MoveFolderForm, NewFolderForm
 from documents.models import Audience, CustomerAccess, Document, Folder, PreviewStatus
-from documents.storage import human_size
 from documents.views.files import bulk_download, url_maker
 from portal.context import AuthedRequest, org_context
 from portal.errors import ServiceError
+from portal.units import human_size
 
 # --- Helpers shared by the pages ------------------------------------------------------------
 
