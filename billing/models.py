@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import CustomerAccount
-from partners.models import Partner
+from partners.models import Partner, Plan
 
 
 class EntryKind(models.TextChoices):
@@ -58,7 +58,7 @@ class BalanceEntry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.partner}: {self.amount:+d} ({self.kind})"
+        return f"{self.partner}: {self.amount:+d} ({self.get_kind_display()})"
 
 
 class InvoiceLine(models.Model):
@@ -90,7 +90,7 @@ class Statement(models.Model):
 
     partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="statements")
     period = models.DateField(_("month"))  # the first day of the month
-    plan = models.CharField(_("plan"), max_length=10)
+    plan = models.CharField(_("plan"), max_length=10, choices=Plan.choices)
     included_bytes = models.BigIntegerField(_("included storage (bytes)"))
     peak_bytes = models.BigIntegerField(_("peak usage (bytes)"))
     cap_blocks = models.PositiveIntegerField(_("storage cap (paid blocks)"), null=True, blank=True)

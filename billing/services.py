@@ -327,16 +327,19 @@ def storage_set_cap(*, partner: Partner, actor: User, cap_blocks: int | None) ->
     terms = plans.StorageTerms(locked.storage_used_bytes, plans.included_bytes(locked.plan), cap_blocks)
     if terms.limit is not None and terms.used > terms.limit:
         raise ServiceError(
-            _(
-                "%(used)s is already stored, more than a cap of %(blocks)d paid blocks allows "
-                "(%(limit)s). Choose at least %(needed)d blocks, or delete files first."
+            ngettext(
+                "%(used)s is already stored, more than a cap of %(blocks)d paid block allows (%(limit)s).",
+                "%(used)s is already stored, more than a cap of %(blocks)d paid blocks allows (%(limit)s).",
+                cap_blocks or 0,
             )
-            % {
-                "used": human_size(terms.used),
-                "blocks": cap_blocks or 0,
-                "limit": human_size(terms.limit),
-                "needed": terms.blocks,
-            },
+            % {"used": human_size(terms.used), "blocks": cap_blocks or 0, "limit": human_size(terms.limit)}
+            + " "
+            + ngettext(
+                "Choose at least %(needed)d block, or delete files first.",
+                "Choose at least %(needed)d blocks, or delete files first.",
+                terms.blocks,
+            )
+            % {"needed": terms.blocks},
             field="cap_blocks",
         )
     Partner.objects.filter(pk=locked.pk).update(storage_cap_blocks=cap_blocks)

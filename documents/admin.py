@@ -30,23 +30,10 @@ from documents.models import (
     PreviewStatus,
 )
 from documents.names import clean_name
-from portal.admin import admin_actor
+from portal.admin import ReadOnlyAdmin, admin_actor
 from portal.errors import ServiceError
 from portal.queue import enqueue_on_commit
 from portal.units import human_size
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows that only the services write: operators can look, not add, change or delete."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class DeletedFilter(admin.SimpleListFilter):

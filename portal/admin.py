@@ -207,15 +207,8 @@ class UserAdmin(NormalizedSearchMixin, DjangoUserAdmin):
 from portal.models import AuditEvent  # noqa: E402 -- kept with its admin, in one block
 
 
-@admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
-    """The audit log as the services wrote it: operators read it, nobody edits or removes it."""
-
-    list_display = ("created_at", "actor", "action", "object_repr", "collaboration_id", "ip")
-    list_filter = ("action",)
-    list_select_related = ("actor",)
-    search_fields = ("object_repr", "actor__email")
-    date_hierarchy = "created_at"
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows that only the services write: operators can look, not add, change or delete."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -225,3 +218,14 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    """The audit log as the services wrote it: operators read it, nobody edits or removes it."""
+
+    list_display = ("created_at", "actor", "action", "object_repr", "collaboration_id", "ip")
+    list_filter = ("action",)
+    list_select_related = ("actor",)
+    search_fields = ("object_repr", "actor__email")
+    date_hierarchy = "created_at"

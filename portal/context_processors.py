@@ -6,6 +6,7 @@ from django.http import HttpRequest
 _SECTIONS = {
     "customers:customer": "customers",
     "partners:": "settings",
+    "billing:": "settings",
     "customers:collaboration": "collaborations",
     "customers:invitation": "collaborations",
     "customers:org_user": "org_users",

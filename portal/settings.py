@@ -156,8 +156,7 @@ STORAGE_WARNING_PERCENTS = (80, 100)
 SIGNATURE_PACKAGES = {10: 290_00, 50: 1_250_00, 200: 4_400_00}
 # Every new partner starts with this many free signatures.
 WELCOME_SIGNATURES = 2
-# Where "large volumes" quote requests go.
-SUPPORT_EMAIL = envstr("SUPPORT_EMAIL", "support@partnerportal.example")
+# "Large volumes" quote requests go to SUPPORT_EMAIL (with the email settings below).
 
 # --- Users, login -----------------------------------------------------------
 AUTH_USER_MODEL = "portal.User"

@@ -50,6 +50,7 @@ urlpatterns = [
     # The benchmarks' baseline page: the base layout alone, logged in (see bench/README.md).
     path("bench/floor/", views.bench_floor, name="bench_floor"),
     path("settings/", include("partners.urls")),
+    path("settings/", include("billing.urls")),
     path("", include("customers.urls")),
     path("", include("documents.urls")),
     path("admin/", admin.site.urls),

@@ -93,7 +93,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('period', models.DateField(verbose_name='month')),
-                ('plan', models.CharField(max_length=10, verbose_name='plan')),
+                ('plan', models.CharField(choices=[('portal', 'Partner Portal (free)'), ('byra', 'Byrå')], max_length=10, verbose_name='plan')),
                 ('included_bytes', models.BigIntegerField(verbose_name='included storage (bytes)')),
                 ('peak_bytes', models.BigIntegerField(verbose_name='peak usage (bytes)')),
                 ('cap_blocks', models.PositiveIntegerField(blank=True, null=True, verbose_name='storage cap (paid blocks)')),

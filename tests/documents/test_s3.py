@@ -21,6 +21,7 @@ from django.urls import reverse
 from pypdf import PdfWriter
 from storages.backends.s3 import S3Storage
 
+from billing import services as billing
 from documents import services, zipping
 from documents.models import CustomerAccess, Document, DocumentVersion, Folder, PreviewStatus
 from documents.storage import document_storage
@@ -241,6 +242,28 @@ def test_refused_upload_leaves_no_object_and_no_row(
     assert backend() == before
     assert list(Document.objects.values_list("name", flat=True)) == ["kept.pdf"]
     assert DocumentVersion.objects.count() == 1
+
+
+@pytest.mark.parametrize("decided", ["before storing", "under the lock"])
+def test_upload_over_the_storage_cap_leaves_no_object_no_row_and_no_usage(
+    world: Any, backend: Any, settings: Any, monkeypatch: pytest.MonkeyPatch, decided: str
+) -> None:
+    folder = _folder(world)
+    kept = _upload(folder, world.admin, name="kept.pdf")
+    settings.STORAGE_INCLUDED_BYTES = {"portal": kept.size + 10, "byra": kept.size + 10}
+    settings.STORAGE_BLOCK_BYTES = 1000
+    billing.storage_set_cap(partner=world.partner, actor=world.admin, cap_blocks=0)
+    if decided == "under the lock":
+        # A concurrent upload took the room between the early check and the locked one.
+        monkeypatch.setattr(billing, "storage_check", lambda **kwargs: None)
+    before = backend()
+    with pytest.raises(billing.StorageCapReached):
+        _upload(folder, world.customer_user, name="more.pdf")
+    assert backend() == before
+    assert list(Document.objects.values_list("name", flat=True)) == ["kept.pdf"]
+    assert DocumentVersion.objects.count() == 1
+    world.partner.refresh_from_db()
+    assert world.partner.storage_used_bytes == kept.size
 
 
 def test_upload_into_a_read_folder_is_refused_and_leaves_nothing(

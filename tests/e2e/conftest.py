@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import ConsoleMessage, Error, Page
 
 # The live server and Playwright's sync API share the test process; without this Django
 # refuses database access from what it takes for an async context.
@@ -64,3 +65,25 @@ def journey_shots(directory: Path, prefix: str) -> Shots:
     for old in directory.glob(pattern):
         old.unlink()
     return Shots(directory, prefix)
+
+
+@pytest.fixture
+def browser_errors(page: Page) -> Iterator[list[str]]:
+    """Console errors and uncaught exceptions of every page the test visits."""
+    errors: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            errors.append(f"console: {message.text} ({message.location.get('url', '')})")
+
+    def on_page_error(error: Error) -> None:
+        errors.append(f"pageerror: {error}")
+
+    page.on("console", on_console)
+    page.on("pageerror", on_page_error)
+    yield errors
+
+
+def no_horizontal_scroll(page: Page) -> bool:
+    """Nothing on the page is wider than the viewport (a phone must not scroll sideways)."""
+    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))

@@ -23,7 +23,7 @@ from pypdf import PdfWriter
 from customers.models import Collaboration
 from documents.models import Audience, CustomerAccess, Document, Folder, FolderUserObjectPermission
 from partners.models import PartnerMembership, PartnerRole
-from tests.e2e.conftest import Shots, journey_shots
+from tests.e2e.conftest import Shots, journey_shots, no_horizontal_scroll
 from tests.factories import (
     PASSWORD,
     CollaborationFactory,
@@ -88,10 +88,6 @@ def _blank_pdf() -> bytes:
     return out.getvalue()
 
 
-def _no_horizontal_scroll(page: Page) -> bool:
-    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
-
-
 def _log_in(page: Page, base: str, email: str) -> None:
     page.goto(f"{base}/accounts/login/")
     page.get_by_label(re.compile(r"^(E-post|Email):?$")).fill(email)
@@ -112,7 +108,7 @@ def _check_phone_layout(page: Page, shots: Shots, name: str) -> None:
     page.set_viewport_size(PHONE)
     page.reload()
     shots.take(page, f"{name}-phone")
-    assert _no_horizontal_scroll(page), f"{name} scrolls sideways at 390 px"
+    assert no_horizontal_scroll(page), f"{name} scrolls sideways at 390 px"
     page.set_viewport_size(DESKTOP)
     page.reload()
 

@@ -7,17 +7,16 @@ Every page visited is saved as a full-page screenshot in test-artifacts/screensh
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core import mail
-from playwright.sync_api import ConsoleMessage, Error, Page, ViewportSize, expect
+from playwright.sync_api import Page, ViewportSize, expect
 
 from customers.models import Collaboration, CustomerMembership
 from partners.models import PartnerMembership, PartnerRole
-from tests.e2e.conftest import Shots, journey_shots
+from tests.e2e.conftest import Shots, journey_shots, no_horizontal_scroll
 from tests.factories import (
     PASSWORD,
     CollaborationFactory,
@@ -39,27 +38,6 @@ CONTACT_EMAIL = "lena.lind@fjallstugan.example"
 @pytest.fixture
 def shots(screenshot_dir: Path) -> Shots:
     return journey_shots(screenshot_dir, "")
-
-
-@pytest.fixture
-def browser_errors(page: Page) -> Iterator[list[str]]:
-    """Console errors and uncaught exceptions of every page the test visits."""
-    errors: list[str] = []
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            errors.append(f"console: {message.text} ({message.location.get('url', '')})")
-
-    def on_page_error(error: Error) -> None:
-        errors.append(f"pageerror: {error}")
-
-    page.on("console", on_console)
-    page.on("pageerror", on_page_error)
-    yield errors
-
-
-def _no_horizontal_scroll(page: Page) -> bool:
-    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
 
 
 def _log_in(page: Page, email: str, password: str) -> None:
@@ -120,10 +98,10 @@ def test_partner_creates_customer_who_sets_password_and_sees_partner(
     page.set_viewport_size(PHONE)
     page.reload()
     shots.take(page, "customer-list-phone")
-    assert _no_horizontal_scroll(page), "the customer list scrolls sideways on a phone"
+    assert no_horizontal_scroll(page), "the customer list scrolls sideways on a phone"
     page.goto(f"{base}/customers/new/")
     shots.take(page, "customer-create-phone")
-    assert _no_horizontal_scroll(page), "the create form scrolls sideways on a phone"
+    assert no_horizontal_scroll(page), "the create form scrolls sideways on a phone"
     page.set_viewport_size(DESKTOP)
     page.goto(f"{base}/customers/")
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 from unittest import mock
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.utils import translation
 from guardian.shortcuts import assign_perm
 
@@ -20,6 +19,7 @@ from partners.models import Partner, PartnerMembership, PartnerRole
 from portal.errors import ServiceError
 from portal.models import User
 from tests.factories import CollaborationFactory, PartnerFactory, PartnerMembershipFactory
+from tests.parallel import run_in_parallel
 
 
 @pytest.fixture(autouse=True)
@@ -161,35 +161,6 @@ class TestInvite:
 # --- Concurrency: two admins demote (or remove) each other at the same moment -------------------------
 
 
-def _run_in_parallel(calls: list[Callable[[], object]]) -> list[str]:
-    """Run each call in its own thread, hence its own database connection, started together."""
-    barrier = threading.Barrier(len(calls))
-    outcomes: list[str] = []
-    lock = threading.Lock()
-
-    def worker(call: Callable[[], object]) -> None:
-        try:
-            barrier.wait(timeout=10)
-            call()
-            outcome = "ok"
-        except ServiceError:
-            outcome = "refused"
-        except Exception as error:
-            outcome = f"error: {error!r}"
-        finally:
-            connections.close_all()
-        with lock:
-            outcomes.append(outcome)
-
-    threads = [threading.Thread(target=worker, args=(call,)) for call in calls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert not any(thread.is_alive() for thread in threads), "a worker hung (deadlock?)"
-    return outcomes
-
-
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("operation", ["demote", "remove"])
 def test_two_admins_acting_on_each_other_at_once_leave_one_admin(operation: str) -> None:
@@ -216,7 +187,7 @@ def test_two_admins_acting_on_each_other_at_once_leave_one_admin(operation: str)
         return count
 
     with mock.patch.object(services, "_admin_count", side_effect=slow_admin_count):
-        outcomes = _run_in_parallel([act(first, second), act(second, first)])
+        outcomes = run_in_parallel([act(first, second), act(second, first)])
 
     assert sorted(outcomes) == ["ok", "refused"]
     remaining_admins = PartnerMembership.objects.filter(partner=partner, role=PartnerRole.ADMIN)

@@ -7,18 +7,31 @@ Documents: every customer gets four folders, one of each access kind (internal, 
 users, read and upload for a selected user, read for the primary contact who manages access),
 each with real multi-page PDFs and a PNG chart from portal.demo_files, uploaded through the
 documents services as the partner's administrator. Previews are rendered at once, in process.
+
+Billing: every partner has its welcome grant; Demo Byrå AB also has a signature ledger over the
+last two months (package purchases as its administrator, signings charged, one adjustment by the
+site admin), a daily usage curve of the last five weeks rising to what it stores now, this and
+last month's storage peaks and last month's statement. The usage counters are reconciled against
+the stored files before the curve is drawn.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
+from billing import plans
+from billing import services as billing_services
+from billing import usage as billing_usage
+from billing.models import BalanceEntry, EntryKind, InvoiceLine, Statement, StoragePeak, UsageSnapshot
 from customers.models import (
     Collaboration,
     CollaborationStatus,
@@ -33,6 +46,7 @@ from documents.models import Audience, CustomerAccess, Document, DocumentVersion
 from partners.models import Partner, PartnerMembership, PartnerRole, Plan
 from portal import demo_files
 from portal.models import AuditEvent, User
+from portal.units import format_sek
 
 PASSWORD = "portal-demo"
 
@@ -90,6 +104,27 @@ CUSTOMERS = [
 ]
 
 SITE_ADMIN = ("admin@portal.example", "Site Admin")
+
+# Demo Byrå AB's signature ledger after its welcome grant, oldest first: (month, day, step, what).
+# Month -1 is last month (day of the month), 0 this month (the n-th event of the month so far).
+# A purchase buys a package as the partner's administrator; a charge is one signing sent, with a
+# reference "demo-signing:<n>"; an adjustment is made by the site admin. The first charge's
+# reference marks the history as made.
+DEMO_LEDGER_PARTNER = "559900-1004"  # Demo Byrå AB
+DEMO_LEDGER: list[tuple[int, int, str, int | str]] = [
+    (-1, 2, "purchase", 10),
+    (-1, 5, "charge", "Uppdragsavtal 2026.pdf (Kund AB)"),
+    (-1, 9, "charge", "Personuppgiftsbiträdesavtal.pdf (Kund AB)"),
+    (-1, 14, "purchase", 50),
+    (-1, 18, "charge", "Årsredovisning 2025.pdf (Bygg AB)"),
+    (-1, 24, "charge", "Revisionsberättelse 2025.pdf (Bygg AB)"),
+    (0, 1, "purchase", 10),
+    (0, 2, "charge", "Arbetsgivardeklaration februari 2026.pdf (Kund AB)"),
+    (0, 3, "adjustment", 5),
+]
+DEMO_ADJUSTMENT_REASON = "Kompensation: två signeringar stoppades av en driftstörning hos BankID"
+# The daily usage curve covers at least this many days, and all of last month.
+USAGE_DAYS = 35
 
 # Each customer's folders, one of each access kind, with the files in them:
 # (folder, customer access, audience, who is selected, primary contact manages, [(file, kind)]).
@@ -167,11 +202,17 @@ class Command(BaseCommand):
         self._prepare_queue_folders()
         for collaboration in collaborations:
             self._documents(collaboration)
+        # Uploads count their bytes as they go; this puts right any drift (none, normally), so the
+        # usage curve below ends at what is really stored.
+        billing_services.reconcile_storage()
+        self._billing()
         self.stdout.write(
             "  totals: "
             f"{Folder.objects.count()} folders, {Document.objects.count()} documents, "
             f"{DocumentVersion.objects.count()} versions, "
             f"{DocumentVersion.objects.filter(preview_status='ready').count()} previews, "
+            f"{BalanceEntry.objects.count()} ledger entries, "
+            f"{UsageSnapshot.objects.count()} usage snapshots, "
             f"{AuditEvent.objects.count()} audit events"
         )
         self.stdout.write(
@@ -194,6 +235,8 @@ class Command(BaseCommand):
             for email, person, role in members:
                 user = self._user(email, person)
                 PartnerMembership.objects.get_or_create(partner=partner, user=user, defaults={"role": role})
+            # What partner_create gives every new partner; once per partner.
+            billing_services.signature_welcome_grant(partner=partner)
         for partner_name, name, org_number, people, assigned in CUSTOMERS:
             partner = partners[partner_name]
             customer, _ = CustomerAccount.objects.get_or_create(
@@ -232,14 +275,7 @@ class Command(BaseCommand):
         """Folders of each access kind with real files, made through the documents services as the
         partner's account administrator: versions, hashes, audit events and previews as in use.
         A folder or file that exists (by name) is left as it is."""
-        admin = (
-            User.objects.filter(
-                partner_memberships__partner=collaboration.partner,
-                partner_memberships__role=PartnerRole.ADMIN,
-            )
-            .order_by("pk")
-            .first()
-        )
+        admin = self._partner_admin(collaboration.partner)
         if admin is None:
             return
         memberships = list(
@@ -277,3 +313,139 @@ class Command(BaseCommand):
                 # (The task queued by the upload finds the preview done and leaves it.)
                 documents_tasks.render_preview(version.pk)
                 self.stdout.write(f"  file {company} / {name} / {filename}")
+
+    # --- Billing --------------------------------------------------------------------------------
+
+    @transaction.atomic
+    def _billing(self) -> None:
+        today = timezone.localdate()
+        partners = list(Partner.objects.filter(org_number__in=[org for _n, org, _p, _m in PARTNERS]))
+        for partner in partners:
+            self._usage_history(partner, today)
+        demo = next((p for p in partners if p.org_number == DEMO_LEDGER_PARTNER), None)
+        if demo is None:
+            return
+        self._ledger_history(demo, today)
+        last_month = plans.previous_month(today)
+        if not Statement.objects.filter(partner=demo, period=last_month).exists():
+            statement = billing_services.statement_make(partner=demo, period=last_month)
+            self.stdout.write(
+                f"  statement {demo.name} {last_month:%Y-%m}: {format_sek(statement.total_ore)}"
+            )
+
+    def _ledger_history(self, partner: Partner, today: dt.date) -> None:
+        """The ledger of DEMO_LEDGER, made through the billing services and then dated back, oldest
+        first, so each entry's `balance_after` follows from the one before it in time."""
+        if BalanceEntry.objects.filter(partner=partner, reference="demo-signing:1").exists():
+            return
+        admin = self._partner_admin(partner)
+        if admin is None:
+            return
+        staff = (
+            User.objects.filter(
+                partner_memberships__partner=partner, partner_memberships__role=PartnerRole.STAFF
+            )
+            .order_by("pk")
+            .first()
+        )
+        site_admin = User.objects.get(email=SITE_ADMIN[0])
+        last_month, this_month = plans.previous_month(today), plans.month_start(today)
+        month_began = timezone.make_aware(dt.datetime.combine(this_month, dt.time()))
+        so_far = timezone.now() - month_began
+        this_month_steps = sum(1 for month, *_rest in DEMO_LEDGER if month == 0)
+
+        def when(month: int, day: int) -> dt.datetime:
+            if month < 0:
+                return timezone.make_aware(
+                    dt.datetime.combine(last_month + dt.timedelta(days=day - 1), dt.time(10))
+                )
+            # Spread over the part of this month that has passed, however short, in order.
+            return month_began + so_far * day / (this_month_steps + 1)
+
+        # The partner "joined" ten days before last month, with its welcome grant.
+        joined = timezone.make_aware(dt.datetime.combine(last_month - dt.timedelta(days=10), dt.time(9)))
+        Partner.objects.filter(pk=partner.pk, created_at__gt=joined).update(created_at=joined)
+        BalanceEntry.objects.filter(partner=partner, kind=EntryKind.GRANT, reference="welcome").update(
+            created_at=joined
+        )
+        charges = 0
+        for month, day, step, what in DEMO_LEDGER:
+            if step == "purchase":
+                entry = billing_services.signature_purchase(
+                    partner=partner, actor=admin, signatures=int(what)
+                )
+            elif step == "charge":
+                charges += 1
+                entry = billing_services.signature_charge(
+                    partner=partner,
+                    actor=staff or admin,
+                    reference=f"demo-signing:{charges}",
+                    reason=f"Signering: {what}",
+                )
+            else:
+                entry = billing_services.balance_adjust(
+                    partner=partner, actor=site_admin, amount=int(what), reason=DEMO_ADJUSTMENT_REASON
+                )
+            moment = when(month, day)
+            BalanceEntry.objects.filter(pk=entry.pk).update(created_at=moment)
+            InvoiceLine.objects.filter(entry=entry).update(
+                created_at=moment, period=plans.month_start(timezone.localtime(moment).date())
+            )
+        self.stdout.write(f"  signature ledger {partner.name}: {len(DEMO_LEDGER)} entries")
+
+    def _usage_history(self, partner: Partner, today: dt.date) -> None:
+        """Daily usage snapshots, in all and per customer, rising to what the partner stores today;
+        days that have a snapshot are left as they are. Also the storage peaks of last month (from
+        the curve) and this month (what the uploads reached), when missing."""
+        first = min(today - dt.timedelta(days=USAGE_DAYS - 1), plans.previous_month(today))
+        span = (today - first).days
+        have = set(
+            UsageSnapshot.objects.filter(partner=partner, customer=None, day__gte=first).values_list(
+                "day", flat=True
+            )
+        )
+        used = Partner.objects.values_list("storage_used_bytes", flat=True).get(pk=partner.pk)
+        per_customer = {
+            customer_id: size
+            for (_partner_id, customer_id), size in billing_usage.bytes_by_customer(partner.pk).items()
+        }
+        rows: list[UsageSnapshot] = []
+        for offset in range(span + 1):
+            day = first + dt.timedelta(days=offset)
+            if day in have:
+                continue
+            # From 45 % to all of it, faster towards the end; integer per mille, no floats.
+            permille = 450 + 550 * offset * offset // (span * span)
+            rows.append(
+                UsageSnapshot(partner=partner, customer=None, day=day, bytes_used=used * permille // 1000)
+            )
+            rows += [
+                UsageSnapshot(
+                    partner=partner, customer_id=customer_id, day=day, bytes_used=size * permille // 1000
+                )
+                for customer_id, size in per_customer.items()
+            ]
+        if rows:
+            UsageSnapshot.objects.bulk_create(rows)
+            self.stdout.write(f"  usage snapshots {partner.name}: {span + 1 - len(have)} days")
+        for period in (plans.previous_month(today), plans.month_start(today)):
+            highest = UsageSnapshot.objects.filter(
+                partner=partner,
+                customer=None,
+                day__gte=period,
+                day__lt=plans.month_start(period + dt.timedelta(days=31)),
+            ).aggregate(m=Max("bytes_used"))["m"]
+            if period == plans.month_start(today):
+                highest = max(highest or 0, used)
+            StoragePeak.objects.get_or_create(
+                partner=partner, period=period, defaults={"peak_bytes": highest or 0}
+            )
+
+    def _partner_admin(self, partner: Partner) -> User | None:
+        return (
+            User.objects.filter(
+                partner_memberships__partner=partner, partner_memberships__role=PartnerRole.ADMIN
+            )
+            .order_by("pk")
+            .first()
+        )

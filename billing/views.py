@@ -1,0 +1,185 @@
+"""Settings > Balances (the signature ledger, packages, large volumes) and Settings > Storage."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.forms import Form
+from django.http import HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_http_methods
+
+from billing import access, plans, selectors, services
+from billing.forms import PackageForm, QuoteRequestForm, StorageCapForm
+from partners.models import Partner
+from portal.context import AuthedRequest
+from portal.errors import ServiceError
+from portal.units import format_sek, human_size
+
+
+def _add_service_error(form: Form, error: ServiceError) -> None:
+    form.add_error(error.field if error.field in form.fields else None, error.message)
+
+
+def _focus_first_error(form: Form) -> None:
+    """The refused forms sit below the fold: the cursor in the first wrong field scrolls it into
+    view and tells a screen reader where the problem is."""
+    for name in form.errors:
+        if name in form.fields:
+            form.fields[name].widget.attrs["autofocus"] = True
+            return
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def balances(request: AuthedRequest) -> HttpResponse:
+    partner, is_admin = access.partner_for_balances(request)
+    package_form, quote_form = PackageForm(), QuoteRequestForm()
+    status = 200
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "buy":
+            if not is_admin:
+                raise PermissionDenied
+            package_form = PackageForm(request.POST)
+            if _buy(request, partner, package_form):
+                return redirect("billing:balances")
+        elif action == "quote":
+            quote_form = QuoteRequestForm(request.POST)
+            if _ask_for_quote(request, partner, quote_form):
+                return redirect("billing:balances")
+            _focus_first_error(quote_form)
+        else:
+            return HttpResponseBadRequest()
+        status = 422
+    page = Paginator(selectors.ledger_for(user=request.user, partner=partner), settings.PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    context = {
+        # The main menu's Settings item: portal.context_processors maps only "partners:" there.
+        "partner": partner,
+        "is_admin": is_admin,
+        "page": page,
+        "packages": selectors.packages_on_offer() if is_admin else [],
+        "package_form": package_form,
+        "quote_form": quote_form,
+    }
+    return render(request, "billing/balances.html", context, status=status)
+
+
+def _buy(request: AuthedRequest, partner: Partner, form: PackageForm) -> bool:
+    """Buy the chosen package; True when bought, else the form holds the reason."""
+    if not form.is_valid():
+        return False
+    try:
+        entry = services.signature_purchase(
+            partner=partner, actor=request.user, signatures=form.cleaned_data["package"]
+        )
+    except ServiceError as error:
+        _add_service_error(form, error)
+        return False
+    messages.success(
+        request,
+        ngettext(
+            "%(n)d signature was added: the balance is now %(balance)d. The package is billed on "
+            "this month's statement.",
+            "%(n)d signatures were added: the balance is now %(balance)d. The package is billed on "
+            "this month's statement.",
+            entry.amount,
+        )
+        % {"n": entry.amount, "balance": entry.balance_after},
+    )
+    return True
+
+
+def _ask_for_quote(request: AuthedRequest, partner: Partner, form: QuoteRequestForm) -> bool:
+    if not form.is_valid():
+        return False
+    try:
+        quote = services.quote_request(partner=partner, actor=request.user, **form.cleaned_data)
+    except ServiceError as error:
+        _add_service_error(form, error)
+        return False
+    messages.success(
+        request,
+        ngettext(
+            "Thank you. Support will get back to you with a price for %(n)d signature a year.",
+            "Thank you. Support will get back to you with a price for %(n)d signatures a year.",
+            quote.signatures_per_year,
+        )
+        % {"n": quote.signatures_per_year},
+    )
+    return True
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def storage(request: AuthedRequest) -> HttpResponse:
+    partner = access.partner_for_storage(request)
+    cap_help = _(
+        "Leave empty for no cap. Each paid block is %(size)s and costs %(price)s a month. At the cap, "
+        "uploads are refused."
+    ) % {"size": human_size(plans.block_bytes()), "price": format_sek(plans.block_price_ore())}
+    form = StorageCapForm(
+        request.POST or None, initial={"cap_blocks": partner.storage_cap_blocks}, help_text=cap_help
+    )
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                partner = services.storage_set_cap(
+                    partner=partner, actor=request.user, cap_blocks=form.cleaned_data["cap_blocks"]
+                )
+            except ServiceError as error:
+                _add_service_error(form, error)
+            else:
+                messages.success(request, _cap_message(partner))
+                return redirect("billing:storage")
+        _focus_first_error(form)
+        status = 422
+    terms = plans.StorageTerms.of(partner)
+    preview = services.statement_preview(partner=partner)
+    curve = selectors.usage_curve(partner=partner, days=90)
+    context = {
+        "partner": partner,
+        "is_admin": True,  # for the settings tabs
+        "terms": terms,
+        "used": human_size(terms.used),
+        "included": human_size(terms.included),
+        "limit": human_size(terms.limit) if terms.limit is not None else None,
+        "bar_percent": min(terms.percent_of_included, 100),
+        "block_size": human_size(plans.block_bytes()),
+        "block_price": format_sek(plans.block_price_ore()),
+        "peak": human_size(_figure(preview, "peak_bytes")),
+        "billed_blocks": _figure(preview, "extra_blocks"),
+        "storage_cost": format_sek(_figure(preview, "storage_amount_ore")),
+        "signatures_cost": format_sek(_figure(preview, "signatures_amount_ore")),
+        "total_cost": format_sek(_figure(preview, "total_ore")),
+        "customers": selectors.usage_by_customer(partner=partner),
+        "curve": curve,
+        "chart": selectors.usage_chart(curve, included=terms.included),
+        "form": form,
+    }
+    return render(request, "billing/storage.html", context, status=status)
+
+
+def _figure(preview: dict[str, int | str | None], key: str) -> int:
+    value = preview[key]
+    assert isinstance(value, int)
+    return value
+
+
+def _cap_message(partner: Partner) -> str:
+    terms = plans.StorageTerms.of(partner)
+    if terms.limit is None or terms.cap_blocks is None:
+        return _("The storage cap was removed: storage grows with use, one paid block at a time.")
+    return ngettext(
+        "The storage cap is now %(n)d paid block: at most %(limit)s can be stored.",
+        "The storage cap is now %(n)d paid blocks: at most %(limit)s can be stored.",
+        terms.cap_blocks,
+    ) % {"n": terms.cap_blocks, "limit": human_size(terms.limit)}
