@@ -34,7 +34,6 @@ from django.utils.translation import gettext_lazy as _
 from billing import plans, services
 from billing.models import (
     BalanceEntry,
-    BillingNotice,
     InvoiceLine,
     QuoteRequest,
     Statement,
@@ -291,21 +290,6 @@ class StoragePeakAdmin(MonthColumn, ReadOnlyAdmin):
     @admin.display(description=_("peak usage"), ordering="peak_bytes")
     def peak(self, obj: StoragePeak) -> str:
         return human_size(obj.peak_bytes)
-
-
-@admin.register(BillingNotice)
-class BillingNoticeAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "partner", "kind", "level", "size", "sent_at")
-    list_filter = ("kind", PARTNER_FILTER)
-    list_select_related = ("partner",)
-    search_fields = ("partner__name",)
-    date_hierarchy = "created_at"
-    fields = ("partner", "kind", "level", "size", "created_at", "sent_at")
-    readonly_fields = ("size",)
-
-    @admin.display(description=_("storage used"), ordering="bytes_used")
-    def size(self, obj: BillingNotice) -> str:
-        return human_size(obj.bytes_used)
 
 
 @admin.register(QuoteRequest)

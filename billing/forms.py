@@ -57,3 +57,17 @@ class StorageCapForm(forms.Form):
     def __init__(self, *args: Any, help_text: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["cap_blocks"].help_text = help_text
+
+
+class BalanceThresholdForm(forms.Form):
+    threshold = forms.IntegerField(
+        label=_("Warn when this many signatures are left"),
+        required=False,
+        min_value=0,
+        max_value=1_000_000,
+        help_text=_(
+            "The account administrators are told in the portal and by email, as each has chosen in "
+            "their notification settings. Leave empty to never be warned."
+        ),
+        error_messages={"min_value": _("The threshold cannot be negative.")},
+    )

@@ -164,33 +164,6 @@ class StoragePeak(models.Model):
         return f"{self.partner} {self.period:%Y-%m}: {self.peak_bytes}"
 
 
-class NoticeKind(models.TextChoices):
-    STORAGE_WARNING = "storage_warning", _("Storage nearly full")
-    STORAGE_FULL = "storage_full", _("Included storage used up")
-    STORAGE_BLOCK = "storage_block", _("New paid storage block")
-
-
-class BillingNotice(models.Model):
-    """A message to the partner's account administrators, written in the transaction that caused
-    it and emailed after commit, once (`sent_at` is claimed before sending)."""
-
-    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="billing_notices")
-    kind = models.CharField(max_length=20, choices=NoticeKind.choices)
-    # The percentage crossed, or the number of paid blocks that started.
-    level = models.PositiveIntegerField()
-    bytes_used = models.BigIntegerField()
-    created_at = models.DateTimeField(default=timezone.now)
-    sent_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        verbose_name = _("billing notice")
-        verbose_name_plural = _("billing notices")
-        ordering = ["-created_at"]
-
-    def __str__(self) -> str:
-        return f"{self.partner}: {self.kind} {self.level}"
-
-
 class QuoteRequest(models.Model):
     """A "large volumes" request from a partner, emailed to support once after commit."""
 

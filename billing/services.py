@@ -11,8 +11,10 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Sum
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -20,10 +22,8 @@ from django.utils.translation import ngettext
 from billing import plans, usage
 from billing.models import (
     BalanceEntry,
-    BillingNotice,
     EntryKind,
     InvoiceLine,
-    NoticeKind,
     QuoteRequest,
     Statement,
     StoragePeak,
@@ -109,8 +109,6 @@ def signature_grant(*, partner: Partner, amount: int, reason: str, actor: User |
 @transaction.atomic
 def signature_welcome_grant(*, partner: Partner) -> BalanceEntry | None:
     """The free signatures a new partner starts with; once per partner."""
-    from django.conf import settings
-
     amount = int(settings.WELCOME_SIGNATURES)
     if amount <= 0:
         return None
@@ -164,7 +162,21 @@ def signature_charge(
     earlier = BalanceEntry.objects.filter(partner=locked, kind=EntryKind.CHARGE, reference=reference).first()
     if earlier is not None:
         return earlier
-    return _append(locked, kind=EntryKind.CHARGE, amount=-1, actor=actor, reason=reason, reference=reference)
+    entry = _append(locked, kind=EntryKind.CHARGE, amount=-1, actor=actor, reason=reason, reference=reference)
+    threshold = locked.signature_low_threshold
+    if threshold is not None and entry.balance_after <= threshold < entry.balance_after + 1:
+        from notifications.models import Event
+        from notifications.services import notify
+
+        notify(
+            event=Event.BALANCE_LOW,
+            recipients=_admins(locked.pk),
+            actor=None,  # the admins want to hear it even when one of them sent the signing
+            collaboration=None,
+            url=reverse("billing:balances"),
+            params={"partner": locked.name, "balance": entry.balance_after},
+        )
+    return entry
 
 
 @transaction.atomic
@@ -199,6 +211,20 @@ def balance_adjust(*, partner: Partner, actor: User, amount: int, reason: str) -
             field="amount",
         )
     return _append(locked, kind=EntryKind.ADJUSTMENT, amount=amount, actor=actor, reason=reason)
+
+
+@transaction.atomic
+def balance_threshold_set(*, partner: Partner, actor: User, threshold: int | None) -> Partner:
+    """When a charge leaves the balance at `threshold`, the account administrators hear of it
+    (None: never). Account administrators only."""
+    if threshold is not None and threshold < 0:
+        raise ServiceError(_("The threshold cannot be negative."), field="threshold")
+    _require_admin(actor, partner.pk)
+    locked = _lock(partner.pk)
+    Partner.objects.filter(pk=locked.pk).update(signature_low_threshold=threshold)
+    locked.signature_low_threshold = threshold
+    audit_record(actor=actor, action="balance.threshold", obj=locked, threshold=threshold)
+    return locked
 
 
 @transaction.atomic
@@ -256,29 +282,51 @@ def _raise_peak(partner_id: int, value: int) -> None:
         )
 
 
-def _notices(partner: Partner, before: int, after: int) -> list[BillingNotice]:
-    """The warnings crossing from `before` to `after` bytes calls for."""
-    included = plans.included_bytes(partner.plan)
-    notices = []
-    from django.conf import settings
+def _admins(partner_id: int) -> list[User]:
+    return list(
+        User.objects.filter(
+            is_active=True,
+            partner_memberships__partner_id=partner_id,
+            partner_memberships__role=PartnerRole.ADMIN,
+        )
+    )
 
+
+def _storage_notices(partner: Partner, before: int, after: int, actor: User | None) -> None:
+    """Tell the account administrators when usage crosses 80 % or 100 % of the included storage,
+    or a new paid block starts. Precondition: in the transaction that changed the usage."""
+    from notifications.models import Event
+    from notifications.services import notify
+
+    included = plans.included_bytes(partner.plan)
+    url = reverse("billing:storage")
+    admins: list[User] | None = None
     for percent in settings.STORAGE_WARNING_PERCENTS:
         threshold = included * percent // 100
         if before < threshold <= after:
-            kind = NoticeKind.STORAGE_FULL if percent >= 100 else NoticeKind.STORAGE_WARNING
-            notices.append(BillingNotice(partner=partner, kind=kind, level=percent, bytes_used=after))
+            admins = admins if admins is not None else _admins(partner.pk)
+            notify(
+                event=Event.STORAGE_WARNING,
+                recipients=admins,
+                actor=actor,
+                collaboration=None,
+                url=url,
+                params={"partner": partner.name, "percent": percent, "used": after, "included": included},
+            )
     blocks_before = plans.extra_blocks(before, included=included)
     blocks_after = plans.extra_blocks(after, included=included)
     if blocks_after > blocks_before:
-        notices.append(
-            BillingNotice(
-                partner=partner, kind=NoticeKind.STORAGE_BLOCK, level=blocks_after, bytes_used=after
-            )
+        notify(
+            event=Event.STORAGE_BLOCK,
+            recipients=admins if admins is not None else _admins(partner.pk),
+            actor=actor,
+            collaboration=None,
+            url=url,
+            params={"partner": partner.name, "blocks": blocks_after, "used": after},
         )
-    return notices
 
 
-def storage_add(*, partner_id: int, nbytes: int) -> Partner:
+def storage_add(*, partner_id: int, nbytes: int, actor: User | None = None) -> Partner:
     """Count `nbytes` more stored for the partner, or raise StorageCapReached (nothing changed).
 
     Precondition: called inside the transaction that writes the document row, so the counter and
@@ -294,12 +342,7 @@ def storage_add(*, partner_id: int, nbytes: int) -> Partner:
     Partner.objects.filter(pk=partner_id).update(storage_used_bytes=after)
     partner.storage_used_bytes = after
     _raise_peak(partner_id, after)
-    notices = _notices(partner, before, after)
-    if notices:
-        from billing import tasks
-
-        for notice in BillingNotice.objects.bulk_create(notices):
-            enqueue_on_commit(tasks.send_billing_notice, notice.pk)
+    _storage_notices(partner, before, after, actor)
     return partner
 
 

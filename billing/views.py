@@ -15,7 +15,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
 from billing import access, plans, selectors, services
-from billing.forms import PackageForm, QuoteRequestForm, StorageCapForm
+from billing.forms import BalanceThresholdForm, PackageForm, QuoteRequestForm, StorageCapForm
 from partners.models import Partner
 from portal.context import AuthedRequest
 from portal.errors import ServiceError
@@ -40,6 +40,7 @@ def _focus_first_error(form: Form) -> None:
 def balances(request: AuthedRequest) -> HttpResponse:
     partner, is_admin = access.partner_for_balances(request)
     package_form, quote_form = PackageForm(), QuoteRequestForm()
+    threshold_form = BalanceThresholdForm(initial={"threshold": partner.signature_low_threshold})
     status = 200
     if request.method == "POST":
         action = request.POST.get("action")
@@ -49,6 +50,13 @@ def balances(request: AuthedRequest) -> HttpResponse:
             package_form = PackageForm(request.POST)
             if _buy(request, partner, package_form):
                 return redirect("billing:balances")
+        elif action == "threshold":
+            if not is_admin:
+                raise PermissionDenied
+            threshold_form = BalanceThresholdForm(request.POST)
+            if _set_threshold(request, partner, threshold_form):
+                return redirect("billing:balances")
+            _focus_first_error(threshold_form)
         elif action == "quote":
             quote_form = QuoteRequestForm(request.POST)
             if _ask_for_quote(request, partner, quote_form):
@@ -68,8 +76,36 @@ def balances(request: AuthedRequest) -> HttpResponse:
         "packages": selectors.packages_on_offer() if is_admin else [],
         "package_form": package_form,
         "quote_form": quote_form,
+        "threshold_form": threshold_form,
     }
     return render(request, "billing/balances.html", context, status=status)
+
+
+def _set_threshold(request: AuthedRequest, partner: Partner, form: BalanceThresholdForm) -> bool:
+    """Save the low-balance warning; True when saved, else the form holds the reason."""
+    if not form.is_valid():
+        return False
+    try:
+        partner = services.balance_threshold_set(
+            partner=partner, actor=request.user, threshold=form.cleaned_data["threshold"]
+        )
+    except ServiceError as error:
+        _add_service_error(form, error)
+        return False
+    threshold = partner.signature_low_threshold
+    if threshold is None:
+        messages.success(request, _("The account administrators will not be warned about a low balance."))
+    else:
+        messages.success(
+            request,
+            ngettext(
+                "The account administrators will be warned when %(n)d signature is left.",
+                "The account administrators will be warned when %(n)d signatures are left.",
+                threshold,
+            )
+            % {"n": threshold},
+        )
+    return True
 
 
 def _buy(request: AuthedRequest, partner: Partner, form: PackageForm) -> bool:

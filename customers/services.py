@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from django.contrib.auth.models import Group, Permission
 from django.db import IntegrityError, transaction
 from django.db.models import Case, Q, When
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm
@@ -176,7 +177,28 @@ def customer_invite(
         ) from None
     _assign_creator(collaboration=collaboration, actor=actor)
     enqueue_on_commit(tasks.send_collaboration_invitation, collaboration.pk, membership.user_id, token)
+    _notify_invitation(collaboration=collaboration, actor=actor, invited=membership.user)
     return collaboration, token
+
+
+def _notify_invitation(*, collaboration: Collaboration, actor: User, invited: User) -> None:
+    """The customer's other administrators hear of the invitation in the portal (and by email, as
+    they choose); the invited administrator has the invitation email with its link."""
+    from notifications.models import Event
+    from notifications.services import notify
+
+    admins = User.objects.filter(
+        Q(customer_memberships__is_admin=True) | Q(customer_memberships__is_primary_contact=True),
+        customer_memberships__customer_id=collaboration.customer_id,
+    ).exclude(pk=invited.pk)
+    notify(
+        event=Event.INVITATION,
+        recipients=admins.distinct(),
+        actor=actor,
+        collaboration=collaboration,
+        url=reverse("customers:collaboration_list"),
+        params={"partner": collaboration.partner.name, "customer": collaboration.customer.name},
+    )
 
 
 @transaction.atomic

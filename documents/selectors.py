@@ -6,10 +6,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from django.db.models import Exists, OuterRef, QuerySet, Sum
+from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
 from django.utils.translation import gettext as _
 
-from customers.models import Collaboration, CustomerMembership
+from customers.models import (
+    Collaboration,
+    CollaborationStatus,
+    CollaborationUserObjectPermission,
+    CustomerMembership,
+)
+from customers.selectors import OPEN_STATUSES
 from documents.access import FolderRights, customer_membership, visible_root_ids
 from documents.models import (
     Audience,
@@ -17,9 +23,10 @@ from documents.models import (
     Document,
     DocumentVersion,
     Folder,
+    FolderGroupObjectPermission,
     FolderUserObjectPermission,
 )
-from partners.models import PartnerMembership
+from partners.models import PartnerMembership, PartnerRole
 from portal.models import AuditEvent, User
 
 SORTS = {
@@ -182,3 +189,49 @@ def people_in_log(*, user: User, collaboration: Collaboration) -> list[tuple[str
         (_("At %(name)s") % {"name": collaboration.customer.name}, customer),
         (_("No longer a member"), others),
     ]
+
+
+def folder_audience(folder: Folder, *, customer_only: bool = False) -> QuerySet[User]:
+    """Everyone who may see `folder` now, in one query: the same people documents.access.rights_for
+    lets in (tests/documents/test_audience.py holds the two together). For notifications, which
+    must never tell anyone about a folder they cannot see.
+
+    Partner side: the partner's account administrators and the staff assigned to the customer,
+    while the collaboration is open. Customer side, while it is active and the top-level folder
+    gives the customer access: the users selected on it, every user of the customer when it is
+    shared with all of them, and the primary contact where they manage access. `customer_only`
+    leaves the partner side out.
+    """
+    collaboration = folder.collaboration
+    root = folder.root or folder
+    if collaboration.status not in OPEN_STATUSES:
+        return User.objects.none()
+    partner_side = (
+        Q(pk__in=[])
+        if customer_only
+        else Q(
+            partner_memberships__partner_id=collaboration.partner_id,
+            partner_memberships__role=PartnerRole.ADMIN,
+        )
+        | Q(
+            pk__in=CollaborationUserObjectPermission.objects.filter(
+                content_object_id=collaboration.pk, permission__codename="work_with_customer"
+            ).values("user_id"),
+            partner_memberships__partner_id=collaboration.partner_id,
+        )
+    )
+    audience = partner_side
+    if collaboration.status == CollaborationStatus.ACTIVE and root.customer_access != CustomerAccess.NONE:
+        members = CustomerMembership.objects.filter(customer_id=collaboration.customer_id)
+        selected = FolderUserObjectPermission.objects.filter(
+            content_object_id=root.pk, permission__codename="view_folder"
+        ).values("user_id")
+        customer_side = Q(pk__in=selected)
+        if FolderGroupObjectPermission.objects.filter(
+            content_object_id=root.pk, permission__codename="view_folder"
+        ).exists():
+            customer_side |= Q(pk__in=members.values("user_id"))
+        if root.primary_contact_manages:
+            customer_side |= Q(pk__in=members.filter(is_primary_contact=True).values("user_id"))
+        audience |= Q(pk__in=members.values("user_id")) & customer_side
+    return User.objects.filter(audience, is_active=True).distinct()

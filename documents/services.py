@@ -8,13 +8,14 @@ from collections.abc import Iterable, Sequence
 from django.contrib.auth.models import Permission
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max, QuerySet, Sum
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from billing import services as billing
 from customers.models import Collaboration, CustomerMembership
 from customers.services import customer_all_users_group
-from documents import storage
+from documents import selectors, storage
 from documents.models import (
     Audience,
     CustomerAccess,
@@ -25,6 +26,8 @@ from documents.models import (
     FolderUserObjectPermission,
 )
 from documents.names import clean_name
+from notifications.models import Event
+from notifications.services import notify
 from portal.audit import audit_record
 from portal.errors import ServiceError
 from portal.models import User
@@ -86,6 +89,7 @@ def folder_create(
     if parent is None:
         _apply_access(
             folder=folder,
+            actor=actor,
             customer_access=customer_access,
             audience=audience,
             selected_user_ids=selected_user_ids,
@@ -207,6 +211,7 @@ def folder_set_access(
         raise ServiceError(_("Access is set on the top-level folder; subfolders inherit it."))
     _apply_access(
         folder=folder,
+        actor=actor,
         customer_access=customer_access,
         audience=audience,
         selected_user_ids=selected_user_ids,
@@ -235,6 +240,7 @@ def folder_set_audience(
         folder = Folder.objects.get(pk=folder.path.strip("/").split("/")[0])
     _apply_access(
         folder=folder,
+        actor=actor,
         customer_access=folder.customer_access,
         audience=audience,
         selected_user_ids=selected_user_ids,
@@ -255,6 +261,7 @@ def folder_set_audience(
 def _apply_access(
     *,
     folder: Folder,
+    actor: User,
     customer_access: str,
     audience: str,
     selected_user_ids: Iterable[int],
@@ -278,6 +285,7 @@ def _apply_access(
             )
         if not selected:
             raise ServiceError(_("Select at least one user, or give access to all users."), field="users")
+    had_access = set(selectors.folder_audience(folder, customer_only=True).values_list("pk", flat=True))
     Folder.objects.filter(pk=folder.pk).update(
         customer_access=customer_access, audience=audience, primary_contact_manages=primary_contact_manages
     )
@@ -306,6 +314,35 @@ def _apply_access(
                 for p in permissions
             ]
         )
+    granted = selectors.folder_audience(folder, customer_only=True).exclude(pk__in=had_access)
+    notify(
+        event=Event.FOLDER_ACCESS,
+        recipients=granted,
+        actor=actor,
+        collaboration=folder.collaboration,
+        url=_customer_folder_url(folder),
+        params={"folder": folder.name, "partner": folder.collaboration.partner.name},
+    )
+
+
+def _customer_folder_url(folder: Folder) -> str:
+    """The folder's page for a customer user; a partner user who opens it is sent to the partner's."""
+    return reverse("documents:customer_folder", args=[folder.collaboration_id, folder.pk])
+
+
+def _notify_documents(*, event: str, folder: Folder, actor: User, names: Sequence[str]) -> None:
+    """Tell everyone who can see `folder` about documents added, replaced or deleted in it. A batch
+    (30 uploads one after another) gathers into one notification per person."""
+    notify(
+        event=event,
+        recipients=selectors.folder_audience(folder),
+        actor=actor,
+        collaboration=folder.collaboration,
+        url=_customer_folder_url(folder),
+        params={"folder": folder.name},
+        names=names,
+        group_key=f"folder:{folder.pk}",
+    )
 
 
 # --- Documents -------------------------------------------------------------------------------
@@ -380,8 +417,14 @@ def _record_version(
         current_version=version, updated_at=now, version_count=1 if created else F("version_count") + 1
     )
     document.current_version = version
+    _notify_documents(
+        event=Event.DOCUMENT_ADDED if created else Event.DOCUMENT_REPLACED,
+        folder=folder,
+        actor=actor,
+        names=[name],
+    )
     # Last, as it locks the partner row until commit; refuses (rolling all of this back) at the cap.
-    billing.storage_add(partner_id=_partner_id(folder), nbytes=spooled.size)
+    billing.storage_add(partner_id=_partner_id(folder), nbytes=spooled.size, actor=actor)
     audit_record(
         actor=actor,
         action="document.upload" if created else "document.version",
@@ -413,6 +456,13 @@ def documents_delete(*, documents: Sequence[Document], actor: User) -> int:
     for document in live:
         audit_record(
             actor=actor, action="document.delete", obj=document, collaboration_id=_collaboration_id(document)
+        )
+    by_folder: dict[int, list[str]] = {}
+    for document in live:
+        by_folder.setdefault(document.folder_id, []).append(document.name)
+    for folder in Folder.objects.filter(pk__in=by_folder).select_related("collaboration"):
+        _notify_documents(
+            event=Event.DOCUMENT_DELETED, folder=folder, actor=actor, names=by_folder[folder.pk]
         )
     for partner_id, nbytes in freed.items():
         billing.storage_remove(partner_id=partner_id, nbytes=nbytes)

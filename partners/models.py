@@ -30,6 +30,10 @@ class Partner(models.Model):
     signature_balance = models.IntegerField(_("signature balance"), default=0)
     # The most paid storage blocks the account administrators allow; None: no cap.
     storage_cap_blocks = models.PositiveIntegerField(_("storage cap (paid blocks)"), null=True, blank=True)
+    # The account administrators hear when a charge leaves this many signatures; None: never.
+    signature_low_threshold = models.PositiveIntegerField(
+        _("warn at signatures left"), null=True, blank=True, default=3
+    )
 
     class Meta:
         verbose_name = _("partner")

@@ -23,7 +23,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from portal.forms import UserFieldsCleaningMixin
-from portal.models import User
+from portal.models import SentEmail, User
 from portal.validators import normalize_orgnr, normalize_personnummer
 
 admin.site.site_header = _("Partnerportalen – administration")
@@ -229,3 +229,12 @@ class AuditEventAdmin(ReadOnlyAdmin):
     list_select_related = ("actor",)
     search_fields = ("object_repr", "actor__email")
     date_hierarchy = "created_at"
+
+
+@admin.register(SentEmail)
+class SentEmailAdmin(ReadOnlyAdmin):
+    """What the embedded default "sent" (its email backend prints and keeps the last 200)."""
+
+    list_display = ("sent_at", "to", "subject")
+    search_fields = ("to", "subject")
+    fields = ("sent_at", "to", "subject", "body", "html")

@@ -114,3 +114,22 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.object_repr}"
+
+
+class SentEmail(models.Model):
+    """The last emails the embedded default "sent" (printed to the console), kept so they can be
+    read in the admin: portal.mail.ConsoleKeepingBackend writes them."""
+
+    to = models.CharField(_("to"), max_length=500)
+    subject = models.CharField(_("subject"), max_length=300)
+    body = models.TextField(_("text"))
+    html = models.TextField(_("HTML"), blank=True)
+    sent_at = models.DateTimeField(_("sent"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("sent email (development)")
+        verbose_name_plural = _("sent emails (development)")
+        ordering = ["-sent_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.to}: {self.subject}"

@@ -76,6 +76,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "portal.context_processors.navigation",
+                "notifications.context_processors.bell",
             ],
         },
     },
@@ -135,6 +136,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Nightly: the usage counters against the stored sizes, then the day's snapshot.
     "reconcile-storage": {"task": "billing.tasks.reconcile_storage", "schedule": crontab(hour=2, minute=15)},
     "snapshot-usage": {"task": "billing.tasks.snapshot_usage", "schedule": crontab(hour=23, minute=55)},
+    # Notifications: re-send undelivered emails; the daily digest at seven in the morning.
+    "sweep-notifications": {"task": "notifications.tasks.sweep_undelivered", "schedule": 60.0},
+    "notification-digests": {
+        "task": "notifications.tasks.send_digests",
+        "schedule": crontab(hour=7, minute=0),
+    },
     # The first of the month: last month's statements.
     "monthly-statements": {
         "task": "billing.tasks.make_statements",
@@ -156,6 +163,15 @@ STORAGE_WARNING_PERCENTS = (80, 100)
 SIGNATURE_PACKAGES = {10: 290_00, 50: 1_250_00, 200: 4_400_00}
 # Every new partner starts with this many free signatures.
 WELCOME_SIGNATURES = 2
+# --- Notifications ------------------------------------------------------------
+# Changes of one kind to one place within this many seconds gather into one notification, and
+# its immediate email waits as long (30 uploads: one email).
+NOTIFICATION_BATCH_SECONDS = envint("NOTIFICATION_BATCH_SECONDS", 60)
+# The sweeper re-sends an immediate email not delivered this long after it was raised, and takes
+# over a claim a task has held this long without finishing (its worker died).
+NOTIFICATION_SWEEP_AFTER_SECONDS = envint("NOTIFICATION_SWEEP_AFTER_SECONDS", 120)
+NOTIFICATION_CLAIM_STALE_SECONDS = envint("NOTIFICATION_CLAIM_STALE_SECONDS", 600)
+
 # "Large volumes" quote requests go to SUPPORT_EMAIL (with the email settings below).
 
 # --- Users, login -----------------------------------------------------------
@@ -251,7 +267,8 @@ if EMAIL_HOST:
     EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", default=False)
     EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 20)
 else:
-    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    # Printed to the console and the last 200 kept for the admin (Sent emails, development).
+    EMAIL_BACKEND = "portal.mail.ConsoleKeepingBackend"
 DEFAULT_FROM_EMAIL = envstr("EMAIL_FROM", "Partnerportalen <no-reply@portal.example>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SUPPORT_EMAIL = envstr("SUPPORT_EMAIL", "support@portal.example")

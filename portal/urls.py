@@ -51,6 +51,7 @@ urlpatterns = [
     path("bench/floor/", views.bench_floor, name="bench_floor"),
     path("settings/", include("partners.urls")),
     path("settings/", include("billing.urls")),
+    path("notifications/", include("notifications.urls")),
     path("", include("customers.urls")),
     path("", include("documents.urls")),
     path("admin/", admin.site.urls),

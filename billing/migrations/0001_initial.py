@@ -37,23 +37,6 @@ class Migration(migrations.Migration):
             },
         ),
         migrations.CreateModel(
-            name='BillingNotice',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('storage_warning', 'Storage nearly full'), ('storage_full', 'Included storage used up'), ('storage_block', 'New paid storage block')], max_length=20)),
-                ('level', models.PositiveIntegerField()),
-                ('bytes_used', models.BigIntegerField()),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('partner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='billing_notices', to='partners.partner')),
-            ],
-            options={
-                'verbose_name': 'billing notice',
-                'verbose_name_plural': 'billing notices',
-                'ordering': ['-created_at'],
-            },
-        ),
-        migrations.CreateModel(
             name='InvoiceLine',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),

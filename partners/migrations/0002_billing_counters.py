@@ -33,4 +33,9 @@ class Migration(migrations.Migration):
             model_name='partner',
             constraint=models.CheckConstraint(condition=models.Q(('storage_used_bytes__gte', 0)), name='partner_storage_used_not_negative'),
         ),
+        migrations.AddField(
+            model_name='partner',
+            name='signature_low_threshold',
+            field=models.PositiveIntegerField(blank=True, default=3, null=True, verbose_name='warn at signatures left'),
+        ),
     ]

@@ -16,10 +16,8 @@ from django.utils import timezone
 from billing import plans, services
 from billing.models import (
     BalanceEntry,
-    BillingNotice,
     EntryKind,
     InvoiceLine,
-    NoticeKind,
     QuoteRequest,
     Statement,
     StoragePeak,
@@ -44,7 +42,6 @@ BILLING_MODELS = [
     "billing_statement",
     "billing_usagesnapshot",
     "billing_storagepeak",
-    "billing_billingnotice",
     "billing_quoterequest",
 ]
 
@@ -88,9 +85,6 @@ def partner_with_billing(*, signatures: int = 3) -> Partner:
     UsageSnapshot.objects.create(partner=partner, customer=customer, day=today, bytes_used=3 * GB)
     StoragePeak.objects.create(partner=partner, period=plans.previous_month(today), peak_bytes=6 * GB)
     services.statement_make(partner=partner, period=plans.previous_month(today))
-    BillingNotice.objects.create(
-        partner=partner, kind=NoticeKind.STORAGE_WARNING, level=80, bytes_used=4 * GB
-    )
     QuoteRequest.objects.create(partner=partner, requested_by=admin, signatures_per_year=5000)
     return partner
 

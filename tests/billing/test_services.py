@@ -13,19 +13,20 @@ from django.utils import timezone, translation
 from billing import plans, services
 from billing.models import (
     BalanceEntry,
-    BillingNotice,
     EntryKind,
     InvoiceLine,
-    NoticeKind,
     Statement,
     StoragePeak,
     UsageSnapshot,
 )
 from documents import services as documents
 from documents.models import CustomerAccess, Document, DocumentVersion, Folder
+from notifications.events import describe
+from notifications.models import Event, Notification
 from partners.models import Partner, Plan
 from partners.services import partner_create
 from portal.errors import ServiceError
+from portal.models import User
 from tests.conftest import World
 from tests.factories import UserFactory, valid_orgnr
 
@@ -232,43 +233,73 @@ def test_cap_rules(world: World, settings: Any) -> None:
     assert fresh(world.partner).storage_cap_blocks is None
 
 
-def test_admins_are_emailed_at_80_and_100_percent_and_at_each_new_block(
+def test_admins_hear_at_80_and_100_percent_and_at_each_new_block(
     world: World, settings: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     settings.STORAGE_INCLUDED_BYTES = {"portal": 1000, "byra": 1000}
     settings.STORAGE_BLOCK_BYTES = 1000
+    User.objects.update(language="en")  # the emails are in the recipient's language
     folder = folder_of(world)
     steps = [
         ("a.pdf", 700, []),
-        ("b.pdf", 150, [(NoticeKind.STORAGE_WARNING, 80)]),
+        (
+            "b.pdf",
+            150,
+            [(Event.STORAGE_WARNING, "Alfa Byrå AB has used 80 % of its included storage (850 B of 1.0 kB)")],
+        ),
         ("c.pdf", 100, []),
-        ("d.pdf", 50, [(NoticeKind.STORAGE_FULL, 100)]),
-        ("e.pdf", 1, [(NoticeKind.STORAGE_BLOCK, 1)]),
+        (
+            "d.pdf",
+            50,
+            [(Event.STORAGE_WARNING, "Alfa Byrå AB has used all of its included storage (1.0 kB of 1.0 kB)")],
+        ),
+        (
+            "e.pdf",
+            1,
+            [(Event.STORAGE_BLOCK, "Paid storage block 1 has started for Alfa Byrå AB (1.0 kB stored)")],
+        ),
         ("f.pdf", 999, []),
-        ("g.pdf", 1, [(NoticeKind.STORAGE_BLOCK, 2)]),
+        (
+            "g.pdf",
+            1,
+            [(Event.STORAGE_BLOCK, "Paid storage block 2 has started for Alfa Byrå AB (2.0 kB stored)")],
+        ),
     ]
     for name, size, expected in steps:
-        seen = set(BillingNotice.objects.values_list("pk", flat=True))
+        seen = set(Notification.objects.values_list("pk", flat=True))
         mail.outbox.clear()
         with django_capture_on_commit_callbacks(execute=True):
             upload(folder, world.customer_user, name, size)
-        new = BillingNotice.objects.exclude(pk__in=seen).order_by("pk")
-        assert [(n.kind, n.level) for n in new] == expected, name
+        new = (
+            Notification.objects.exclude(pk__in=seen)
+            .filter(event__in=[Event.STORAGE_WARNING, Event.STORAGE_BLOCK])
+            .order_by("pk")
+        )
         # Only the account administrator hears about it; never staff or the customer who uploaded.
-        assert [m.to for m in mail.outbox] == [[world.admin.email]] * len(expected)
-    assert not BillingNotice.objects.filter(sent_at__isnull=True).exists()
+        assert {n.recipient_id for n in new} <= {world.admin.pk}, name
+        assert [(n.event, describe(n.event, n.params, n.count)) for n in new] == expected, name
+        told = [m.to for m in mail.outbox if "storage" in m.subject]
+        assert told == [[world.admin.email]] * len(expected)
 
 
-def test_a_notice_is_emailed_once_even_if_its_task_runs_twice(world: World) -> None:
-    from billing import tasks
+def test_the_admin_who_caused_it_is_not_told(world: World, settings: Any) -> None:
+    settings.STORAGE_INCLUDED_BYTES = {"portal": 1000, "byra": 1000}
+    upload(folder_of(world), world.admin, "a.pdf", 900)
+    assert not Notification.objects.filter(event=Event.STORAGE_WARNING).exists()
 
-    notice = BillingNotice.objects.create(
-        partner=world.partner, kind=NoticeKind.STORAGE_WARNING, level=80, bytes_used=1
-    )
-    tasks.send_billing_notice(notice.pk)
-    tasks.send_billing_notice(notice.pk)
-    assert len(mail.outbox) == 1
-    assert "80 %" in mail.outbox[0].subject
+
+def test_admins_hear_when_a_charge_reaches_their_threshold(world: World) -> None:
+    services.signature_grant(partner=world.partner, amount=5, reason="test")
+    services.balance_threshold_set(partner=world.partner, actor=world.admin, threshold=3)
+    for n in range(5):
+        services.signature_charge(partner=world.partner, actor=world.staff, reference=f"signing:{n}")
+    told = Notification.objects.filter(event=Event.BALANCE_LOW)
+    assert [(n.recipient_id, n.params["balance"]) for n in told] == [(world.admin.pk, 3)]
+    with pytest.raises(ServiceError):
+        services.balance_threshold_set(partner=world.partner, actor=world.staff, threshold=1)
+    with pytest.raises(ServiceError):
+        services.balance_threshold_set(partner=world.partner, actor=world.admin, threshold=-1)
+    assert fresh(world.partner).signature_low_threshold == 3
 
 
 # --- Reconcile and snapshots ------------------------------------------------------------------------

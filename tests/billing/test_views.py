@@ -228,6 +228,84 @@ def test_an_unknown_action_is_a_bad_request(world: World, login: Any) -> None:
     assert BalanceEntry.objects.count() == 0
 
 
+# --- Balances: the low-balance warning -------------------------------------------------------------
+
+
+def set_threshold(client: Client, threshold: str) -> Any:
+    return client.post(reverse("billing:balances"), {"action": "threshold", "threshold": threshold})
+
+
+def test_admin_sees_the_threshold_form_with_the_current_value(world: World, login: Any) -> None:
+    Partner.objects.filter(pk=world.partner.pk).update(signature_low_threshold=4)
+    response = login(world.admin).get(reverse("billing:balances"))
+    content = response.content.decode()
+    assert re.search(r'<input type="number" name="threshold" value="4"[^>]*id="id_threshold"', content)
+    assert '<label for="id_threshold">Warn when this many signatures are left' in content
+
+
+def test_admin_sets_and_clears_the_threshold(world: World, login: Any) -> None:
+    client = login(world.admin)
+    response = set_threshold(client, "7")
+    assert response.status_code == 302
+    assert response["Location"] == reverse("billing:balances")
+    assert fresh(world.partner).signature_low_threshold == 7
+    page = text(client.get(reverse("billing:balances")))
+    assert "The account administrators will be warned when 7 signatures are left." in page
+
+    response = set_threshold(client, "")
+    assert response.status_code == 302
+    assert fresh(world.partner).signature_low_threshold is None
+    page = text(client.get(reverse("billing:balances")))
+    assert "The account administrators will not be warned about a low balance." in page
+
+
+def test_a_threshold_of_zero_warns_when_the_last_signature_is_used(world: World, login: Any) -> None:
+    assert set_threshold(login(world.admin), "0").status_code == 302
+    assert fresh(world.partner).signature_low_threshold == 0
+
+
+def test_staff_sees_the_threshold_but_cannot_change_it(world: World, login: Any) -> None:
+    Partner.objects.filter(pk=world.partner.pk).update(signature_low_threshold=5)
+    client = login(world.staff)
+    response = client.get(reverse("billing:balances"))
+    assert 'name="threshold"' not in response.content.decode()
+    assert "The account administrators are warned when 5 signatures are left." in text(response)
+    assert set_threshold(client, "50").status_code == 403
+    assert set_threshold(client, "").status_code == 403
+    assert fresh(world.partner).signature_low_threshold == 5
+
+
+def test_staff_is_told_when_nobody_is_warned(world: World, login: Any) -> None:
+    Partner.objects.filter(pk=world.partner.pk).update(signature_low_threshold=None)
+    response = login(world.staff).get(reverse("billing:balances"))
+    assert "The account administrators are not warned about a low balance." in text(response)
+
+
+@pytest.mark.parametrize("threshold", ["-1", "three", "2.5"])
+def test_a_bad_threshold_is_422_and_changes_nothing(world: World, login: Any, threshold: str) -> None:
+    before = fresh(world.partner).signature_low_threshold
+    response = set_threshold(login(world.admin), threshold)
+    assert response.status_code == 422
+    content = response.content.decode()
+    assert 'aria-invalid="true"' in content
+    if threshold == "-1":
+        assert "The threshold cannot be negative." in content
+    assert fresh(world.partner).signature_low_threshold == before
+
+
+def test_outsider_sets_only_their_own_threshold(world: World, login: Any) -> None:
+    before = fresh(world.partner).signature_low_threshold
+    assert set_threshold(login(world.outsider), "9").status_code == 302
+    assert fresh(world.other_partner).signature_low_threshold == 9
+    assert fresh(world.partner).signature_low_threshold == before
+
+
+def test_customer_user_cannot_set_a_threshold(world: World, login: Any) -> None:
+    before = fresh(world.partner).signature_low_threshold
+    assert set_threshold(login(world.customer_user), "9").status_code == 404
+    assert fresh(world.partner).signature_low_threshold == before
+
+
 # --- Balances: large volumes -------------------------------------------------------------------------
 
 
