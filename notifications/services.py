@@ -25,6 +25,7 @@ from notifications.events import DEFAULTS
 from notifications.models import EmailMode, Event, Mute, Notification, Preference
 from portal.errors import ServiceError
 from portal.models import User
+from portal.queue import publish
 
 logger = logging.getLogger(__name__)
 
@@ -132,24 +133,18 @@ def notify(
     if grown:
         Notification.objects.bulk_update(grown, ["count", "params", "updated_at"])
     made = Notification.objects.bulk_create(made)
-    for notification in made:
-        if notification.email_mode == EmailMode.IMMEDIATELY:
-            transaction.on_commit(
-                partial(enqueue_email, notification.pk, countdown=batch_seconds() if group_key else 0)
-            )
+    immediate = [n.pk for n in made if n.email_mode == EmailMode.IMMEDIATELY]
+    if immediate:
+        countdown = batch_seconds() if group_key else 0
+        transaction.on_commit(partial(enqueue_emails, immediate, countdown=countdown))
     return made + grown
 
 
-def enqueue_email(notification_id: int, *, countdown: int = 0) -> None:
-    """Send the delivery task; if the broker is down, say so and leave it to the sweeper."""
+def enqueue_emails(notification_ids: Sequence[int], *, countdown: int = 0) -> None:
+    """Send the delivery tasks over one connection; if the broker is down, the sweeper will."""
     from notifications import tasks
 
-    try:
-        tasks.deliver_email.apply_async((notification_id,), countdown=countdown, retry=False)
-    except Exception:
-        logger.warning(
-            "could not enqueue the email of notification %s; the sweeper will", notification_id, exc_info=True
-        )
+    publish(tasks.deliver_email, [(pk,) for pk in notification_ids], countdown=countdown)
 
 
 # --- The inbox --------------------------------------------------------------------------------

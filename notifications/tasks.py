@@ -102,8 +102,7 @@ def sweep_undelivered() -> int:
     """Every minute (beat): re-send what should have been emailed by now and was not (the broker
     was down when it was raised, or a worker died holding the claim)."""
     due = services.due_for_email(older_than=sweep_after(), claim_stale_after=claim_stale_after())
-    for notification_id in due:
-        services.enqueue_email(notification_id)
+    services.enqueue_emails(due)
     if due:
         logger.warning("re-sent %d undelivered notification emails", len(due))
     return len(due)

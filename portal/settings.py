@@ -137,7 +137,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "reconcile-storage": {"task": "billing.tasks.reconcile_storage", "schedule": crontab(hour=2, minute=15)},
     "snapshot-usage": {"task": "billing.tasks.snapshot_usage", "schedule": crontab(hour=23, minute=55)},
     # Notifications: re-send undelivered emails; the daily digest at seven in the morning.
-    "sweep-notifications": {"task": "notifications.tasks.sweep_undelivered", "schedule": 60.0},
+    "sweep-notifications": {
+        "task": "notifications.tasks.sweep_undelivered",
+        "schedule": float(envint("NOTIFICATION_SWEEP_INTERVAL_SECONDS", 60)),
+    },
     "notification-digests": {
         "task": "notifications.tasks.send_digests",
         "schedule": crontab(hour=7, minute=0),
