@@ -10,6 +10,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     UV_PROJECT_ENVIRONMENT=/opt/venv \
     PATH=/opt/venv/bin:$PATH
 
+# DejaVu Sans: the audit trail page of a signed PDF is set in it (åäö and more).
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
 RUN pip install --no-cache-dir uv==0.13.8 \
     && groupadd --system --gid 10001 portal \
     && useradd --system --uid 10001 --gid portal --home-dir /app --no-create-home portal \

@@ -71,6 +71,7 @@ run: venv
 	@# The compiled .mo files are committed; recompile only where gettext is installed.
 	@if command -v msgfmt >/dev/null 2>&1; then $(MANAGE) compilemessages -v0 $(I18N_IGNORE); fi
 	$(MANAGE) migrate --noinput
+	$(MANAGE) signing_dev_cert
 	$(MANAGE) seed_demo
 	$(MANAGE) collectstatic --noinput -v0
 	$(MANAGE) run_embedded --host $(HOST) --port $(PORT)
@@ -115,15 +116,17 @@ system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v msgfmt >/dev/null 2>&1 || missing="$$missing gettext"; \
+	command -v pdfsig >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
+	[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing="$$missing fonts-dejavu-core"; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" != 0 ]; then \
-		echo "warning: missing Debian packages:$$missing (install them as root: apt-get install chromium gettext fonts-dejavu-core)" >&2; \
+		echo "warning: missing Debian packages:$$missing (install them as root: apt-get install chromium gettext fonts-dejavu-core poppler-utils)" >&2; \
 		exit 0; \
 	fi; \
 	echo "installing Debian packages (missing:$$missing)"; \
 	export DEBIAN_FRONTEND=noninteractive; \
 	apt-get update -qq && \
-	apt-get install -y -qq --no-install-recommends chromium gettext fonts-dejavu-core </dev/null
+	apt-get install -y -qq --no-install-recommends chromium gettext fonts-dejavu-core poppler-utils </dev/null
 
 # --- Translations ----------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -27,6 +28,8 @@ from customers.models import Collaboration, CollaborationStatus, CustomerAccount
 from partners.access import active_partner, active_partner_org
 from portal.context import AuthedRequest
 from portal.errors import ServiceError
+from signing import selectors as signing_selectors
+from signing import services as signing_services
 
 # --- Partner side: Mina samarbeten -----------------------------------------------------
 
@@ -37,6 +40,8 @@ def customer_list(request: AuthedRequest) -> HttpResponse:
     org = active_partner_org(request)
     query = request.GET.get("q", "")[:100]
     collaborations = selectors.collaborations_for_partner_user(user=request.user, partner=org, search=query)
+    # "Needs attention": per customer, its pending and recently declined or expired signings.
+    collaborations = signing_selectors.with_attention_counts(collaborations)
     page = Paginator(collaborations, settings.PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "customers/customer_list.html", {"partner": partner, "page": page, "query": query})
 
@@ -231,12 +236,25 @@ def customer_end(request: AuthedRequest, collaboration_id: int) -> HttpResponse:
 @login_required
 def collaboration_list(request: AuthedRequest) -> HttpResponse:
     org = access.active_customer(request)
-    collaborations = selectors.collaborations_for_customer_user(user=request.user, customer=org)
+    # The signings of these partners waiting on this user go at the top, each linking to its signing
+    # page. Whether there are any comes with the collaborations, so that the page reads them only
+    # when there are.
+    collaborations = list(
+        selectors.collaborations_for_customer_user(user=request.user, customer=org).annotate(
+            waits_on_me=signing_selectors.waiting_on_user_exists(user=request.user)
+        )
+    )
     invitations = selectors.invitations_for_customer_admin(user=request.user, customer=org)
+    waiting = []
+    if any(c.waits_on_me for c in collaborations):  # annotated above
+        parties = signing_selectors.parties_waiting_on(
+            user=request.user, collaboration_ids=[c.pk for c in collaborations]
+        )
+        waiting = [(p, reverse("signing:sign", args=[signing_services.party_token(p)])) for p in parties]
     return render(
         request,
         "customers/collaboration_list.html",
-        {"org": org, "collaborations": collaborations, "invitations": invitations},
+        {"org": org, "collaborations": collaborations, "invitations": invitations, "waiting": waiting},
     )
 
 

@@ -20,6 +20,7 @@ from documents.models import (
     Audience,
     CustomerAccess,
     Document,
+    DocumentSource,
     DocumentVersion,
     Folder,
     FolderGroupObjectPermission,
@@ -355,6 +356,7 @@ def document_upload(
     name: str,
     chunks: Iterable[bytes],
     by_customer: bool,
+    source: str = DocumentSource.UPLOAD,
 ) -> DocumentVersion:
     """Store a file in `folder`. The same name in the same folder becomes a new version.
 
@@ -372,7 +374,13 @@ def document_upload(
             spooled, key=storage.new_storage_key(collaboration_id=folder.collaboration_id)
         )
         version = _record_version(
-            folder=folder, actor=actor, name=name, spooled=spooled, key=stored_key, by_customer=by_customer
+            folder=folder,
+            actor=actor,
+            name=name,
+            spooled=spooled,
+            key=stored_key,
+            by_customer=by_customer,
+            source=source,
         )
     except BaseException:
         if stored_key:
@@ -385,7 +393,14 @@ def document_upload(
 
 @transaction.atomic
 def _record_version(
-    *, folder: Folder, actor: User, name: str, spooled: storage.SpooledUpload, key: str, by_customer: bool
+    *,
+    folder: Folder,
+    actor: User,
+    name: str,
+    spooled: storage.SpooledUpload,
+    key: str,
+    by_customer: bool,
+    source: str = DocumentSource.UPLOAD,
 ) -> DocumentVersion:
     # Lock the folder row: two uploads of the same name at once must become versions 1 and 2.
     Folder.objects.select_for_update().filter(pk=folder.pk).first()
@@ -396,7 +411,12 @@ def _record_version(
         try:
             with transaction.atomic():
                 document = Document.objects.create(
-                    folder=folder, name=name, uploaded_by_customer=by_customer, created_at=now, updated_at=now
+                    folder=folder,
+                    name=name,
+                    uploaded_by_customer=by_customer,
+                    source=source,
+                    created_at=now,
+                    updated_at=now,
                 )
         except IntegrityError:
             document = Document.objects.get(folder=folder, name=name, deleted_at__isnull=True)

@@ -54,13 +54,15 @@ def notify(
     params: dict[str, Any] | None = None,
     names: Sequence[str] = (),
     group_key: str = "",
+    email: bool = True,
 ) -> list[Notification]:
     """Tell `recipients` about `event`. Precondition: called in the transaction of the change, so
     the notifications commit (or vanish) with it; emails are sent after commit.
 
     `names` are the objects concerned (file names); with a `group_key`, a notification of the
     same event and key still gathering (not yet emailed, read or digested, younger than the batch
-    window) grows by them instead of a new one being made.
+    window) grows by them instead of a new one being made. `email=False` keeps it in the portal
+    only (the caller already emails these people, like a signing party's personal link).
     """
     if event not in Event.values:
         raise ValueError(f"unknown event {event}")
@@ -103,8 +105,10 @@ def notify(
     made: list[Notification] = []
     grown: list[Notification] = []
     for user_id in people:
-        email, in_app = chosen.get(user_id, (default.email, default.in_app))
-        if email == EmailMode.OFF and not in_app:
+        mode, in_app = chosen.get(user_id, (default.email, default.in_app))
+        if not email:
+            mode = EmailMode.OFF
+        if mode == EmailMode.OFF and not in_app:
             continue
         existing = gathering.get(user_id)
         if existing is not None:
@@ -127,7 +131,7 @@ def notify(
                 created_at=now,
                 updated_at=now,
                 in_app=in_app,
-                email_mode=email,
+                email_mode=mode,
             )
         )
     if grown:

@@ -643,3 +643,15 @@ def demo_chart_for(kind: str, *, company: str, year: int = 2025) -> tuple[str, b
     else:
         raise ValueError(f"unknown chart kind {kind!r}")
     return title, demo_chart(title, labels, values, unit=unit)
+
+
+def blank_pdf(pages: int = 1) -> bytes:
+    """A valid PDF of `pages` empty A4 pages (benchmarks and tests)."""
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(width=595, height=842)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()

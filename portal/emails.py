@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
@@ -28,8 +29,16 @@ def send_templated_email(*, to: User, template: str, context: dict[str, Any]) ->
     logger.info("sent email %s to user %s", template, to.pk)
 
 
-def send_templated_email_to(address: str, *, language: str, template: str, context: dict[str, Any]) -> None:
-    """The same for an address that is no user's (support's mailbox)."""
+def send_templated_email_to(
+    address: str,
+    *,
+    language: str,
+    template: str,
+    context: dict[str, Any],
+    attachments: Sequence[tuple[str, bytes, str]] = (),
+) -> None:
+    """The same for an address that is no user's (support's mailbox, a signing party), with
+    optional attachments as (file name, bytes, content type)."""
     with translation.override(language or settings.LANGUAGE_CODE):
         ctx = {"portal_url": absolute_url(reverse("home")), **context}
         subject = " ".join(render_to_string(f"emails/{template}_subject.txt", ctx).split())
@@ -37,4 +46,6 @@ def send_templated_email_to(address: str, *, language: str, template: str, conte
         html = render_to_string(f"emails/{template}.html", ctx)
     message = EmailMultiAlternatives(subject=subject, body=text, to=[address])
     message.attach_alternative(html, "text/html")
+    for filename, content, mimetype in attachments:
+        message.attach(filename, content, mimetype)
     message.send()

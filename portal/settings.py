@@ -145,6 +145,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "notifications.tasks.send_digests",
         "schedule": crontab(hour=7, minute=0),
     },
+    # E-signing: expire at the deadline, remind by each request's interval.
+    "expire-signings": {"task": "signing.tasks.expire_signings", "schedule": 300.0},
+    "remind-signings": {"task": "signing.tasks.remind_signings", "schedule": crontab(minute=0)},
     # The first of the month: last month's statements.
     "monthly-statements": {
         "task": "billing.tasks.make_statements",
@@ -174,6 +177,20 @@ NOTIFICATION_BATCH_SECONDS = envint("NOTIFICATION_BATCH_SECONDS", 60)
 # over a claim a task has held this long without finishing (its worker died).
 NOTIFICATION_SWEEP_AFTER_SECONDS = envint("NOTIFICATION_SWEEP_AFTER_SECONDS", 120)
 NOTIFICATION_CLAIM_STALE_SECONDS = envint("NOTIFICATION_CLAIM_STALE_SECONDS", 600)
+
+# --- E-signing ------------------------------------------------------------------
+# What may be sent for signing (signing.pdfcheck) and how long an email code lives.
+SIGNING_MAX_PAGES = envint("SIGNING_MAX_PAGES", 500)
+SIGNING_MAX_BYTES = envint("SIGNING_MAX_BYTES", 50 * 10**6)  # 50 MB
+SIGNING_CODE_MINUTES = envint("SIGNING_CODE_MINUTES", 10)
+SIGNING_CODE_TRIES = envint("SIGNING_CODE_TRIES", 5)
+# The portal's sealing certificate (PAdES seal of every signed PDF). Without these, development
+# files under var/signing/ are used, made by `manage.py signing_dev_cert` (make run does it).
+SIGNING_SEAL_KEY_FILE = Path(envstr("SIGNING_SEAL_KEY_FILE", str(VAR_DIR / "signing" / "seal-key.pem")))
+SIGNING_SEAL_CERT_FILE = Path(envstr("SIGNING_SEAL_CERT_FILE", str(VAR_DIR / "signing" / "seal-cert.pem")))
+SIGNING_SEAL_CA_FILE = Path(envstr("SIGNING_SEAL_CA_FILE", str(VAR_DIR / "signing" / "seal-ca.pem")))
+SIGNING_SEAL_KEY_PASSPHRASE = envstr("SIGNING_SEAL_KEY_PASSPHRASE")
+SIGNING_AUDIT_FONT_FILE = envstr("SIGNING_AUDIT_FONT_FILE", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 
 # "Large volumes" quote requests go to SUPPORT_EMAIL (with the email settings below).
 

@@ -54,6 +54,7 @@ urlpatterns = [
     path("notifications/", include("notifications.urls")),
     path("", include("customers.urls")),
     path("", include("documents.urls")),
+    path("", include("signing.urls")),
     path("admin/", admin.site.urls),
 ]
 

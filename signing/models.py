@@ -1,1 +1,178 @@
-"""Models arrive with their issue."""
+"""E-signing: a request to sign one PDF version, its parties in order, its attachments, its timeline.
+
+Every state change is a conditional UPDATE in signing.services (status from one value to the
+next, a party's `acted_at` from NULL), so a repeated click, callback or task changes nothing twice.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from customers.models import Collaboration
+from documents.models import Document, DocumentVersion
+
+
+class Status(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    PENDING = "pending", _("Waiting for signatures")
+    COMPLETED = "completed", _("Signed")
+    DECLINED = "declined", _("Declined")
+    EXPIRED = "expired", _("Expired")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Role(models.TextChoices):
+    SIGNER = "signer", _("Signer")
+    APPROVER = "approver", _("Approver")
+    VIEWER = "viewer", _("Gets a copy")
+
+
+class Method(models.TextChoices):
+    EMAIL_CODE = "email_code", _("Code by email")
+
+
+class Language(models.TextChoices):
+    SWEDISH = "sv", _("Swedish")
+    ENGLISH = "en", _("English")
+
+
+class SigningRequest(models.Model):
+    collaboration = models.ForeignKey(Collaboration, on_delete=models.CASCADE, related_name="signings")
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="signings")
+    # The exact bytes sent: a later version of the document does not change what is signed.
+    version = models.ForeignKey(DocumentVersion, on_delete=models.CASCADE, related_name="+")
+    title = models.CharField(_("title"), max_length=255)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    language = models.CharField(
+        _("language"), max_length=2, choices=Language.choices, default=Language.SWEDISH
+    )
+    message = models.TextField(_("message"), blank=True)
+    deadline = models.DateTimeField(_("deadline"))
+    reminder_days = models.PositiveSmallIntegerField(_("reminder every (days)"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.DRAFT)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)  # completed, declined, expired or cancelled
+    last_reminder_at = models.DateTimeField(null=True, blank=True)
+    # Sealing: the task id that claimed it, and the sealed document's version when done.
+    seal_claim = models.CharField(max_length=64, blank=True)
+    seal_claimed_at = models.DateTimeField(null=True, blank=True)
+    sealed_version = models.ForeignKey(
+        DocumentVersion, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("signing request")
+        verbose_name_plural = _("signing requests")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["collaboration", "status"], name="signing_collaboration_status"),
+            models.Index(
+                fields=["deadline"], condition=models.Q(status="pending"), name="signing_pending_deadline"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def charge_reference(self) -> str:
+        """The ledger reference of the one signature this request costs."""
+        return f"signing:{self.pk}"
+
+
+class Party(models.Model):
+    """Someone who signs, approves or gets the final copy. Equal `order` numbers act in parallel."""
+
+    request = models.ForeignKey(SigningRequest, on_delete=models.CASCADE, related_name="parties")
+    name = models.CharField(_("name"), max_length=200)
+    email = models.EmailField(_("email"))
+    mobile = models.CharField(_("mobile"), max_length=30, blank=True)
+    personnummer = models.CharField(_("personal identity number"), max_length=13, blank=True)
+    role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.SIGNER)
+    method = models.CharField(
+        _("signing method"), max_length=12, choices=Method.choices, default=Method.EMAIL_CODE
+    )
+    order = models.PositiveSmallIntegerField(_("order"), default=1)
+    # A portal user with this email, if any: they also see the request inside the portal.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="signing_parties",
+    )
+    # The personal link's token is an HMAC of this salt with the secret key (so a later email can
+    # carry it again); only the token's sha256 is stored for looking it up.
+    token_salt = models.CharField(max_length=32)
+    token_hash = models.CharField(max_length=64, unique=True)
+    notified_at = models.DateTimeField(null=True, blank=True)  # its turn came and it was told
+    # Email code: its hash, when it was sent, failed tries, when it was verified.
+    code_hash = models.CharField(max_length=64, blank=True)
+    code_sent_at = models.DateTimeField(null=True, blank=True)
+    code_attempts = models.PositiveSmallIntegerField(default=0)
+    code_verified_at = models.DateTimeField(null=True, blank=True)
+    # What the party did, once.
+    action = models.CharField(max_length=10, blank=True)  # signed | approved | declined
+    acted_at = models.DateTimeField(null=True, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    decline_reason = models.TextField(blank=True)
+    sealed_sent_at = models.DateTimeField(null=True, blank=True)  # the sealed PDF was emailed
+
+    class Meta:
+        verbose_name = _("party")
+        verbose_name_plural = _("parties")
+        ordering = ["request", "order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "email"], name="party_email_once_per_request"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.role})"
+
+    @property
+    def must_act(self) -> bool:
+        return self.role in (Role.SIGNER, Role.APPROVER)
+
+
+class Attachment(models.Model):
+    """An extra PDF that goes with the document: a version picked from a folder."""
+
+    request = models.ForeignKey(SigningRequest, on_delete=models.CASCADE, related_name="attachments")
+    version = models.ForeignKey(DocumentVersion, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(_("name"), max_length=255)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["request", "position", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Event(models.Model):
+    """The request's timeline: what happened, when, by whom (and from where)."""
+
+    request = models.ForeignKey(SigningRequest, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=30)
+    party = models.ForeignKey(Party, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    detail = models.JSONField(default=dict, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("signing event")
+        verbose_name_plural = _("signing events")
+        ordering = ["request", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.request_id}: {self.kind}"

@@ -47,6 +47,11 @@ from partners.models import Partner, PartnerMembership, PartnerRole, Plan
 from portal import demo_files
 from portal.models import AuditEvent, User
 from portal.units import format_sek
+from signing import sealing
+from signing import services as signing_services
+from signing import tasks as signing_tasks
+from signing.methods import method_for
+from signing.models import Party, SigningRequest
 
 PASSWORD = "portal-demo"
 
@@ -206,6 +211,9 @@ class Command(BaseCommand):
         # usage curve below ends at what is really stored.
         billing_services.reconcile_storage()
         self._billing()
+        if self._signings():
+            # The sealed PDF is stored now: today's usage snapshot says so too.
+            billing_services.snapshot_usage()
         self.stdout.write(
             "  totals: "
             f"{Folder.objects.count()} folders, {Document.objects.count()} documents, "
@@ -313,6 +321,69 @@ class Command(BaseCommand):
                 # (The task queued by the upload finds the preview done and leaves it.)
                 documents_tasks.render_preview(version.pk)
                 self.stdout.write(f"  file {company} / {name} / {filename}")
+
+    # --- E-signing ---------------------------------------------------------------------------
+
+    def _signings(self) -> bool:
+        """For Kund AB: one signing completed by Karin with its sealed PDF in Avtal (a folder she
+        sees), one waiting on Karin, one declined by Olle. Made once (none there yet)."""
+        collaboration = Collaboration.objects.filter(
+            partner__org_number=DEMO_LEDGER_PARTNER, customer__name="Kund AB"
+        ).first()
+        if collaboration is None or SigningRequest.objects.filter(collaboration=collaboration).exists():
+            return False
+        sender = User.objects.get(email="erik@byra.example")
+        karin = User.objects.get(email="karin@kund.example")
+        olle = User.objects.get(email="olle@kund.example")
+        sealing.ensure_dev_sealing_key()
+
+        def doc(folder: str, name: str) -> Document:
+            return Document.objects.get(
+                folder__collaboration=collaboration, folder__name=folder, name=name, deleted_at__isnull=True
+            )
+
+        def party(user: User, order: int = 1) -> signing_services.PartyInput:
+            return signing_services.PartyInput(user.get_full_name(), user.email, order=order)
+
+        def sign(request: SigningRequest, user: User, action: str = "sign", reason: str = "") -> None:
+            who = Party.objects.get(request=request, email=user.email)
+            answer = method_for(who).start(who) if action != "decline" else ""
+            signing_services.party_act(
+                party=who, action=action, answer=answer, reason=reason, ip="192.0.2.10", user_agent="Demo"
+            )
+
+        deadline = timezone.now() + dt.timedelta(days=14)
+        done = signing_services.signing_send(
+            collaboration=collaboration,
+            actor=sender,
+            document=doc("Avtal", "Uppdragsavtal 2026.pdf"),
+            parties=[party(karin)],
+            deadline=deadline,
+            message="Hej Karin! Här är uppdragsavtalet för 2026.",
+        )
+        sign(done, karin)
+        signing_tasks.seal_signing.apply(args=(done.pk,))
+        done.refresh_from_db()
+        if done.sealed_version_id is not None:
+            documents_tasks.render_preview(done.sealed_version_id)
+        signing_services.signing_send(
+            collaboration=collaboration,
+            actor=sender,
+            document=doc("Avtal", "Personuppgiftsbiträdesavtal.pdf"),
+            parties=[party(karin), party(olle, order=2)],
+            deadline=deadline,
+            reminder_days=3,
+        )
+        declined = signing_services.signing_send(
+            collaboration=collaboration,
+            actor=sender,
+            document=doc("Årsredovisning", "Årsredovisning 2025.pdf"),
+            parties=[party(olle)],
+            deadline=deadline,
+        )
+        sign(declined, olle, "decline", "Jag är inte firmatecknare; Karin skriver under.")
+        self.stdout.write("  signings for Kund AB: completed and sealed, waiting on Karin, declined")
+        return True
 
     # --- Billing --------------------------------------------------------------------------------
 

@@ -1,0 +1,77 @@
+"""Every access decision about e-signing on the partner side.
+
+Whoever may see the customer on the partner side (an account administrator of its partner, or
+staff assigned to it: documents.access.partner_side_allowed) may start, follow and list its
+signings. Anyone else, another tenant, unassigned staff or the customer's own users, gets a 404:
+the error for something you may not see is the same as for something that does not exist.
+Cancelling is for the sender or an account administrator; another user who may see the request
+gets a 403 for it.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+
+from customers.models import Collaboration
+from documents.access import partner_side_allowed
+from documents.models import Document
+from portal.context import AuthedRequest
+from signing.models import SigningRequest, Status
+
+
+def collaboration_for_signing(request: AuthedRequest, collaboration_id: int) -> Collaboration:
+    """The customer whose signings the user works with; 404 otherwise. Shows its partner in the
+    header, as the other pages of the customer do."""
+    collaboration = get_object_or_404(
+        Collaboration.objects.select_related("partner", "customer"), pk=collaboration_id
+    )
+    if not partner_side_allowed(request.user, collaboration, orgs=request.org):
+        raise Http404
+    request.org.activate("partner", collaboration.partner_id)
+    return collaboration
+
+
+def document_for_signing(collaboration: Collaboration, document_id: int) -> Document:
+    """A live document in one of the collaboration's folders (the caller checked the collaboration)."""
+    return get_object_or_404(
+        Document.objects.select_related("folder", "current_version"),
+        pk=document_id,
+        folder__collaboration=collaboration,
+        deleted_at__isnull=True,
+    )
+
+
+def signing_for_partner(collaboration: Collaboration, request_id: int) -> SigningRequest:
+    """One of the collaboration's requests (the caller checked the collaboration); 404 otherwise."""
+    return get_object_or_404(
+        SigningRequest.objects.select_related("created_by", "document", "sealed_version"),
+        pk=request_id,
+        collaboration=collaboration,
+    )
+
+
+def _is_account_admin(request: AuthedRequest, collaboration: Collaboration) -> bool:
+    org = request.org.find("partner", collaboration.partner_id)
+    return org is not None and org.is_admin
+
+
+def may_cancel(request: AuthedRequest, signing: SigningRequest) -> bool:
+    """The sender or an account administrator of the partner, while the request is pending: what the
+    page offers. signing.services.signing_cancel decides again under a row lock."""
+    if signing.status != Status.PENDING:
+        return False
+    return request.user.pk == signing.created_by_id or _is_account_admin(request, signing.collaboration)
+
+
+def signing_for_cancel(request: AuthedRequest, collaboration_id: int, request_id: int) -> SigningRequest:
+    """A request the user may cancel: 404 if they may not see it, 403 if they may see it but are
+    neither its sender nor an account administrator. One that is no longer pending is left to the
+    service, which says why."""
+    collaboration = collaboration_for_signing(request, collaboration_id)
+    signing = signing_for_partner(collaboration, request_id)
+    signing.collaboration = collaboration
+    if request.user.pk != signing.created_by_id and not _is_account_admin(request, collaboration):
+        raise PermissionDenied
+    return signing

@@ -1,0 +1,189 @@
+"""Reads for e-signing: permission-filtered querysets in a constant number of queries.
+
+The callers have decided access (signing.access); these take the actor anyway, as every selector
+does, so that a later rule about who sees what has one place to go.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import BinaryIO, cast
+
+from django.db.models import (
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from customers.models import Collaboration, CustomerMembership
+from customers.selectors import customer_users_for_partner
+from documents import storage
+from documents.models import Document
+from partners.models import PartnerMembership
+from portal.models import User
+from signing import pdfcheck
+from signing.models import Event, Party, Role, SigningRequest, Status
+
+MUST_ACT = [Role.SIGNER, Role.APPROVER]
+# Declined and expired requests stay on the overview this long (there is no "seen" flag yet).
+ATTENTION_DAYS = 30
+# The wizard lists at most this many of the customer's PDFs as attachments (most recent first).
+ATTACHMENT_CHOICES = 200
+
+
+def signings_for_collaboration(*, user: User, collaboration: Collaboration) -> QuerySet[SigningRequest]:
+    """The customer's requests, newest first, each with `required_count` (signers and approvers)
+    and `done_count` (those who signed or approved): one query for a page of them."""
+    return (
+        SigningRequest.objects.filter(collaboration=collaboration)
+        .select_related("created_by")
+        .annotate(
+            required_count=Count("parties", filter=Q(parties__role__in=MUST_ACT)),
+            done_count=Count(
+                "parties",
+                filter=Q(parties__role__in=MUST_ACT, parties__action__in=["signed", "approved"]),
+            ),
+        )
+        .order_by("-created_at", "-id")
+    )
+
+
+def parties_of(*, user: User, signing: SigningRequest) -> list[Party]:
+    return list(Party.objects.filter(request=signing).order_by("order", "id"))
+
+
+def timeline_of(*, user: User, signing: SigningRequest) -> list[Event]:
+    return list(Event.objects.filter(request=signing).select_related("party").order_by("created_at", "id"))
+
+
+def current_order_of(parties: list[Party]) -> int | None:
+    """As signing.services.current_order, from parties already read (no query)."""
+    waiting = [p.order for p in parties if p.must_act and p.acted_at is None]
+    return min(waiting) if waiting else None
+
+
+def signable_refusal(document: Document) -> str | None:
+    """Why the document's stored file cannot be sent for signing (pdfcheck's reason), or None."""
+    version = document.current_version
+    if version is None:
+        return None  # signing_send says "The document has no file."
+    with storage.document_storage().open(version.storage_key, "rb") as handle:
+        try:
+            pdfcheck.check_pdf(cast(BinaryIO, handle), name=document.name)
+        except pdfcheck.PdfRefused as refusal:
+            return refusal.message
+    return None
+
+
+def attachment_candidates(*, user: User, collaboration: Collaboration, document: Document) -> list[Document]:
+    """The customer's other live PDFs, the most recently updated first, with their folder."""
+    return list(
+        Document.objects.filter(
+            folder__collaboration=collaboration,
+            deleted_at__isnull=True,
+            current_version__content_type="application/pdf",
+        )
+        .exclude(pk=document.pk)
+        .select_related("folder")
+        .only("pk", "name", "updated_at", "folder__name", "folder__collaboration_id")
+        .order_by("-updated_at", "-id")[:ATTACHMENT_CHOICES]
+    )
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone the wizard offers to add as a party with one click."""
+
+    user_id: int
+    name: str
+    email: str
+    mobile: str
+    personnummer: str
+
+
+def _person(user: User) -> Person:
+    return Person(user.pk, user.get_full_name(), user.email, user.mobile, user.personnummer)
+
+
+def people_for_parties(*, user: User, collaboration: Collaboration) -> tuple[list[Person], list[Person]]:
+    """The customer's users (once the collaboration is active) and the partner's staff."""
+    customer: list[CustomerMembership] = list(
+        customer_users_for_partner(user=user, collaboration=collaboration).filter(user__is_active=True)
+    )
+    staff = (
+        PartnerMembership.objects.filter(partner_id=collaboration.partner_id, user__is_active=True)
+        .select_related("user")
+        .order_by("user__name", "user__email")
+    )
+    return [_person(m.user) for m in customer], [_person(m.user) for m in staff]
+
+
+def _count(requests: QuerySet[SigningRequest]) -> Coalesce:
+    """COUNT(*) of `requests` (filtered on OuterRef("pk") of a Collaboration) as a scalar subquery."""
+    counted = requests.order_by().values("collaboration").annotate(n=Count("pk")).values("n")[:1]
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def with_attention_counts(
+    collaborations: QuerySet[Collaboration], *, now: dt.datetime | None = None
+) -> QuerySet[Collaboration]:
+    """Annotate each collaboration with `signings_waiting` (pending), `signings_declined` and
+    `signings_expired` (in the last ATTENTION_DAYS days): scalar subqueries, so the list costs no
+    extra query whatever its length."""
+    since = (now or timezone.now()) - dt.timedelta(days=ATTENTION_DAYS)
+    mine = SigningRequest.objects.filter(collaboration=OuterRef("pk"))
+    return collaborations.annotate(
+        signings_waiting=_count(mine.filter(status=Status.PENDING)),
+        signings_declined=_count(mine.filter(status=Status.DECLINED, finished_at__gte=since)),
+        signings_expired=_count(mine.filter(status=Status.EXPIRED, finished_at__gte=since)),
+    )
+
+
+def _waiting_on(user: User, now: dt.datetime | None) -> QuerySet[Party]:
+    """The user's parties whose turn it is, in pending requests before their deadline."""
+    turn = (
+        Party.objects.filter(request=OuterRef("request"), role__in=MUST_ACT, acted_at__isnull=True)
+        .order_by()
+        .values("request")
+        .annotate(first=Min("order"))
+        .values("first")[:1]
+    )
+    return (
+        Party.objects.filter(
+            user=user,
+            role__in=MUST_ACT,
+            acted_at__isnull=True,
+            request__status=Status.PENDING,
+            request__deadline__gt=now or timezone.now(),
+        )
+        .annotate(turn=Subquery(turn, output_field=IntegerField()))
+        .filter(order=F("turn"))
+    )
+
+
+def waiting_on_user_exists(*, user: User, now: dt.datetime | None = None) -> Exists:
+    """For annotating collaborations: whether any of their signings waits on `user` now."""
+    return Exists(_waiting_on(user, now).filter(request__collaboration=OuterRef("pk")))
+
+
+def parties_waiting_on(
+    *, user: User, collaboration_ids: list[int] | None = None, now: dt.datetime | None = None
+) -> QuerySet[Party]:
+    """As signing.services.waiting_on([user]) (optionally within some collaborations), in one
+    query: the earliest deadline first."""
+    parties = _waiting_on(user, now)
+    if collaboration_ids is not None:
+        parties = parties.filter(request__collaboration_id__in=collaboration_ids)
+    return parties.select_related("request__collaboration__partner", "request__created_by").order_by(
+        "request__deadline", "pk"
+    )

@@ -1,0 +1,534 @@
+"""Writes for e-signing: send, act (sign, approve, decline), cancel, expire, remind, seal.
+
+Rules held here:
+- Sending charges one signature from the partner's balance in the same transaction as the
+  request's rows: an empty balance, or any bad input, leaves nothing behind and charges nothing.
+- The parties whose turn it is are those with the lowest order number among the signers and
+  approvers who have not acted; equal numbers act in parallel. Nobody acts out of turn.
+- Every change of state is a conditional UPDATE (status from one value to the next, a party's
+  `acted_at` from NULL), so a repeated click or task does nothing the second time.
+- Cancelling before anyone signed or approved refunds the signature, once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.db.models import Min
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext as _
+
+from billing import services as billing
+from customers.models import Collaboration
+from documents import access as documents_access
+from documents import selectors, storage
+from documents.models import Document, DocumentVersion
+from notifications.models import Event as Event_
+from notifications.services import notify
+from partners.models import PartnerRole
+from portal.emails import send_templated_email_to
+from portal.errors import ServiceError
+from portal.models import User
+from portal.queue import enqueue_on_commit
+from signing import pdfcheck
+from signing.methods import method_for
+from signing.models import Attachment, Event, Language, Method, Party, Role, SigningRequest, Status
+
+MAX_PARTIES = 30
+
+
+@dataclass(frozen=True)
+class PartyInput:
+    name: str
+    email: str
+    role: str = Role.SIGNER
+    method: str = Method.EMAIL_CODE
+    order: int = 1
+    mobile: str = ""
+    personnummer: str = ""
+
+
+def party_token(party: Party) -> str:
+    """The secret in the party's personal link (recomputed for each email, never stored)."""
+    return salted_hmac("signing.party", party.token_salt).hexdigest()
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _event(
+    request: SigningRequest,
+    kind: str,
+    *,
+    party: Party | None = None,
+    actor: User | None = None,
+    ip: str | None = None,
+    **detail: object,
+) -> None:
+    Event.objects.create(request=request, kind=kind, party=party, actor=actor, ip=ip, detail=detail)
+
+
+def _clean_parties(parties: Sequence[PartyInput]) -> list[PartyInput]:
+    if not parties:
+        raise ServiceError(_("Add at least one party."), field="parties")
+    if len(parties) > MAX_PARTIES:
+        raise ServiceError(_("At most %(n)d parties.") % {"n": MAX_PARTIES}, field="parties")
+    cleaned, seen = [], set()
+    for p in parties:
+        name, email = " ".join(p.name.split()), p.email.strip().lower()
+        if not name:
+            raise ServiceError(_("Every party needs a name."), field="parties")
+        if not email:
+            raise ServiceError(_("%(name)s has no email address.") % {"name": name}, field="parties")
+        try:
+            validate_email(email)
+        except ValidationError:
+            raise ServiceError(
+                _("%(email)s is not an email address.") % {"email": email}, field="parties"
+            ) from None
+        if email in seen:
+            raise ServiceError(_("%(email)s is given for two parties.") % {"email": email}, field="parties")
+        seen.add(email)
+        if p.role not in Role.values or p.method not in Method.values:
+            raise ServiceError(
+                _("Choose a role and a signing method for %(name)s.") % {"name": name}, field="parties"
+            )
+        if not 1 <= p.order <= 99:
+            raise ServiceError(
+                _("The order of %(name)s must be from 1 to 99.") % {"name": name}, field="parties"
+            )
+        cleaned.append(
+            PartyInput(name, email, p.role, p.method, p.order, p.mobile.strip(), p.personnummer.strip())
+        )
+    if not any(p.role == Role.SIGNER for p in cleaned):
+        raise ServiceError(_("At least one party must sign."), field="parties")
+    return cleaned
+
+
+def _signable(version: DocumentVersion, name: str) -> pdfcheck.PdfInfo:
+    """pdfcheck on the stored file, read no further than its size limit."""
+    try:
+        with storage.document_storage().open(version.storage_key, "rb") as handle:
+            return pdfcheck.check_pdf(handle)  # type: ignore[arg-type]  # a Django File reads like one
+    except pdfcheck.PdfRefused as refusal:
+        raise ServiceError(
+            _("%(name)s cannot be signed: %(reason)s") % {"name": name, "reason": refusal.message}
+        ) from None
+
+
+@transaction.atomic
+def signing_send(
+    *,
+    collaboration: Collaboration,
+    actor: User,
+    document: Document,
+    parties: Sequence[PartyInput],
+    deadline: datetime,
+    language: str = Language.SWEDISH,
+    message: str = "",
+    reminder_days: int | None = None,
+    attachments: Sequence[Document] = (),
+) -> SigningRequest:
+    """Send `document` (its current version) for signing, charging one signature. Raises
+    ServiceError (billing.services.BalanceEmpty for an empty balance) and leaves nothing behind."""
+    if not documents_access.partner_side_allowed(actor, collaboration):
+        raise ServiceError(_("Only the firm's users who work with this customer can send for signing."))
+    if document.deleted_at is not None or document.folder.collaboration_id != collaboration.pk:
+        raise ServiceError(_("The document is not in this customer's folders."))
+    version = document.current_version
+    if version is None:
+        raise ServiceError(_("The document has no file."))
+    cleaned = _clean_parties(parties)
+    if deadline <= timezone.now():
+        raise ServiceError(_("The deadline must be in the future."), field="deadline")
+    if deadline > timezone.now() + dt.timedelta(days=366):
+        raise ServiceError(_("The deadline can be at most a year away."), field="deadline")
+    if reminder_days is not None and not 1 <= reminder_days <= 30:
+        raise ServiceError(_("Remind every 1 to 30 days, or not at all."), field="reminder_days")
+    if language not in Language.values:
+        raise ServiceError(_("Choose Swedish or English."), field="language")
+    _signable(version, document.name)
+    picked: list[Document] = []
+    for extra in {a.pk: a for a in attachments}.values():  # each once
+        if (
+            extra.deleted_at is not None
+            or extra.folder.collaboration_id != collaboration.pk
+            or extra.pk == document.pk
+        ):
+            raise ServiceError(
+                _("Attachments must be other documents of this customer."), field="attachments"
+            )
+        if extra.current_version is None:
+            raise ServiceError(_("%(name)s has no file.") % {"name": extra.name}, field="attachments")
+        _signable(extra.current_version, extra.name)
+        picked.append(extra)
+
+    now = timezone.now()
+    request = SigningRequest.objects.create(
+        collaboration=collaboration,
+        document=document,
+        version=version,
+        title=document.name,
+        created_by=actor,
+        language=language,
+        message=message.strip(),
+        deadline=deadline,
+        reminder_days=reminder_days,
+        status=Status.PENDING,
+        sent_at=now,
+    )
+    users = {
+        u.email.lower(): u for u in User.objects.filter(email__in=[p.email for p in cleaned], is_active=True)
+    }
+    for p in cleaned:
+        salt = secrets.token_hex(16)
+        Party.objects.create(
+            request=request,
+            name=p.name,
+            email=p.email,
+            mobile=p.mobile,
+            personnummer=p.personnummer,
+            role=p.role,
+            method=p.method,
+            order=p.order,
+            user=users.get(p.email),
+            token_salt=salt,
+            token_hash=token_hash(salted_hmac("signing.party", salt).hexdigest()),
+        )
+    for position, extra in enumerate(picked):
+        assert extra.current_version is not None
+        Attachment.objects.create(
+            request=request, version=extra.current_version, name=extra.name, position=position
+        )
+    billing.signature_charge(
+        partner=collaboration.partner, actor=actor, reference=request.charge_reference, reason=document.name
+    )
+    _event(request, "sent", actor=actor, detail={"parties": len(cleaned), "attachments": len(picked)})
+    _start_turn(request)
+    return request
+
+
+def current_order(request: SigningRequest) -> int | None:
+    """The order number whose parties may act now; None when every signer and approver has."""
+    value = Party.objects.filter(
+        request=request, role__in=[Role.SIGNER, Role.APPROVER], acted_at__isnull=True
+    ).aggregate(m=Min("order"))["m"]
+    return int(value) if value is not None else None
+
+
+def _start_turn(request: SigningRequest) -> None:
+    """Tell the parties whose turn it now is, once each (notified_at from NULL)."""
+    order = current_order(request)
+    if order is None:
+        return
+    from signing import tasks
+
+    due = Party.objects.filter(
+        request=request, order=order, role__in=[Role.SIGNER, Role.APPROVER], notified_at__isnull=True
+    )
+    for party in due:
+        if Party.objects.filter(pk=party.pk, notified_at__isnull=True).update(notified_at=timezone.now()):
+            _event(request, "notified", party=party)
+            enqueue_on_commit(tasks.email_party, party.pk, "request")
+            _tell_party(party, Event_.SIGNING_REQUESTED)
+
+
+def _tell_party(party: Party, event: str) -> None:
+    """A party who is a portal user also finds the request in the portal (its email is the personal
+    link, so the notification stays in the inbox)."""
+    if party.user is None:
+        return
+    request = party.request
+    notify(
+        event=event,
+        recipients=[party.user],
+        actor=None,
+        collaboration=request.collaboration,
+        url=reverse("signing:sign", args=[party_token(party)]),
+        params={"sender": request.created_by.get_full_name(), "document": request.title},
+        email=False,
+    )
+
+
+def _tell_firm(request: SigningRequest, status: str, party: Party | None = None) -> None:
+    """The sender hears how it ended; a decline or an expiry also needs the attention of the
+    firm's people who work with the customer."""
+    request = SigningRequest.objects.select_related("collaboration", "created_by", "document__folder").get(
+        pk=request.pk
+    )
+    params = {"document": request.title, "party": party.name if party is not None else ""}
+    url = reverse("documents:customer_folder", args=[request.collaboration_id, request.document.folder_id])
+    event = {
+        Status.COMPLETED: Event_.SIGNING_COMPLETED,
+        Status.DECLINED: Event_.SIGNING_DECLINED,
+        Status.EXPIRED: Event_.SIGNING_EXPIRED,
+    }[Status(status)]
+    told = [request.created_by]
+    if status == Status.COMPLETED:
+        told += [p.user for p in request.parties.select_related("user") if p.user is not None]
+    notify(
+        event=event, recipients=told, actor=None, collaboration=request.collaboration, url=url, params=params
+    )
+    if status in (Status.DECLINED, Status.EXPIRED):
+        firm = (
+            User.objects.filter(pk__in=[u.pk for u in selectors.folder_audience(request.document.folder)])
+            .filter(partner_memberships__partner_id=request.collaboration.partner_id)
+            .exclude(pk=request.created_by_id)
+            .distinct()
+        )
+        notify(
+            event=Event_.SIGNING_ATTENTION,
+            recipients=firm,
+            actor=None,
+            collaboration=request.collaboration,
+            url=url,
+            params=params,
+        )
+
+
+def party_for_token(token: str) -> Party:
+    """The party of a personal link; ServiceError for an unknown token (the page says the link is
+    not valid, nothing more)."""
+    party = (
+        Party.objects.select_related("request__collaboration__partner", "request__created_by")
+        .filter(token_hash=token_hash(token))
+        .first()
+    )
+    if party is None:
+        raise ServiceError(_("This signing link is not valid."))
+    return party
+
+
+def may_act(party: Party) -> str | None:
+    """Why `party` cannot act now, or None when it may."""
+    request = party.request
+    if request.status != Status.PENDING:
+        return {
+            Status.COMPLETED: _("This document has already been signed by everyone."),
+            Status.DECLINED: _("This signing was declined and has stopped."),
+            Status.EXPIRED: _("This signing expired at its deadline."),
+            Status.CANCELLED: _("The sender cancelled this signing."),
+        }.get(Status(request.status), _("This signing is not open."))
+    if request.deadline <= timezone.now():
+        return _("This signing expired at its deadline.")
+    if not party.must_act:
+        return _("You get a copy when everyone has signed.")
+    if party.acted_at is not None:
+        return _("You have already answered this signing.")
+    if current_order(request) != party.order:
+        return _("It is not your turn yet: you will get an email when it is.")
+    return None
+
+
+def party_start_method(*, party: Party) -> None:
+    """Send the party its code (email code), after checking it may act. The code is emailed here,
+    while the party waits for it, and never passes through the task queue."""
+    reason = may_act(party)
+    if reason:
+        raise ServiceError(reason)
+    code = method_for(party).start(party)
+    if not code:
+        return
+    try:
+        send_templated_email_to(
+            party.email,
+            language=party.request.language,
+            template="signing_code",
+            context={"party": party, "code": code},
+        )
+    except OSError:
+        Party.objects.filter(pk=party.pk).update(code_hash="", code_sent_at=None)
+        raise ServiceError(_("The code could not be sent just now. Try again in a minute.")) from None
+    _event(party.request, "code_sent", party=party)
+
+
+def party_act(
+    *,
+    party: Party,
+    action: str,
+    answer: str = "",
+    ip: str | None = None,
+    user_agent: str = "",
+    reason: str = "",
+) -> Party:
+    """Sign, approve or decline, once. Signing and approving need the method's proof (the code);
+    declining needs a reason. The last required party completes the request and starts sealing.
+
+    The proof is checked before the transaction, so a wrong code counts as a try even though
+    nothing else changes; the state change then happens under the request's row lock."""
+    party.request = SigningRequest.objects.get(pk=party.request_id)
+    why_not = may_act(party)
+    if why_not:
+        raise ServiceError(why_not)
+    verb = "approve" if party.role == Role.APPROVER else "sign"
+    if action == "decline":
+        reason = reason.strip()
+        if not reason:
+            raise ServiceError(_("Say why you decline."), field="reason")
+    elif action != verb:
+        raise ServiceError(_("That is not what this party does."))
+    else:
+        method_for(party).verify(party, answer)
+    return _record_act(party=party, action=action, ip=ip, user_agent=user_agent, reason=reason)
+
+
+@transaction.atomic
+def _record_act(*, party: Party, action: str, ip: str | None, user_agent: str, reason: str) -> Party:
+    request = SigningRequest.objects.select_for_update().get(pk=party.request_id)
+    party.request = request
+    why_not = may_act(party)
+    if why_not:
+        raise ServiceError(why_not)
+    done = {"sign": "signed", "approve": "approved", "decline": "declined"}[action]
+    now = timezone.now()
+    if not Party.objects.filter(pk=party.pk, acted_at__isnull=True).update(
+        action=done, acted_at=now, ip=ip, user_agent=user_agent[:300], decline_reason=reason
+    ):
+        raise ServiceError(_("You have already answered this signing."))
+    party.refresh_from_db()
+    _event(request, done, party=party, ip=ip)
+    if action == "decline":
+        if _finish(request, Status.DECLINED, {"reason": reason}):
+            _tell_firm(request, Status.DECLINED, party)
+        return party
+    if current_order(request) is None:
+        if _finish(request, Status.COMPLETED):
+            from signing import tasks
+
+            enqueue_on_commit(tasks.seal_signing, request.pk)
+            _tell_firm(request, Status.COMPLETED)
+    else:
+        _start_turn(request)
+    return party
+
+
+def _finish(request: SigningRequest, status: str, detail: dict[str, str | int] | None = None) -> bool:
+    """pending -> `status`, once. Returns whether this call made the change."""
+    changed = SigningRequest.objects.filter(pk=request.pk, status=Status.PENDING).update(
+        status=status, finished_at=timezone.now()
+    )
+    if changed:
+        request.status = status
+        _event(request, status, detail=detail)
+    return bool(changed)
+
+
+@transaction.atomic
+def signing_cancel(*, request: SigningRequest, actor: User) -> SigningRequest:
+    """The sender, or an account administrator of the partner, stops a pending request. If nobody
+    had signed or approved yet, the signature is refunded (once)."""
+    request = (
+        SigningRequest.objects.select_for_update().select_related("collaboration__partner").get(pk=request.pk)
+    )
+    is_admin = request.collaboration.partner.memberships.filter(user=actor, role=PartnerRole.ADMIN).exists()
+    if actor.pk != request.created_by_id and not is_admin:
+        raise ServiceError(_("Only the sender or an account administrator can cancel this signing."))
+    if request.status != Status.PENDING:
+        raise ServiceError(_("Only a signing that is waiting for signatures can be cancelled."))
+    _finish(request, Status.CANCELLED, {"by": actor.get_full_name()})
+    if not request.parties.filter(action__in=["signed", "approved"]).exists():
+        refund = billing.signature_refund(
+            partner=request.collaboration.partner,
+            actor=actor,
+            reference=request.charge_reference,
+            reason=_("Cancelled before anyone signed: %(title)s") % {"title": request.title},
+        )
+        if refund is not None:
+            _event(request, "refunded", actor=actor)
+    return request
+
+
+def expire_due(*, now: datetime | None = None) -> int:
+    """Pending requests past their deadline become expired (each once)."""
+    now = now or timezone.now()
+    count = 0
+    for request in SigningRequest.objects.filter(status=Status.PENDING, deadline__lte=now):
+        with transaction.atomic():
+            if _finish(request, Status.EXPIRED):
+                _tell_firm(request, Status.EXPIRED)
+                count += 1
+    return count
+
+
+def remind_due(*, now: datetime | None = None) -> int:
+    """Email a reminder to the parties whose turn it is, every `reminder_days`, until the deadline.
+    A request is claimed for its reminder with a conditional UPDATE of last_reminder_at."""
+    from signing import tasks
+
+    now = now or timezone.now()
+    sent = 0
+    for request in SigningRequest.objects.filter(
+        status=Status.PENDING, reminder_days__isnull=False, deadline__gt=now
+    ):
+        assert request.reminder_days is not None and request.sent_at is not None
+        interval = dt.timedelta(days=request.reminder_days)
+        last = request.last_reminder_at or request.sent_at
+        if now - last < interval:
+            continue
+        with transaction.atomic():
+            claimed = SigningRequest.objects.filter(
+                pk=request.pk, status=Status.PENDING, last_reminder_at=request.last_reminder_at
+            ).update(last_reminder_at=now)
+            if not claimed:
+                continue
+            order = current_order(request)
+            if order is None:
+                continue
+            for party in request.parties.filter(
+                order=order, acted_at__isnull=True, role__in=[Role.SIGNER, Role.APPROVER]
+            ):
+                enqueue_on_commit(tasks.email_party, party.pk, "reminder")
+                _tell_party(party, Event_.SIGNING_REMINDER)
+                sent += 1
+            _event(request, "reminded")
+    return sent
+
+
+def waiting_on(users: Iterable[User]) -> list[Party]:
+    """Open parties of these users whose turn it is (for "waiting on you" lists)."""
+    parties = Party.objects.filter(
+        user__in=list(users),
+        request__status=Status.PENDING,
+        acted_at__isnull=True,
+        role__in=[Role.SIGNER, Role.APPROVER],
+    ).select_related("request")
+    return [p for p in parties if current_order(p.request) == p.order]
+
+
+def record_sealed(*, request: SigningRequest, version: DocumentVersion) -> None:
+    """Note on the timeline that the sealed PDF is stored (called once, by the sealing task)."""
+    _event(request, "sealed", detail={"version": version.pk, "sha256": version.sha256})
+
+
+def describe_event(event: Event) -> str:
+    """One line of the timeline, in the active language (the audit trail page uses it)."""
+    who = event.party.name if event.party is not None else ""
+    texts = {
+        "sent": _("Sent for signing"),
+        "notified": _("%(who)s was sent the signing link") % {"who": who},
+        "signed": _("%(who)s signed") % {"who": who},
+        "approved": _("%(who)s approved") % {"who": who},
+        "declined": _("%(who)s declined") % {"who": who},
+        "completed": _("Everyone has signed"),
+        "cancelled": _("Cancelled by %(who)s") % {"who": event.detail.get("by", "")},
+        "expired": _("Expired at the deadline"),
+        "refunded": _("The signature was refunded"),
+        "reminded": _("Reminders sent"),
+        "sealed": _("The sealed PDF was stored"),
+    }
+    if event.party is None and event.kind == "declined":
+        text = _("The signing was declined and stopped")
+    else:
+        text = texts.get(event.kind, event.kind)
+    return f"{text} ({event.ip})" if event.ip else text

@@ -1,0 +1,184 @@
+"""E-signing's Celery tasks: ids in, idempotent, a deleted row is a normal exit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from typing import Any
+
+from celery import Task, shared_task
+from django.db import transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from documents import services as documents
+from documents import storage
+from documents.models import DocumentSource
+from portal.emails import send_templated_email_to
+from portal.links import absolute_url
+from portal.queue import publish
+from signing import services
+from signing.methods import method_for
+from signing.models import Party, SigningRequest, Status
+
+logger = logging.getLogger(__name__)
+
+SEAL_CLAIM_STALE_SECONDS = 600
+
+
+def sign_url(party: Party) -> str:
+    return absolute_url(reverse("signing:sign", args=[services.party_token(party)]))
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=8)
+def email_party(party_id: int, kind: str) -> None:
+    """The personal link to a party whose turn it is ("request") or a "reminder", in the request's
+    language. A finished request, or a party that has acted, gets nothing."""
+    party = (
+        Party.objects.select_related("request__created_by", "request__collaboration__partner")
+        .filter(pk=party_id)
+        .first()
+    )
+    if party is None or party.acted_at is not None or party.request.status != Status.PENDING:
+        return
+    request = party.request
+    send_templated_email_to(
+        party.email,
+        language=request.language,
+        template=f"signing_{kind}",
+        context={
+            "party": party,
+            "request": request,
+            "partner": request.collaboration.partner,
+            "sender": request.created_by,
+            "sign_url": sign_url(party),
+        },
+    )
+
+
+@shared_task(acks_late=True)
+def expire_signings() -> int:
+    return services.expire_due()
+
+
+@shared_task(acks_late=True)
+def remind_signings() -> int:
+    return services.remind_due()
+
+
+@shared_task(bind=True, acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=8)
+def seal_signing(self: Task[Any, Any], request_id: int) -> None:
+    """Build the sealed PDF of a completed request once, store it beside the original, and email
+    it to every party. Claimed by task id like the notification emails: a second task stops, the
+    same task redelivered after its worker died carries on, a stale claim is taken over."""
+    task_id = str(self.request.id or uuid.uuid4())
+    now = timezone.now()
+    claimed = (
+        SigningRequest.objects.filter(pk=request_id, status=Status.COMPLETED, sealed_version__isnull=True)
+        .filter(
+            Q(seal_claim="")
+            | Q(seal_claim=task_id)
+            | Q(seal_claimed_at__lt=now - dt.timedelta(seconds=SEAL_CLAIM_STALE_SECONDS))
+        )
+        .update(seal_claim=task_id, seal_claimed_at=now)
+    )
+    if not claimed:
+        return
+    request = SigningRequest.objects.select_related(
+        "document__folder__collaboration", "version", "created_by"
+    ).get(pk=request_id)
+    try:
+        data = build_sealed(request)
+        # The document row and sealed_version commit together: a worker that dies in between
+        # leaves neither, and the task run again stores the sealed PDF once.
+        with transaction.atomic():
+            version = documents.document_upload(
+                folder=request.document.folder,
+                actor=request.created_by,
+                name=_sealed_name(request),
+                chunks=[data],
+                by_customer=False,
+                source=DocumentSource.SIGNED,
+            )
+            SigningRequest.objects.filter(pk=request_id).update(sealed_version=version)
+    except Exception:
+        SigningRequest.objects.filter(pk=request_id, seal_claim=task_id).update(
+            seal_claim="", seal_claimed_at=None
+        )
+        raise
+    services.record_sealed(request=request, version=version)
+    publish(email_sealed, [(party.pk,) for party in request.parties.all()])
+
+
+def _sealed_name(request: SigningRequest) -> str:
+    stem = request.title[:-4] if request.title.lower().endswith(".pdf") else request.title
+    with translation.override(request.language):
+        return f"{stem} ({translation.gettext('signed')}).pdf"
+
+
+def build_sealed(request: SigningRequest) -> bytes:
+    from signing import sealing
+
+    def read(key: str) -> bytes:
+        with storage.document_storage().open(key, "rb") as handle:
+            return bytes(handle.read())
+
+    inputs = [sealing.InputFile(request.title, read(request.version.storage_key))]
+    inputs += [
+        sealing.InputFile(a.name, read(a.version.storage_key))
+        for a in request.attachments.select_related("version")
+    ]
+    parties = [
+        sealing.PartyEvidence(
+            name=p.name,
+            email=p.email,
+            role=p.role,
+            method=p.method,
+            acted_at=p.acted_at,
+            action=p.action,
+            ip=p.ip or "",
+            user_agent=p.user_agent,
+            evidence=method_for(p).evidence(p) if p.acted_at else {},
+        )
+        for p in request.parties.all()
+    ]
+    history = [(e.created_at, services.describe_event(e)) for e in request.events.select_related("party")]
+    audit = sealing.AuditTrail(
+        title=request.title,
+        reference=f"{request.pk}",
+        language=request.language,
+        sender=request.created_by.get_full_name(),
+        sent_at=request.sent_at or request.created_at,
+        completed_at=request.finished_at or timezone.now(),
+        parties=parties,
+        history=history,
+    )
+    return sealing.build_sealed_pdf(inputs=inputs, audit=audit, key=sealing.load_sealing_key())
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=8)
+def email_sealed(party_id: int) -> None:
+    """Send the sealed PDF to one party, once (claimed on the party row)."""
+    claimed = Party.objects.filter(
+        pk=party_id, request__sealed_version__isnull=False, sealed_sent_at__isnull=True
+    ).update(sealed_sent_at=timezone.now())
+    if not claimed:
+        return
+    party = Party.objects.select_related("request__sealed_version", "request__created_by").get(pk=party_id)
+    request = party.request
+    assert request.sealed_version is not None
+    with storage.document_storage().open(request.sealed_version.storage_key, "rb") as handle:
+        data = bytes(handle.read())
+    try:
+        send_templated_email_to(
+            party.email,
+            language=request.language,
+            template="signing_completed",
+            context={"party": party, "request": request},
+            attachments=[(_sealed_name(request), data, "application/pdf")],
+        )
+    except Exception:
+        Party.objects.filter(pk=party_id).update(sealed_sent_at=None)
+        raise

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from signing import partner_views, views
+
+P = "customers/<int:collaboration_id>/signings/"
+
+app_name = "signing"
+urlpatterns = [
+    path("sign/<str:token>/", views.sign, name="sign"),
+    path("sign/<str:token>/document/", views.document, name="document"),
+    path("sign/<str:token>/attachments/<int:position>/", views.document, name="attachment"),
+    # Partner side: Mina samarbeten / customer / Signeringar
+    path(P, partner_views.signing_list, name="partner_list"),
+    path(P + "new/<int:document_id>/", partner_views.signing_new, name="partner_new"),
+    path(P + "<int:request_id>/", partner_views.signing_detail, name="partner_detail"),
+    path(P + "<int:request_id>/cancel/", partner_views.signing_cancel, name="partner_cancel"),
+    path(
+        "customers/<int:collaboration_id>/folders/<int:folder_id>/sign/",
+        partner_views.signing_start,
+        name="partner_start",
+    ),
+]
