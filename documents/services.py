@@ -437,12 +437,13 @@ def _record_version(
         current_version=version, updated_at=now, version_count=1 if created else F("version_count") + 1
     )
     document.current_version = version
-    _notify_documents(
-        event=Event.DOCUMENT_ADDED if created else Event.DOCUMENT_REPLACED,
-        folder=folder,
-        actor=actor,
-        names=[name],
-    )
+    if source != DocumentSource.SIGNED:  # a sealed PDF is told about as "signing completed"
+        _notify_documents(
+            event=Event.DOCUMENT_ADDED if created else Event.DOCUMENT_REPLACED,
+            folder=folder,
+            actor=actor,
+            names=[name],
+        )
     # Last, as it locks the partner row until commit; refuses (rolling all of this back) at the cap.
     billing.storage_add(partner_id=_partner_id(folder), nbytes=spooled.size, actor=actor)
     audit_record(

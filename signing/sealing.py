@@ -347,7 +347,7 @@ def validate_sealed_pdf(data: bytes, *, ca_file: Path | str) -> SealStatus:
         context = ValidationContext(trust_roots=[load_cert_from_pemder(str(ca_file))], allow_fetching=False)
         status = _outside_event_loop(lambda: validate_pdf_signature(seal, context))
     except Exception:  # any parse or crypto failure means the seal does not hold
-        logger.info("Seal validation failed", exc_info=True)
+        logger.warning("Seal validation failed", exc_info=True)
         return SealStatus(intact=False, covers_entire_file=False, trusted=False)
     return SealStatus(
         intact=bool(status.intact and status.valid),

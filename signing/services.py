@@ -182,7 +182,7 @@ def signing_send(
         title=document.name,
         created_by=actor,
         language=language,
-        message=message.strip(),
+        message=message.replace("\r\n", "\n").strip(),
         deadline=deadline,
         reminder_days=reminder_days,
         status=Status.PENDING,
@@ -517,6 +517,7 @@ def describe_event(event: Event) -> str:
     texts = {
         "sent": _("Sent for signing"),
         "notified": _("%(who)s was sent the signing link") % {"who": who},
+        "code_sent": _("%(who)s was sent a one-time code") % {"who": who},
         "signed": _("%(who)s signed") % {"who": who},
         "approved": _("%(who)s approved") % {"who": who},
         "declined": _("%(who)s declined") % {"who": who},

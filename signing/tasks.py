@@ -144,7 +144,8 @@ def build_sealed(request: SigningRequest) -> bytes:
         )
         for p in request.parties.all()
     ]
-    history = [(e.created_at, services.describe_event(e)) for e in request.events.select_related("party")]
+    with translation.override(request.language):  # the audit trail is in the request's language
+        history = [(e.created_at, services.describe_event(e)) for e in request.events.select_related("party")]
     audit = sealing.AuditTrail(
         title=request.title,
         reference=f"{request.pk}",

@@ -437,6 +437,7 @@ def test_the_last_signature_seals_once_beside_the_original_and_mails_everyone(
     text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages[4:])
     for needle in ("Anna Ämnesson", "Bo Ek", "Vera Viewer", "10.0.0.9", hashlib.sha256(original).hexdigest()):
         assert needle in text
+    assert "code_sent" not in text and "fick en engångskod" in text  # every history line in words
     # One byte changed inside the signed range breaks the seal.
     at = data.index(b"/MediaBox") + 2
     tampered = data[:at] + bytes([data[at] ^ 0x01]) + data[at + 1 :]
