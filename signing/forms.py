@@ -128,6 +128,10 @@ def party_formset(
 class SigningForm(forms.Form):
     """Everything of the request but its parties."""
 
+    # Made when the wizard opens and carried through its steps: sending the same form twice
+    # (a double click, a reload) sends one request (signing.services.signing_send).
+    send_key = forms.RegexField(regex=r"^[0-9a-f]{32}$", required=False, widget=forms.HiddenInput)
+
     language = forms.ChoiceField(
         label=_("Language of the emails and the signing pages"),
         choices=Language.choices,

@@ -63,6 +63,8 @@ class SigningRequest(models.Model):
     sealed_version = models.ForeignKey(
         DocumentVersion, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # The wizard's one-time key: a second click on Send (or a resent form) finds this request.
+    send_key = models.CharField(max_length=32, blank=True)
 
     class Meta:
         verbose_name = _("signing request")

@@ -8,6 +8,7 @@ button, so it all works without JavaScript.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -86,6 +87,7 @@ def _raw_form_initial(data: QueryDict) -> dict[str, Any]:
         "message": data.get("message", ""),
         "deadline": data.get("deadline", ""),
         "reminder_days": data.get("reminder_days", ""),
+        "send_key": data.get("send_key", ""),
     }
 
 
@@ -194,7 +196,7 @@ def signing_new(request: AuthedRequest, collaboration_id: int, document_id: int)
                 },
                 status=422,
             )
-        form = SigningForm(attachment_choices=wizard.candidates)
+        form = SigningForm(initial={"send_key": uuid.uuid4().hex}, attachment_choices=wizard.candidates)
         return wizard.edit_page(form, party_formset())
 
     data = request.POST
@@ -229,6 +231,7 @@ def signing_new(request: AuthedRequest, collaboration_id: int, document_id: int)
             message=form.cleaned_data["message"],
             reminder_days=form.cleaned_data["reminder_days"],
             attachments=form.chosen_attachments(),
+            send_key=form.cleaned_data["send_key"],
         )
     except BalanceEmpty as empty:
         return wizard.review_page(form, formset, error=empty.message, balance_empty=True)

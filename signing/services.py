@@ -21,7 +21,7 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Min
 from django.urls import reverse
 from django.utils import timezone
@@ -139,9 +139,16 @@ def signing_send(
     message: str = "",
     reminder_days: int | None = None,
     attachments: Sequence[Document] = (),
+    send_key: str = "",
 ) -> SigningRequest:
     """Send `document` (its current version) for signing, charging one signature. Raises
-    ServiceError (billing.services.BalanceEmpty for an empty balance) and leaves nothing behind."""
+    ServiceError (billing.services.BalanceEmpty for an empty balance) and leaves nothing behind.
+    With a `send_key` (the wizard's), sending the same form again returns the first request and
+    charges nothing more."""
+    if send_key:
+        earlier = SigningRequest.objects.filter(collaboration=collaboration, send_key=send_key).first()
+        if earlier is not None:
+            return earlier
     if not documents_access.partner_side_allowed(actor, collaboration):
         raise ServiceError(_("Only the firm's users who work with this customer can send for signing."))
     if document.deleted_at is not None or document.folder.collaboration_id != collaboration.pk:
@@ -175,7 +182,40 @@ def signing_send(
         picked.append(extra)
 
     now = timezone.now()
-    request = SigningRequest.objects.create(
+    try:
+        with transaction.atomic():
+            request = _create_request(
+                collaboration=collaboration,
+                document=document,
+                version=version,
+                actor=actor,
+                language=language,
+                message=message,
+                deadline=deadline,
+                reminder_days=reminder_days,
+                now=now,
+                send_key=send_key,
+            )
+    except IntegrityError:  # the same form, sent twice at once: the other one won
+        return SigningRequest.objects.get(collaboration=collaboration, send_key=send_key)
+    _add_parties_and_charge(request, cleaned=cleaned, picked=picked, actor=actor)
+    return request
+
+
+def _create_request(
+    *,
+    collaboration: Collaboration,
+    document: Document,
+    version: DocumentVersion,
+    actor: User,
+    language: str,
+    message: str,
+    deadline: datetime,
+    reminder_days: int | None,
+    now: datetime,
+    send_key: str,
+) -> SigningRequest:
+    return SigningRequest.objects.create(
         collaboration=collaboration,
         document=document,
         version=version,
@@ -187,7 +227,14 @@ def signing_send(
         reminder_days=reminder_days,
         status=Status.PENDING,
         sent_at=now,
+        send_key=send_key,
     )
+
+
+def _add_parties_and_charge(
+    request: SigningRequest, *, cleaned: list[PartyInput], picked: list[Document], actor: User
+) -> None:
+    collaboration, document = request.collaboration, request.document
     users = {
         u.email.lower(): u for u in User.objects.filter(email__in=[p.email for p in cleaned], is_active=True)
     }
@@ -216,7 +263,6 @@ def signing_send(
     )
     _event(request, "sent", actor=actor, detail={"parties": len(cleaned), "attachments": len(picked)})
     _start_turn(request)
-    return request
 
 
 def current_order(request: SigningRequest) -> int | None:

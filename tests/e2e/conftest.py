@@ -67,10 +67,8 @@ def journey_shots(directory: Path, prefix: str) -> Shots:
     return Shots(directory, prefix)
 
 
-@pytest.fixture
-def browser_errors(page: Page) -> Iterator[list[str]]:
-    """Console errors and uncaught exceptions of every page the test visits."""
-    errors: list[str] = []
+def watch_errors(page: Page, errors: list[str]) -> None:
+    """Collect the console errors and uncaught exceptions of `page` (and what it navigates to)."""
 
     def on_console(message: ConsoleMessage) -> None:
         if message.type == "error":
@@ -81,6 +79,13 @@ def browser_errors(page: Page) -> Iterator[list[str]]:
 
     page.on("console", on_console)
     page.on("pageerror", on_page_error)
+
+
+@pytest.fixture
+def browser_errors(page: Page) -> Iterator[list[str]]:
+    """Console errors and uncaught exceptions of every page the test visits."""
+    errors: list[str] = []
+    watch_errors(page, errors)
     yield errors
 
 

@@ -24,7 +24,7 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 from guardian.shortcuts import assign_perm
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Error, Page, ViewportSize, expect
+from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
 from pypdf import PdfReader, PdfWriter
 
 from billing import services as billing
@@ -37,7 +37,7 @@ from partners.models import Partner, PartnerRole
 from portal.models import User
 from signing import sealing
 from signing.models import Party, SigningRequest, Status
-from tests.e2e.conftest import Shots, journey_shots, no_horizontal_scroll
+from tests.e2e.conftest import Shots, journey_shots, no_horizontal_scroll, watch_errors
 from tests.factories import (
     PASSWORD,
     CollaborationFactory,
@@ -71,20 +71,6 @@ def _two_page_pdf() -> bytes:
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
-
-
-def _watch(page: Page, errors: list[str]) -> None:
-    """Console errors and uncaught exceptions of a page of another context, into `errors`."""
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            errors.append(f"console: {message.text} ({message.location.get('url', '')})")
-
-    def on_page_error(error: Error) -> None:
-        errors.append(f"pageerror: {error}")
-
-    page.on("console", on_console)
-    page.on("pageerror", on_page_error)
 
 
 def _emails_to(address: str, subject: Callable[[str], bool] = lambda s: True) -> list[Any]:
@@ -183,7 +169,7 @@ def _sign_as(
 ) -> Page:
     """Open the personal link, ask for a code, type it from the newest email, and sign."""
     page = context.new_page()
-    _watch(page, errors)
+    watch_errors(page, errors)
     page.goto(link)
     expect(page.get_by_role("heading", level=1)).to_have_text(PDF_NAME)
     expect(page.get_by_text(f"From Sara Staff at {PARTNER_NAME}")).to_be_visible()
