@@ -34,7 +34,7 @@ def render_preview(version_id: int) -> None:
     try:
         with storage.open(version.storage_key, "rb") as handle:
             # The stream, not a bytes copy of it: PDFium reads the parts it needs from the file.
-            png = _thumbnail(handle, is_pdf=version.is_pdf)
+            png = render_thumbnail(handle, is_pdf=version.is_pdf)
     except Exception:
         logger.exception("preview of version %s failed", version.pk)
         DocumentVersion.objects.filter(pk=version.pk).update(preview_status=PreviewStatus.FAILED)
@@ -50,7 +50,8 @@ def render_preview(version_id: int) -> None:
         storage.delete(key)
 
 
-def _thumbnail(source: object, *, is_pdf: bool) -> bytes:
+def render_thumbnail(source: object, *, is_pdf: bool, page_index: int = 0, width: int = THUMB_WIDTH) -> bytes:
+    """A PNG `width` pixels wide of a PDF's page `page_index` (IndexError past the end) or of an image."""
     from PIL import Image
 
     if is_pdf:
@@ -58,14 +59,16 @@ def _thumbnail(source: object, *, is_pdf: bool) -> bytes:
 
         pdf = pypdfium2.PdfDocument(source)
         try:
-            page = pdf[0]
-            scale = THUMB_WIDTH / max(page.get_width(), 1)
+            if not 0 <= page_index < len(pdf):
+                raise IndexError(page_index)
+            page = pdf[page_index]
+            scale = width / max(page.get_width(), 1)
             image = page.render(scale=scale).to_pil()
         finally:
             pdf.close()
     else:
         image = Image.open(source)  # type: ignore[arg-type]
-        image.thumbnail((THUMB_WIDTH, THUMB_WIDTH * 2))
+        image.thumbnail((width, width * 2))
     image = image.convert("RGB")
     out = io.BytesIO()
     image.save(out, format="PNG", optimize=True)

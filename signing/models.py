@@ -45,6 +45,7 @@ class SigningRequest(models.Model):
     # The exact bytes sent: a later version of the document does not change what is signed.
     version = models.ForeignKey(DocumentVersion, on_delete=models.CASCADE, related_name="+")
     title = models.CharField(_("title"), max_length=255)
+    pages = models.PositiveIntegerField(_("pages"), default=0)  # of the document, from the PDF check
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     language = models.CharField(
         _("language"), max_length=2, choices=Language.choices, default=Language.SWEDISH

@@ -165,7 +165,7 @@ def signing_send(
         raise ServiceError(_("Remind every 1 to 30 days, or not at all."), field="reminder_days")
     if language not in Language.values:
         raise ServiceError(_("Choose Swedish or English."), field="language")
-    _signable(version, document.name)
+    info = _signable(version, document.name)
     picked: list[Document] = []
     for extra in {a.pk: a for a in attachments}.values():  # each once
         if (
@@ -195,6 +195,7 @@ def signing_send(
                 reminder_days=reminder_days,
                 now=now,
                 send_key=send_key,
+                pages=info.pages,
             )
     except IntegrityError:  # the same form, sent twice at once: the other one won
         return SigningRequest.objects.get(collaboration=collaboration, send_key=send_key)
@@ -214,6 +215,7 @@ def _create_request(
     reminder_days: int | None,
     now: datetime,
     send_key: str,
+    pages: int,
 ) -> SigningRequest:
     return SigningRequest.objects.create(
         collaboration=collaboration,
@@ -228,6 +230,7 @@ def _create_request(
         status=Status.PENDING,
         sent_at=now,
         send_key=send_key,
+        pages=pages,
     )
 
 

@@ -10,6 +10,7 @@ app_name = "signing"
 urlpatterns = [
     path("sign/<str:token>/", views.sign, name="sign"),
     path("sign/<str:token>/document/", views.document, name="document"),
+    path("sign/<str:token>/pages/<int:number>.png", views.page_image, name="page"),
     path("sign/<str:token>/attachments/<int:position>/", views.document, name="attachment"),
     # Partner side: Mina samarbeten / customer / Signeringar
     path(P, partner_views.signing_list, name="partner_list"),

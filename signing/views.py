@@ -8,17 +8,22 @@ decided by signing.services (turn, status, deadline), never here.
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from documents import storage
 from documents.delivery import file_response
+from documents.tasks import render_thumbnail
 from portal.audit import client_ip
 from portal.errors import ServiceError
 from signing import services
 from signing.models import Party, Role
+
+MAX_THUMBNAILS = 60  # beyond that, the document itself (opened inline) shows the rest
 
 
 def _party(token: str) -> Party:
@@ -73,6 +78,7 @@ def sign(request: HttpRequest, token: str) -> HttpResponse:
             "blocked": services.may_act(party),
             "verb": "approve" if party.role == Role.APPROVER else "sign",
             "attachments": list(signing.attachments.all()),
+            "page_numbers": range(1, min(signing.pages, MAX_THUMBNAILS) + 1),
             "error": error,
         },
         status=status,
@@ -92,3 +98,26 @@ def document(request: HttpRequest, token: str, position: int = -1) -> HttpRespon
             raise Http404
         version, name = attachment.version, attachment.name
     return file_response(key=version.storage_key, filename=name, content_type="application/pdf", inline=True)
+
+
+PAGE_WIDTH = 260  # pixels of a page thumbnail on the signing page
+
+
+@require_GET
+def page_image(request: HttpRequest, token: str, number: int) -> HttpResponse:
+    """Page `number` (from 1) of the document as a small PNG, for the party of the link. Rendered
+    once per version and page, then served from the cache."""
+    party = _party(token)
+    version = party.request.version
+    key = f"signing-page:{version.pk}:{number}:{PAGE_WIDTH}"
+    png = cache.get(key)
+    if png is None:
+        try:
+            with storage.document_storage().open(version.storage_key, "rb") as handle:
+                png = render_thumbnail(handle, is_pdf=True, page_index=number - 1, width=PAGE_WIDTH)
+        except IndexError:
+            raise Http404 from None
+        cache.set(key, png, 24 * 3600)
+    response = HttpResponse(png, content_type="image/png")
+    response["Cache-Control"] = "private, max-age=3600"
+    return response

@@ -146,14 +146,14 @@ def test_a_version_deleted_while_rendering_leaves_no_thumbnail(
     world: Any, folder: Folder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     version = _upload(folder, world.admin, "Avtal.pdf", pdf_bytes())
-    render = tasks._thumbnail
+    render = tasks.render_thumbnail
 
     def render_then_delete(source: object, *, is_pdf: bool) -> bytes:
         png = render(source, is_pdf=is_pdf)
         services.documents_delete(documents=[version.document], actor=world.admin)
         return png
 
-    monkeypatch.setattr(tasks, "_thumbnail", render_then_delete)
+    monkeypatch.setattr(tasks, "render_thumbnail", render_then_delete)
     tasks.render_preview(version.pk)
     version.refresh_from_db()
     assert version.preview_key == ""
