@@ -25,11 +25,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from billing.services import BalanceEmpty
 from customers.models import Collaboration
 from documents import access as documents_access
+from documents import services as documents_services
 from documents.models import Document
 from partners.models import Partner
 from portal.context import AuthedRequest
 from portal.errors import ServiceError
-from signing import access, selectors, services
+from signing import access, pdfcheck, selectors, services
 from signing.forms import PARTY_FIELDS, PARTY_PREFIX, BasePartyFormSet, SigningForm, party_formset
 from signing.models import Event, Language, Method, Party, Role, SigningRequest, Status
 
@@ -200,6 +201,8 @@ def signing_new(request: AuthedRequest, collaboration_id: int, document_id: int)
         return wizard.edit_page(form, party_formset())
 
     data = request.POST
+    if "upload_attachment" in data:
+        return _upload_attachment(request, wizard)
     if "add_row" in data or "add_person" in data:
         rows = _raw_rows(data)
         person = wizard.person(data.get("add_person", ""))
@@ -240,6 +243,42 @@ def signing_new(request: AuthedRequest, collaboration_id: int, document_id: int)
         return wizard.edit_page(form, formset, status=422)
     messages.success(request, _("%(title)s was sent for signing.") % {"title": signing.title})
     return redirect("signing:partner_detail", collaboration.pk, signing.pk)
+
+
+def _upload_attachment(request: AuthedRequest, wizard: _Wizard) -> HttpResponse:
+    """Store an uploaded PDF in the document's folder (a document like any other, counted in
+    storage) and show the form again with it ticked. A file that cannot be signed is refused
+    with the reason, and nothing is stored."""
+    data = request.POST
+    initial = _raw_form_initial(data)
+    rows = _raw_rows(data)
+    upload = request.FILES.get("new_attachment")
+    status = 200
+    if upload is None:
+        messages.error(request, _("Choose a PDF to upload first."))
+        status = 422
+    else:
+        try:
+            pdfcheck.check_pdf(upload, name=upload.name or "")  # type: ignore[arg-type]  # reads like a file
+            upload.seek(0)
+            version = documents_services.document_upload(
+                folder=wizard.document.folder,
+                actor=request.user,
+                name=upload.name or "attachment.pdf",
+                chunks=upload.chunks(),
+                by_customer=False,
+            )
+        except ServiceError as refusal:
+            messages.error(request, refusal.message)
+            status = 422
+        else:
+            initial["attachments"] = [*initial["attachments"], str(version.document_id)]
+            messages.success(
+                request, _("%(name)s was uploaded and attached.") % {"name": version.document.name}
+            )
+            wizard = _Wizard(request, wizard.collaboration, wizard.document)
+    form = SigningForm(initial=initial, attachment_choices=wizard.candidates)
+    return wizard.edit_page(form, party_formset(initial=rows), status=status)
 
 
 # --- Signeringar: the customer's requests and one request ---------------------------------------

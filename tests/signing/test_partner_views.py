@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from django.core import mail
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -747,3 +748,37 @@ def test_samarbeten_query_count_is_constant_with_1_and_6_waiting(
     six = _samarbeten_queries(client, world, doc, 6)
     # Nothing waiting costs nothing; something waiting costs one query however much waits.
     assert (one, six) == (none + 1, none + 1)
+
+
+# --- Uploading an attachment in the wizard --------------------------------------------------------------
+
+
+def test_a_pdf_uploaded_in_the_wizard_is_stored_in_the_folder_and_ticked(
+    funded: World, doc: Document, login: Any
+) -> None:
+
+    client = login(funded.staff)
+    data = form_data(TWO_IN_ORDER, extra={"upload_attachment": "1"})
+    data["new_attachment"] = SimpleUploadedFile("Bilaga.pdf", blank_pdf(2), content_type="application/pdf")
+    response = client.post(new_url(funded, doc), data)
+    assert response.status_code == 200
+    attached = Document.objects.get(folder=doc.folder, name="Bilaga.pdf")
+    assert str(attached.pk) in [str(v) for v in response.context["form"].initial["attachments"]]
+    assert "Bilaga.pdf was uploaded and attached." in page(response)
+    assert nothing_created()  # still only the form: nothing is sent yet
+
+
+def test_an_uploaded_attachment_that_cannot_be_signed_is_refused_and_not_stored(
+    funded: World, doc: Document, login: Any
+) -> None:
+
+    client = login(funded.staff)
+    before = Document.objects.count()
+    data = form_data(TWO_IN_ORDER, extra={"upload_attachment": "1"})
+    data["new_attachment"] = SimpleUploadedFile(
+        "Avtal.pdf", b"PK\x03\x04 not a pdf", content_type="application/pdf"
+    )
+    response = client.post(new_url(funded, doc), data)
+    assert response.status_code == 422
+    assert "not a PDF" in page(response)
+    assert Document.objects.count() == before and nothing_created()
