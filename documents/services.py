@@ -547,9 +547,9 @@ def documents_move(*, documents: Sequence[Document], actor: User, target: Folder
 
 
 def _partner_id(folder: Folder) -> int:
-    return int(
-        Collaboration.objects.filter(pk=folder.collaboration_id).values_list("partner_id", flat=True)[0]
-    )
+    """The folder's partner, through its collaboration: loaded once per folder instance (the
+    notifications of the same upload read it too), not queried on every call."""
+    return folder.collaboration.partner_id
 
 
 def _bytes_by_partner(versions: QuerySet[DocumentVersion]) -> dict[int, int]:

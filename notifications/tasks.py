@@ -10,19 +10,19 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import uuid
 from collections import defaultdict
 from typing import Any
 
 from celery import Task, shared_task
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone, translation
 
 from notifications import services
 from notifications.events import describe, names_line
 from notifications.models import EmailMode, Notification
+from portal import claims
 from portal.emails import send_templated_email
 from portal.links import absolute_url
 from portal.models import User
@@ -39,17 +39,11 @@ def sweep_after() -> dt.timedelta:
 
 
 def _claim(rows: QuerySet[Notification], task_id: str) -> int:
-    """Claim `rows` for this task: free ones, ones this same task claimed before it was redelivered,
-    and ones whose claim went stale. Returns how many."""
-    now = timezone.now()
-    return rows.filter(
-        Q(email_claim="") | Q(email_claim=task_id) | Q(email_claimed_at__lt=now - claim_stale_after())
-    ).update(email_claim=task_id, email_claimed_at=now)
+    return claims.claim(rows, task_id, field="email_claim", at="email_claimed_at", stale=claim_stale_after())
 
 
 def _release(rows: QuerySet[Notification], task_id: str) -> None:
-    """Give the claim back so the retry (or the sweeper) can send it."""
-    rows.filter(email_claim=task_id).update(email_claim="", email_claimed_at=None)
+    claims.release(rows, task_id, field="email_claim", at="email_claimed_at")
 
 
 def _item(notification: Notification) -> dict[str, Any]:
@@ -73,7 +67,7 @@ def _preferences_url() -> str:
 def deliver_email(self: Task[Any, Any], notification_id: int) -> None:
     """Email one notification now. A deleted notification, or one already emailed or claimed by
     another live task, is a normal exit."""
-    task_id = str(self.request.id or uuid.uuid4())
+    task_id = claims.task_id_of(self)
     rows = Notification.objects.filter(
         pk=notification_id, email_mode=EmailMode.IMMEDIATELY, emailed_at__isnull=True
     )
@@ -127,7 +121,7 @@ def send_digests() -> int:
 def send_digest(self: Task[Any, Any], user_id: int) -> int:
     """One digest for one person: claim their waiting digest rows for this task, send one email
     grouped by collaboration, mark them sent. Nothing waiting: no email."""
-    task_id = str(self.request.id or uuid.uuid4())
+    task_id = claims.task_id_of(self)
     waiting = Notification.objects.filter(
         recipient_id=user_id, email_mode=EmailMode.DIGEST, digested_at__isnull=True
     )

@@ -28,7 +28,7 @@ from django.utils import timezone
 from customers.models import Collaboration, CustomerMembership
 from customers.selectors import customer_users_for_partner
 from documents import storage
-from documents.models import Document
+from documents.models import Document, DocumentVersion
 from partners.models import PartnerMembership
 from portal.models import User
 from signing import pdfcheck
@@ -72,16 +72,22 @@ def current_order_of(parties: list[Party]) -> int | None:
     return min(waiting) if waiting else None
 
 
+def check_stored_pdf(version: DocumentVersion, *, name: str = "") -> pdfcheck.PdfInfo:
+    """pdfcheck on a version's stored file, read no further than its size limit. Raises
+    pdfcheck.PdfRefused (its message starts with `name` when one is given)."""
+    with storage.document_storage().open(version.storage_key, "rb") as handle:
+        return pdfcheck.check_pdf(cast(BinaryIO, handle), name=name)
+
+
 def signable_refusal(document: Document) -> str | None:
     """Why the document's stored file cannot be sent for signing (pdfcheck's reason), or None."""
     version = document.current_version
     if version is None:
         return None  # signing_send says "The document has no file."
-    with storage.document_storage().open(version.storage_key, "rb") as handle:
-        try:
-            pdfcheck.check_pdf(cast(BinaryIO, handle), name=document.name)
-        except pdfcheck.PdfRefused as refusal:
-            return refusal.message
+    try:
+        check_stored_pdf(version, name=document.name)
+    except pdfcheck.PdfRefused as refusal:
+        return refusal.message
     return None
 
 

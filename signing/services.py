@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 from billing import services as billing
 from customers.models import Collaboration
 from documents import access as documents_access
-from documents import selectors, storage
+from documents import selectors
 from documents.models import Document, DocumentVersion
 from notifications.models import Event as Event_
 from notifications.services import notify
@@ -41,6 +41,7 @@ from portal.errors import ServiceError
 from portal.models import User
 from portal.queue import enqueue_on_commit
 from signing import pdfcheck
+from signing import selectors as signing_selectors
 from signing.methods import method_for
 from signing.models import Attachment, Event, Language, Method, Party, Role, SigningRequest, Status
 
@@ -117,10 +118,8 @@ def _clean_parties(parties: Sequence[PartyInput]) -> list[PartyInput]:
 
 
 def _signable(version: DocumentVersion, name: str) -> pdfcheck.PdfInfo:
-    """pdfcheck on the stored file, read no further than its size limit."""
     try:
-        with storage.document_storage().open(version.storage_key, "rb") as handle:
-            return pdfcheck.check_pdf(handle)  # type: ignore[arg-type]  # a Django File reads like one
+        return signing_selectors.check_stored_pdf(version)
     except pdfcheck.PdfRefused as refusal:
         raise ServiceError(
             _("%(name)s cannot be signed: %(reason)s") % {"name": name, "reason": refusal.message}

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import uuid
 from typing import Any
 
 from celery import Task, shared_task
 from django.db import transaction
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone, translation
 
 from documents import services as documents
 from documents import storage
 from documents.models import DocumentSource
+from portal import claims
 from portal.emails import send_templated_email_to
 from portal.links import absolute_url
 from portal.queue import publish
@@ -25,7 +24,7 @@ from signing.models import Party, SigningRequest, Status
 
 logger = logging.getLogger(__name__)
 
-SEAL_CLAIM_STALE_SECONDS = 600
+SEAL_CLAIM_STALE = dt.timedelta(minutes=10)
 
 
 def sign_url(party: Party) -> str:
@@ -73,17 +72,9 @@ def seal_signing(self: Task[Any, Any], request_id: int) -> None:
     """Build the sealed PDF of a completed request once, store it beside the original, and email
     it to every party. Claimed by task id like the notification emails: a second task stops, the
     same task redelivered after its worker died carries on, a stale claim is taken over."""
-    task_id = str(self.request.id or uuid.uuid4())
-    now = timezone.now()
-    claimed = (
-        SigningRequest.objects.filter(pk=request_id, status=Status.COMPLETED, sealed_version__isnull=True)
-        .filter(
-            Q(seal_claim="")
-            | Q(seal_claim=task_id)
-            | Q(seal_claimed_at__lt=now - dt.timedelta(seconds=SEAL_CLAIM_STALE_SECONDS))
-        )
-        .update(seal_claim=task_id, seal_claimed_at=now)
-    )
+    task_id = claims.task_id_of(self)
+    rows = SigningRequest.objects.filter(pk=request_id, status=Status.COMPLETED, sealed_version__isnull=True)
+    claimed = claims.claim(rows, task_id, field="seal_claim", at="seal_claimed_at", stale=SEAL_CLAIM_STALE)
     if not claimed:
         return
     request = SigningRequest.objects.select_related(
@@ -104,9 +95,7 @@ def seal_signing(self: Task[Any, Any], request_id: int) -> None:
             )
             SigningRequest.objects.filter(pk=request_id).update(sealed_version=version)
     except Exception:
-        SigningRequest.objects.filter(pk=request_id, seal_claim=task_id).update(
-            seal_claim="", seal_claimed_at=None
-        )
+        claims.release(rows, task_id, field="seal_claim", at="seal_claimed_at")
         raise
     services.record_sealed(request=request, version=version)
     publish(email_sealed, [(party.pk,) for party in request.parties.all()])
