@@ -49,6 +49,11 @@ def month_start(day: dt.date) -> dt.date:
     return day.replace(day=1)
 
 
+def next_month(day: dt.date) -> dt.date:
+    """The first day of the month after `day`'s month."""
+    return (month_start(day).replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+
+
 def previous_month(day: dt.date) -> dt.date:
     """The first day of the month before `day`'s month."""
     return month_start(month_start(day) - dt.timedelta(days=1))

@@ -463,7 +463,7 @@ def _statement_figures(partner: Partner, period: dt.date) -> dict[str, int | str
     if peak is None:
         # Nothing was stored or deleted all month and no snapshot raised it: usage stood still.
         snap = UsageSnapshot.objects.filter(
-            partner=partner, customer__isnull=True, day__gte=period, day__lt=_next_month(period)
+            partner=partner, customer__isnull=True, day__gte=period, day__lt=plans.next_month(period)
         ).aggregate(m=Max("bytes_used"))["m"]
         peak = snap if snap is not None else partner.storage_used_bytes
     blocks = plans.extra_blocks(peak, included=included)
@@ -482,10 +482,6 @@ def _statement_figures(partner: Partner, period: dt.date) -> dict[str, int | str
         "signatures_amount_ore": signatures,
         "total_ore": blocks * price + signatures,
     }
-
-
-def _next_month(period: dt.date) -> dt.date:
-    return (period.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
 
 
 def statement_preview(*, partner: Partner, period: dt.date | None = None) -> dict[str, int | str | None]:
