@@ -66,6 +66,22 @@ def timeline_of(*, user: User, signing: SigningRequest) -> list[Event]:
     return list(Event.objects.filter(request=signing).select_related("party").order_by("created_at", "id"))
 
 
+def document_signing_lock(document_id: int) -> str | None:
+    """Why the document may not be deleted or replaced, for the documents app's delete services:
+    "pending" while it (as the signed document or an attachment) is in an unfinished signing,
+    "sealed" when it is the sealed output of a signing, None when it is free. Two queries at most;
+    takes no actor because it is a rule about the document, not a read on someone's behalf."""
+    unfinished = SigningRequest.objects.filter(status__in=[Status.DRAFT, Status.PENDING])
+    if (
+        unfinished.filter(document_id=document_id).exists()
+        or unfinished.filter(attachments__version__document_id=document_id).exists()
+    ):
+        return "pending"
+    if SigningRequest.objects.filter(sealed_version__document_id=document_id).exists():
+        return "sealed"
+    return None
+
+
 def current_order_of(parties: list[Party]) -> int | None:
     """As signing.services.current_order, from parties already read (no query)."""
     waiting = [p.order for p in parties if p.must_act and p.acted_at is None]

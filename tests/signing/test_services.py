@@ -15,7 +15,7 @@ from django.utils import timezone, translation
 from billing import services as billing
 from billing.models import BalanceEntry, EntryKind
 from documents import services as documents
-from documents.models import CustomerAccess, Document, Folder
+from documents.models import Document, Folder
 from documents.storage import document_storage as documents_storage
 from partners.models import Partner
 from portal.demo_files import blank_pdf
@@ -32,16 +32,6 @@ IN_A_WEEK = dt.timedelta(days=7)
 def _english() -> Iterator[None]:
     with translation.override("en"):
         yield
-
-
-@pytest.fixture
-def folder(world: World) -> Folder:
-    return documents.folder_create(
-        collaboration=world.collaboration,
-        actor=world.admin,
-        name="Avtal",
-        customer_access=CustomerAccess.READ,
-    )
 
 
 def document(folder: Folder, actor: Any, name: str = "Avtal.pdf", data: bytes | None = None) -> Document:
@@ -95,12 +85,6 @@ def act(party: Party, action: str = "") -> Party:
     return services.party_act(
         party=Party.objects.get(pk=party.pk), action=verb, answer=code_for(party.email), ip="10.0.0.9"
     )
-
-
-@pytest.fixture
-def funded(world: World) -> World:
-    billing.signature_grant(partner=world.partner, amount=5, reason="test")
-    return world
 
 
 def parties_of(request: SigningRequest) -> dict[str, Party]:
@@ -386,17 +370,6 @@ def test_emails_go_in_the_requests_language(
 
 
 # --- Sealing ---------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def seal_keys(settings: Any, tmp_path: Any) -> Any:
-    from signing import sealing
-
-    settings.SIGNING_SEAL_KEY_FILE = tmp_path / "seal-key.pem"
-    settings.SIGNING_SEAL_CERT_FILE = tmp_path / "seal-cert.pem"
-    settings.SIGNING_SEAL_CA_FILE = tmp_path / "seal-ca.pem"
-    sealing.ensure_dev_sealing_key()
-    return tmp_path / "seal-ca.pem"
 
 
 def test_the_last_signature_seals_once_beside_the_original_and_mails_everyone(
