@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import BinaryIO, cast
+from typing import Any, BinaryIO, cast
 
 from django.db.models import (
     Count,
@@ -32,7 +32,7 @@ from documents.models import Document, DocumentVersion
 from partners.models import PartnerMembership
 from portal.models import User
 from signing import pdfcheck
-from signing.models import Event, Party, Role, SigningRequest, Status
+from signing.models import Attachment, Event, Party, Role, SigningRequest, Status
 
 MUST_ACT = [Role.SIGNER, Role.APPROVER]
 # Declined and expired requests stay on the overview this long (there is no "seen" flag yet).
@@ -80,6 +80,31 @@ def document_signing_lock(document_id: int) -> str | None:
     if SigningRequest.objects.filter(sealed_version__document_id=document_id).exists():
         return "sealed"
     return None
+
+
+def documents_signing_locks(document_ids: list[int] | QuerySet[Any]) -> dict[int, str]:
+    """document_signing_lock for many documents in one query, registered with documents.locks (a
+    folder's delete asks about every document in it): {document id: "pending" or "sealed"} for
+    the held ones. `document_ids` may be a queryset of ids, used as a subquery."""
+    unfinished = [Status.DRAFT, Status.PENDING]
+    main = SigningRequest.objects.filter(status__in=unfinished, document_id__in=document_ids)
+    attached = Attachment.objects.filter(
+        request__status__in=unfinished, version__document_id__in=document_ids
+    )
+    sealed = SigningRequest.objects.filter(sealed_version__document_id__in=document_ids)
+    rows = (
+        main.order_by()
+        .values_list("document_id", Value("pending"))
+        .union(
+            attached.order_by().values_list("version__document_id", Value("pending")),
+            sealed.order_by().values_list("sealed_version__document_id", Value("sealed")),
+        )
+    )
+    held: dict[int, str] = {}
+    for document_id, reason in rows:
+        if held.get(document_id) != "pending":
+            held[document_id] = reason
+    return held
 
 
 def current_order_of(parties: list[Party]) -> int | None:

@@ -1,0 +1,53 @@
+"""Documents another app holds, for the services that replace and delete documents.
+
+A signing in progress holds its document and its attachments: they are neither deleted nor given
+a new version until it is finished, or what the parties sign would change under them. A signing's
+sealed PDF is held for good against new versions (it may still be deleted). Documents knows no
+signing model (signing depends on documents, not the other way round), so the holder registers a
+checker in its AppConfig.ready(), as billing.usage does for stored bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+from django.db.models import QuerySet
+
+if TYPE_CHECKING:
+    from documents.models import Document
+
+PENDING = "pending"  # in an unfinished signing: not deleted, no new version
+SEALED = "sealed"  # a signing's sealed output: no new version
+
+# A list of ids, or a queryset of ids (`.values("pk")`) that a checker uses as a subquery.
+DocumentIds: TypeAlias = "list[int] | QuerySet[Any]"
+# checker(document ids) -> {document id: PENDING or SEALED} for the held ones, in one query.
+LockChecker: TypeAlias = Callable[[DocumentIds], Mapping[int, str]]
+_checkers: list[LockChecker] = []
+
+
+def register_lock(checker: LockChecker) -> None:
+    if checker not in _checkers:
+        _checkers.append(checker)
+
+
+def locked_document_ids(document_ids: Iterable[int] | QuerySet[Any]) -> dict[int, str]:
+    """The held documents among `document_ids` and why: one query per registered checker however
+    many documents (a folder's delete asks about all of its documents at once). PENDING wins
+    where checkers disagree, as it is the stricter hold."""
+    ids: DocumentIds = document_ids if isinstance(document_ids, QuerySet) else list(document_ids)
+    if isinstance(ids, list) and not ids:
+        return {}
+    held: dict[int, str] = {}
+    for checker in _checkers:
+        for document_id, reason in checker(ids).items():
+            if held.get(document_id) != PENDING:
+                held[document_id] = reason
+    return held
+
+
+def document_lock(document: Document | int) -> str | None:
+    """PENDING, SEALED or None (free) for one document."""
+    pk = document if isinstance(document, int) else document.pk
+    return locked_document_ids([pk]).get(pk)
