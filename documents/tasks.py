@@ -1,16 +1,15 @@
 from __future__ import annotations
 
-import io
 import logging
 
 from celery import shared_task
 from django.core.files.base import ContentFile
 
 from documents.models import DocumentVersion, PreviewStatus
+from documents.rendering import render_thumbnail
 from documents.storage import document_storage, new_storage_key
 
 logger = logging.getLogger(__name__)
-THUMB_WIDTH = 240
 IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp", "image/tiff"}
 
 
@@ -48,28 +47,3 @@ def render_preview(version_id: int) -> None:
     ).update(preview_key=key, preview_status=PreviewStatus.READY)
     if not updated:  # deleted or done meanwhile: don't leave the thumbnail behind
         storage.delete(key)
-
-
-def render_thumbnail(source: object, *, is_pdf: bool, page_index: int = 0, width: int = THUMB_WIDTH) -> bytes:
-    """A PNG `width` pixels wide of a PDF's page `page_index` (IndexError past the end) or of an image."""
-    from PIL import Image
-
-    if is_pdf:
-        import pypdfium2
-
-        pdf = pypdfium2.PdfDocument(source)
-        try:
-            if not 0 <= page_index < len(pdf):
-                raise IndexError(page_index)
-            page = pdf[page_index]
-            scale = width / max(page.get_width(), 1)
-            image = page.render(scale=scale).to_pil()
-        finally:
-            pdf.close()
-    else:
-        image = Image.open(source)  # type: ignore[arg-type]
-        image.thumbnail((width, width * 2))
-    image = image.convert("RGB")
-    out = io.BytesIO()
-    image.save(out, format="PNG", optimize=True)
-    return out.getvalue()

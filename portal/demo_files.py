@@ -571,7 +571,7 @@ def demo_chart(title: str, labels: Sequence[str], values: Sequence[int], *, unit
 
     Drawn as a one-page PDF in Helvetica (which has å, ä and ö everywhere, unlike Pillow's built-in
     font) and rasterised with pdfium; Pillow writes the PNG."""
-    import pypdfium2
+    from portal import pdfium
 
     width, height = 640, 372
     left, right, top, bottom = 64, 24, 64, 44
@@ -603,11 +603,9 @@ def demo_chart(title: str, labels: Sequence[str], values: Sequence[int], *, unit
         c.text(left + (index + 0.5) * slot - _width(label, 10) / 2, bottom - 18, label, size=10)
     c.colour((0.24, 0.24, 0.24), stroke=True)
     c.line(left, bottom, width - right, bottom, width=1.2)
-    pdf = pypdfium2.PdfDocument(pdf_from_streams([c.stream()], info={"Title": title}, size=(width, height)))
-    try:
-        image = pdf[0].render(scale=1.5).to_pil().convert("RGB")
-    finally:
-        pdf.close()
+    image = pdfium.render_page(
+        pdf_from_streams([c.stream()], info={"Title": title}, size=(width, height)), scale=1.5
+    )
     out = io.BytesIO()
     image.save(out, format="PNG", optimize=True)
     return out.getvalue()

@@ -3,21 +3,25 @@
 It shows the document (inline) and attachments, the sender and the message, and lets the party
 ask for its code and sign or approve, or decline with a reason. What the party may do is
 decided by signing.services (turn, status, deadline), never here.
+
+A link serves the document only while the request is pending (services.link_state); after that
+every page of it answers 410 with a page saying why, except that a completed request's parties
+fetch the sealed PDF for services.SEALED_DAYS.
 """
 
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.cache import cache
+from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from documents import storage
 from documents.delivery import file_response
-from documents.tasks import render_thumbnail
+from documents.rendering import version_page_png
+from portal import pdfium
 from portal.audit import client_ip
 from portal.errors import ServiceError
 from signing import services
@@ -33,12 +37,33 @@ def _party(token: str) -> Party:
         raise Http404 from None
 
 
+def _gone(request: HttpRequest, party: Party) -> HttpResponse:
+    translation.activate(party.request.language)
+    request.LANGUAGE_CODE = party.request.language
+    return render(
+        request,
+        "signing/gone.html",
+        {"signing": party.request, "reason": services.link_gone_reason(party)},
+        status=410,
+    )
+
+
+def _unless_open(request: HttpRequest, party: Party) -> HttpResponse | None:
+    """The 410 page unless the request is pending (the link serves the document only then)."""
+    return None if services.link_state(party) == "open" else _gone(request, party)
+
+
 @require_http_methods(["GET", "POST"])
 def sign(request: HttpRequest, token: str) -> HttpResponse:
     party = _party(token)
     signing = party.request
+    state = services.link_state(party)
+    if state == "gone" or (state == "done" and request.method == "POST"):
+        return _gone(request, party)
     translation.activate(signing.language)
     request.LANGUAGE_CODE = signing.language
+    if state == "done":
+        return render(request, "signing/done.html", {"party": party, "signing": signing, "token": token})
     error, status = "", 200
     if request.method == "POST":
         action = request.POST.get("action", "")
@@ -89,6 +114,8 @@ def sign(request: HttpRequest, token: str) -> HttpResponse:
 def document(request: HttpRequest, token: str, position: int = -1) -> HttpResponseBase:
     """The document (position -1) or an attachment, inline, for the party of the link."""
     party = _party(token)
+    if gone := _unless_open(request, party):
+        return gone
     signing = party.request
     if position < 0:
         version, name = signing.version, signing.title
@@ -97,6 +124,8 @@ def document(request: HttpRequest, token: str, position: int = -1) -> HttpRespon
         if attachment is None:
             raise Http404
         version, name = attachment.version, attachment.name
+    if version is None:
+        raise Http404
     return file_response(key=version.storage_key, filename=name, content_type="application/pdf", inline=True)
 
 
@@ -105,19 +134,44 @@ PAGE_WIDTH = 260  # pixels of a page thumbnail on the signing page
 
 @require_GET
 def page_image(request: HttpRequest, token: str, number: int) -> HttpResponse:
-    """Page `number` (from 1) of the document as a small PNG, for the party of the link. Rendered
-    once per version and page, then served from the cache."""
+    """Page `number` (from 1) of the document as a small PNG, for the party of the link. Only the
+    pages the signing page shows exist here, each rendered once per version and page (see
+    version_page_png): what one link can make the server render is bounded."""
     party = _party(token)
-    version = party.request.version
-    key = f"signing-page:{version.pk}:{number}:{PAGE_WIDTH}"
-    png = cache.get(key)
+    if gone := _unless_open(request, party):
+        return gone
+    signing = party.request
+    version = signing.version
+    if version is None or not 1 <= number <= min(signing.pages, MAX_THUMBNAILS):
+        raise Http404
+    try:
+        png = version_page_png(version, number=number, width=PAGE_WIDTH)
+    except pdfium.PdfiumBusy:
+        return HttpResponse(status=503, headers={"Retry-After": "10"})
     if png is None:
-        try:
-            with storage.document_storage().open(version.storage_key, "rb") as handle:
-                png = render_thumbnail(handle, is_pdf=True, page_index=number - 1, width=PAGE_WIDTH)
-        except IndexError:
-            raise Http404 from None
-        cache.set(key, png, 24 * 3600)
+        raise Http404
     response = HttpResponse(png, content_type="image/png")
     response["Cache-Control"] = "private, max-age=3600"
     return response
+
+
+@require_GET
+def sealed(request: HttpRequest, token: str) -> HttpResponseBase:
+    """The sealed PDF, for the parties of a completed request during services.SEALED_DAYS."""
+    party = _party(token)
+    if services.link_state(party) != "done":
+        return _gone(request, party)
+    version = party.request.sealed_version
+    if version is None or version.deleted_at is not None:
+        raise Http404  # not sealed yet (the page says so)
+    return file_response(
+        key=version.storage_key, filename=version.document.name, content_type="application/pdf"
+    )
+
+
+@login_required
+@require_GET
+def party_open(request: HttpRequest, party_id: int) -> HttpResponse:
+    """Where a portal user's notification leads (it stores no token): their own party's link."""
+    party = get_object_or_404(Party, pk=party_id, user_id=request.user.pk)
+    return redirect("signing:sign", token=services.party_token(party))

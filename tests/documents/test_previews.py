@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 from pypdf import PdfWriter
 
-from documents import services, tasks
+from documents import rendering, services, tasks
 from documents.models import DocumentVersion, Folder, PreviewStatus
 from documents.storage import document_storage
 
@@ -68,8 +68,8 @@ def test_a_pdf_gets_a_png_thumbnail_of_its_first_page(world: Any, folder: Folder
     assert version.preview_key.startswith(f"previews/{world.collaboration.pk}/")
     image = _thumbnail(version)
     assert image.format == "PNG"
-    assert image.width == tasks.THUMB_WIDTH
-    assert image.height == pytest.approx(tasks.THUMB_WIDTH * 300 / 200, abs=2)
+    assert image.width == rendering.THUMB_WIDTH
+    assert image.height == pytest.approx(rendering.THUMB_WIDTH * 300 / 200, abs=2)
 
 
 def test_an_image_gets_a_thumbnail(world: Any, folder: Folder) -> None:
@@ -79,7 +79,7 @@ def test_an_image_gets_a_thumbnail(world: Any, folder: Folder) -> None:
     version.refresh_from_db()
     assert version.preview_status == PreviewStatus.READY
     image = _thumbnail(version)
-    assert image.size == (tasks.THUMB_WIDTH, tasks.THUMB_WIDTH // 2)
+    assert image.size == (rendering.THUMB_WIDTH, rendering.THUMB_WIDTH // 2)
 
 
 def test_the_upload_enqueues_the_preview_after_commit(
@@ -148,7 +148,7 @@ def test_a_version_deleted_while_rendering_leaves_no_thumbnail(
     version = _upload(folder, world.admin, "Avtal.pdf", pdf_bytes())
     render = tasks.render_thumbnail
 
-    def render_then_delete(source: object, *, is_pdf: bool) -> bytes:
+    def render_then_delete(source: Any, *, is_pdf: bool) -> bytes:
         png = render(source, is_pdf=is_pdf)
         services.documents_delete(documents=[version.document], actor=world.admin)
         return png
@@ -180,5 +180,5 @@ def test_previews_on_s3(world: Any, folder: Folder, s3_storage: Any) -> None:
         tasks.render_preview(version.pk)
         version.refresh_from_db()
         assert version.preview_status == PreviewStatus.READY
-        assert _thumbnail(version).width == tasks.THUMB_WIDTH
+        assert _thumbnail(version).width == rendering.THUMB_WIDTH
     assert s3_storage.keys() == {pdf.storage_key, pdf.preview_key, png.storage_key, png.preview_key}
