@@ -67,6 +67,9 @@ $(SYNC_STAMP): uv.lock pyproject.toml
 
 # --- Embedded default ------------------------------------------------------------
 
+# The embedded default is development: production (PORTAL_DEBUG false) refuses its key, console
+# email and sealing files.
+run: export PORTAL_DEBUG ?= true
 run: venv
 	@# The compiled .mo files are committed; recompile only where gettext is installed.
 	@if command -v msgfmt >/dev/null 2>&1; then $(MANAGE) compilemessages -v0 $(I18N_IGNORE); fi

@@ -43,7 +43,7 @@ def ensure_database(url: str) -> bool:
 
 
 def portal_env(database_url: str, var_dir: Path, **extra: str) -> dict[str, str]:
-    """The environment for manage.py and gunicorn: the bench database, quiet logs, no debug.
+    """The environment for manage.py and gunicorn: the bench database, quiet logs.
     Makes the folders under `var_dir` the portal expects: static files (none are collected) and
     the filesystem Celery queue an upload's preview task is sent to (no worker takes it here)."""
     for folder in ("static", "celery/queue", "celery/processed", "celery/control"):
@@ -53,7 +53,9 @@ def portal_env(database_url: str, var_dir: Path, **extra: str) -> dict[str, str]
         {
             "PORTAL_DATABASE_URL": database_url,
             "PORTAL_VAR_DIR": str(var_dir),
-            "PORTAL_DEBUG": "false",
+            # On: the bench runs on the development key, console email and sealing files, which
+            # production (debug off) refuses to start with. DEBUG only adds Django's query log.
+            "PORTAL_DEBUG": "true",
             "PORTAL_LOG_LEVEL": "WARNING",
             "DJANGO_SETTINGS_MODULE": "portal.settings",
             "PYTHONUNBUFFERED": "1",

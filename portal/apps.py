@@ -7,3 +7,10 @@ from django.utils.translation import gettext_lazy as _
 class PortalConfig(AppConfig):
     name = "portal"
     verbose_name = _("Portal")
+
+    def ready(self) -> None:
+        # Every process sets Django up before its first request or task: gunicorn, Celery's worker
+        # and beat, manage.py. A production one stops here on the embedded default's settings.
+        from portal.production import refuse_unsafe_production
+
+        refuse_unsafe_production()

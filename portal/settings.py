@@ -15,13 +15,16 @@ from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 from portal.env import envbool, envint, envlist, envstr
+from portal.production import DEVELOPMENT_SECRET_KEY
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(envstr("VAR_DIR", str(BASE_DIR / "var")))
 
+# Off unless set: with DEBUG off the portal is production and refuses to start on the embedded
+# default's development values (portal/production.py); `make run` sets PORTAL_DEBUG=true.
 DEBUG = envbool("DEBUG", default=False)
 # The embedded default is a development setup; production must set its own key.
-SECRET_KEY = envstr("SECRET_KEY", "embedded-default-insecure-key-change-me-in-production-0123456789")
+SECRET_KEY = envstr("SECRET_KEY", DEVELOPMENT_SECRET_KEY)
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", [])
 # Absolute base URL used in emails (set-password links, invitations).

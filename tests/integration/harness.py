@@ -351,6 +351,8 @@ def worker_env(
     env.update(
         {
             "DJANGO_SETTINGS_MODULE": "portal.settings",
+            # The development key and sealing files: production (debug off) refuses them.
+            "PORTAL_DEBUG": "true",
             "PORTAL_DATABASE_URL": database_url,
             "PORTAL_DB_CONN_MAX_AGE": "0",
             "PORTAL_REDIS_URL": redis_url,
