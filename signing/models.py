@@ -41,9 +41,17 @@ class Language(models.TextChoices):
 
 class SigningRequest(models.Model):
     collaboration = models.ForeignKey(Collaboration, on_delete=models.CASCADE, related_name="signings")
-    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="signings")
+    # The evidence outlives the file: deleting the document (or its folder) leaves the request, its
+    # parties and timeline, with the name and sha256 of what was signed kept on the rows. A pending
+    # request's document cannot be deleted (documents asks selectors.document_signing_lock).
+    document = models.ForeignKey(
+        Document, on_delete=models.SET_NULL, null=True, blank=True, related_name="signings"
+    )
     # The exact bytes sent: a later version of the document does not change what is signed.
-    version = models.ForeignKey(DocumentVersion, on_delete=models.CASCADE, related_name="+")
+    version = models.ForeignKey(
+        DocumentVersion, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    version_sha256 = models.CharField(max_length=64, blank=True)
     title = models.CharField(_("title"), max_length=255)
     pages = models.PositiveIntegerField(_("pages"), default=0)  # of the document, from the PDF check
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -64,6 +72,11 @@ class SigningRequest(models.Model):
     sealed_version = models.ForeignKey(
         DocumentVersion, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    sealed_at = models.DateTimeField(null=True, blank=True)  # stays when the sealed file is deleted
+    # The last failed sealing (kept until one succeeds): the sender sees "sealing failed" and the
+    # beat sweeper (tasks.seal_unsealed) tries again.
+    seal_failed_at = models.DateTimeField(null=True, blank=True)
+    seal_error = models.CharField(max_length=300, blank=True)
     # The wizard's one-time key: a second click on Send (or a resent form) finds this request.
     send_key = models.CharField(max_length=32, blank=True)
 
@@ -80,6 +93,11 @@ class SigningRequest(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def is_sealing(self) -> bool:
+        """Everyone signed but the sealed PDF is not stored yet: not done."""
+        return self.status == Status.COMPLETED and self.sealed_at is None
 
     @property
     def charge_reference(self) -> str:
@@ -113,11 +131,17 @@ class Party(models.Model):
     token_salt = models.CharField(max_length=32)
     token_hash = models.CharField(max_length=64, unique=True)
     notified_at = models.DateTimeField(null=True, blank=True)  # its turn came and it was told
-    # Email code: its hash, when it was sent, failed tries, when it was verified.
+    # Email code: its hash, when it was sent, tries of this code, when it was verified.
     code_hash = models.CharField(max_length=64, blank=True)
     code_sent_at = models.DateTimeField(null=True, blank=True)
     code_attempts = models.PositiveSmallIntegerField(default=0)
     code_verified_at = models.DateTimeField(null=True, blank=True)
+    # Limits that a new code does not reset: codes sent in the hour from `code_window_start`, and
+    # wrong codes in all; too many of those lock the link until the sender revokes it.
+    code_window_start = models.DateTimeField(null=True, blank=True)
+    code_window_sends = models.PositiveSmallIntegerField(default=0)
+    code_failures = models.PositiveSmallIntegerField(default=0)
+    locked_at = models.DateTimeField(null=True, blank=True)
     # What the party did, once.
     action = models.CharField(max_length=10, blank=True)  # signed | approved | declined
     acted_at = models.DateTimeField(null=True, blank=True)
@@ -146,7 +170,11 @@ class Attachment(models.Model):
     """An extra PDF that goes with the document: a version picked from a folder."""
 
     request = models.ForeignKey(SigningRequest, on_delete=models.CASCADE, related_name="attachments")
-    version = models.ForeignKey(DocumentVersion, on_delete=models.CASCADE, related_name="+")
+    # As the request's version: the row (name, sha256) stays when the file is deleted.
+    version = models.ForeignKey(
+        DocumentVersion, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    sha256 = models.CharField(max_length=64, blank=True)
     name = models.CharField(_("name"), max_length=255)
     position = models.PositiveSmallIntegerField(default=0)
 

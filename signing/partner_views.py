@@ -17,7 +17,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpResponse, QueryDict
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -312,6 +312,8 @@ def _party_state(party: Party, signing: SigningRequest, turn: int | None) -> tup
         return _("Gets a copy when everyone has signed"), "muted"
     if signing.status != Status.PENDING:
         return _("Did not answer"), "muted"
+    if party.locked_at is not None:
+        return _("Link locked after too many wrong codes"), "alert"
     if party.order == turn:
         return _("Their turn"), "warn"
     return _("Waiting for earlier parties"), "muted"
@@ -339,9 +341,11 @@ def signing_detail(request: AuthedRequest, collaboration_id: int, request_id: in
             "timeline": [(e, services.describe_event(e)) for e in events],
             "sealed_url": sealed_url,
             "document_url": ""
-            if signing.document.deleted_at
+            if signing.document is None or signing.document.deleted_at
             else reverse("documents:document_detail", args=[signing.document_id]),
             "can_cancel": access.may_cancel(request, signing),
+            # The sender (or an account administrator) may give a party who has not answered a new
+            # link: the same right as cancelling.
             "tab": "signings",
             "nav": "customers",
         },
@@ -361,4 +365,29 @@ def signing_cancel(request: AuthedRequest, collaboration_id: int, request_id: in
             messages.success(request, _("The signing was cancelled and the signature refunded."))
         else:
             messages.success(request, _("The signing was cancelled."))
+    return redirect("signing:partner_detail", collaboration_id, signing.pk)
+
+
+@login_required
+@require_POST
+def party_revoke(
+    request: AuthedRequest, collaboration_id: int, request_id: int, party_id: int
+) -> HttpResponse:
+    """The old personal link stops working and the party gets a new one (same right as cancelling:
+    404 for who may not see the request, 403 for who may see it but not change it)."""
+    signing = access.signing_for_cancel(request, collaboration_id, request_id)
+    party = get_object_or_404(Party, pk=party_id, request=signing)
+    try:
+        services.party_link_revoke(party=party, actor=request.user)
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        if party.notified_at is not None:
+            messages.success(request, _("%(name)s was sent a new link.") % {"name": party.name})
+        else:
+            messages.success(
+                request,
+                _("%(name)s's old link no longer works; the new one is sent when it is their turn.")
+                % {"name": party.name},
+            )
     return redirect("signing:partner_detail", collaboration_id, signing.pk)

@@ -66,30 +66,28 @@ def timeline_of(*, user: User, signing: SigningRequest) -> list[Event]:
     return list(Event.objects.filter(request=signing).select_related("party").order_by("created_at", "id"))
 
 
+# Unfinished: a draft, one waiting for signatures, or one signed by everyone whose sealed PDF is not
+# stored yet (sealing still reads the file).
+_UNFINISHED = Q(status__in=[Status.DRAFT, Status.PENDING]) | Q(
+    status=Status.COMPLETED, sealed_at__isnull=True
+)
+
+
 def document_signing_lock(document_id: int) -> str | None:
-    """Why the document may not be deleted or replaced, for the documents app's delete services:
-    "pending" while it (as the signed document or an attachment) is in an unfinished signing,
-    "sealed" when it is the sealed output of a signing, None when it is free. Two queries at most;
-    takes no actor because it is a rule about the document, not a read on someone's behalf."""
-    unfinished = SigningRequest.objects.filter(status__in=[Status.DRAFT, Status.PENDING])
-    if (
-        unfinished.filter(document_id=document_id).exists()
-        or unfinished.filter(attachments__version__document_id=document_id).exists()
-    ):
-        return "pending"
-    if SigningRequest.objects.filter(sealed_version__document_id=document_id).exists():
-        return "sealed"
-    return None
+    """Why the document may not be deleted, for the documents app's delete services: "pending"
+    while it (as the signed document or an attachment) is in an unfinished signing, "sealed" when
+    it is the sealed output of a signing, None when it is free. Takes no actor because it is a
+    rule about the document, not a read on someone's behalf."""
+    return documents_signing_locks([document_id]).get(document_id)
 
 
 def documents_signing_locks(document_ids: list[int] | QuerySet[Any]) -> dict[int, str]:
     """document_signing_lock for many documents in one query, registered with documents.locks (a
     folder's delete asks about every document in it): {document id: "pending" or "sealed"} for
     the held ones. `document_ids` may be a queryset of ids, used as a subquery."""
-    unfinished = [Status.DRAFT, Status.PENDING]
-    main = SigningRequest.objects.filter(status__in=unfinished, document_id__in=document_ids)
+    main = SigningRequest.objects.filter(_UNFINISHED, document_id__in=document_ids)
     attached = Attachment.objects.filter(
-        request__status__in=unfinished, version__document_id__in=document_ids
+        request__in=SigningRequest.objects.filter(_UNFINISHED), version__document_id__in=document_ids
     )
     sealed = SigningRequest.objects.filter(sealed_version__document_id__in=document_ids)
     rows = (

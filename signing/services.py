@@ -8,6 +8,9 @@ Rules held here:
 - Every change of state is a conditional UPDATE (status from one value to the next, a party's
   `acted_at` from NULL), so a repeated click or task does nothing the second time.
 - Cancelling before anyone signed or approved refunds the signature, once.
+- A party proves who it is (the method's code) before signing, approving or declining; too many
+  wrong answers lock its link until the sender revokes it (a new link is sent).
+- The request's rows keep what was signed (names and sha256): deleting the files leaves them.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from datetime import datetime
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import Min
+from django.db.models import Min, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -42,7 +45,7 @@ from portal.models import User
 from portal.queue import enqueue_on_commit
 from signing import pdfcheck
 from signing import selectors as signing_selectors
-from signing.methods import method_for
+from signing.methods import max_failures, method_for
 from signing.models import Attachment, Event, Language, Method, Party, Role, SigningRequest, Status
 
 MAX_PARTIES = 30
@@ -230,6 +233,7 @@ def _create_request(
         sent_at=now,
         send_key=send_key,
         pages=pages,
+        version_sha256=version.sha256,
     )
 
 
@@ -258,12 +262,16 @@ def _add_parties_and_charge(
     for position, extra in enumerate(picked):
         assert extra.current_version is not None
         Attachment.objects.create(
-            request=request, version=extra.current_version, name=extra.name, position=position
+            request=request,
+            version=extra.current_version,
+            sha256=extra.current_version.sha256,
+            name=extra.name,
+            position=position,
         )
     billing.signature_charge(
         partner=collaboration.partner, actor=actor, reference=request.charge_reference, reason=document.name
     )
-    _event(request, "sent", actor=actor, detail={"parties": len(cleaned), "attachments": len(picked)})
+    _event(request, "sent", actor=actor, parties=len(cleaned), attachments=len(picked))
     _start_turn(request)
 
 
@@ -294,7 +302,8 @@ def _start_turn(request: SigningRequest) -> None:
 
 def _tell_party(party: Party, event: str) -> None:
     """A party who is a portal user also finds the request in the portal (its email is the personal
-    link, so the notification stays in the inbox)."""
+    link, so the notification stays in the inbox). The notification links to a page that needs
+    the user's login, never to the token: the token is stored nowhere but in the party's email."""
     if party.user is None:
         return
     request = party.request
@@ -303,7 +312,7 @@ def _tell_party(party: Party, event: str) -> None:
         recipients=[party.user],
         actor=None,
         collaboration=request.collaboration,
-        url=reverse("signing:sign", args=[party_token(party)]),
+        url=reverse("signing:party_open", args=[party.pk]),
         params={"sender": request.created_by.get_full_name(), "document": request.title},
         email=False,
     )
@@ -316,7 +325,12 @@ def _tell_firm(request: SigningRequest, status: str, party: Party | None = None)
         pk=request.pk
     )
     params = {"document": request.title, "party": party.name if party is not None else ""}
-    url = reverse("documents:customer_folder", args=[request.collaboration_id, request.document.folder_id])
+    if request.document is not None:
+        url = reverse(
+            "documents:customer_folder", args=[request.collaboration_id, request.document.folder_id]
+        )
+    else:  # the file is gone; the request's page still tells the story
+        url = reverse("signing:partner_detail", args=[request.collaboration_id, request.pk])
     event = {
         Status.COMPLETED: Event_.SIGNING_COMPLETED,
         Status.DECLINED: Event_.SIGNING_DECLINED,
@@ -328,7 +342,7 @@ def _tell_firm(request: SigningRequest, status: str, party: Party | None = None)
     notify(
         event=event, recipients=told, actor=None, collaboration=request.collaboration, url=url, params=params
     )
-    if status in (Status.DECLINED, Status.EXPIRED):
+    if status in (Status.DECLINED, Status.EXPIRED) and request.document is not None:
         firm = (
             User.objects.filter(pk__in=[u.pk for u in selectors.folder_audience(request.document.folder)])
             .filter(partner_memberships__partner_id=request.collaboration.partner_id)
@@ -370,6 +384,11 @@ def may_act(party: Party) -> str | None:
         }.get(Status(request.status), _("This signing is not open."))
     if request.deadline <= timezone.now():
         return _("This signing expired at its deadline.")
+    if party.locked_at is not None:
+        return _(
+            "This link is locked after too many wrong codes. "
+            "The sender has been told and can send you a new link."
+        )
     if not party.must_act:
         return _("You get a copy when everyone has signed.")
     if party.acted_at is not None:
@@ -426,9 +445,39 @@ def party_act(
             raise ServiceError(_("Say why you decline."), field="reason")
     elif action != verb:
         raise ServiceError(_("That is not what this party does."))
-    else:
+    # Declining stops the signing for everyone: it needs the same proof as signing.
+    try:
         method_for(party).verify(party, answer)
+    except ServiceError:
+        if _lock_if_too_many_failures(party):
+            raise ServiceError(str(may_act(party))) from None
+        raise
     return _record_act(party=party, action=action, ip=ip, user_agent=user_agent, reason=reason)
+
+
+@transaction.atomic
+def _lock_if_too_many_failures(party: Party) -> bool:
+    """Lock the party's link once its wrong answers reach the limit, note it on the timeline and
+    tell the sender (once: locked_at from NULL). Returns whether the link is locked."""
+    now = timezone.now()
+    if not Party.objects.filter(
+        pk=party.pk, locked_at__isnull=True, code_failures__gte=max_failures()
+    ).update(locked_at=now, code_hash=""):
+        locked = Party.objects.filter(pk=party.pk).values_list("locked_at", flat=True).first()
+        party.locked_at = locked
+        return locked is not None
+    party.locked_at = now
+    request = SigningRequest.objects.select_related("collaboration", "created_by").get(pk=party.request_id)
+    _event(request, "locked", party=party)
+    notify(
+        event=Event_.SIGNING_ATTENTION,
+        recipients=[request.created_by],
+        actor=None,
+        collaboration=request.collaboration,
+        url=reverse("signing:partner_detail", args=[request.collaboration_id, request.pk]),
+        params={"document": request.title, "party": party.name},
+    )
+    return True
 
 
 @transaction.atomic
@@ -454,8 +503,8 @@ def _record_act(*, party: Party, action: str, ip: str | None, user_agent: str, r
         if _finish(request, Status.COMPLETED):
             from signing import tasks
 
+            # The firm hears of it when the sealed PDF is stored (record_sealed): never before.
             enqueue_on_commit(tasks.seal_signing, request.pk)
-            _tell_firm(request, Status.COMPLETED)
     else:
         _start_turn(request)
     return party
@@ -468,7 +517,7 @@ def _finish(request: SigningRequest, status: str, detail: dict[str, str | int] |
     )
     if changed:
         request.status = status
-        _event(request, status, detail=detail)
+        _event(request, status, **(detail or {}))
     return bool(changed)
 
 
@@ -555,8 +604,110 @@ def waiting_on(users: Iterable[User]) -> list[Party]:
 
 
 def record_sealed(*, request: SigningRequest, version: DocumentVersion) -> None:
-    """Note on the timeline that the sealed PDF is stored (called once, by the sealing task)."""
-    _event(request, "sealed", detail={"version": version.pk, "sha256": version.sha256})
+    """The sealed PDF is stored: keep it on the request, note it on the timeline and tell the sender
+    (and the parties in the portal) that it is done. Called once, by the sealing task, in the
+    transaction that stores the file's row."""
+    SigningRequest.objects.filter(pk=request.pk).update(
+        sealed_version=version, sealed_at=timezone.now(), seal_failed_at=None, seal_error=""
+    )
+    _event(request, "sealed", version=version.pk, sha256=version.sha256)
+    _tell_firm(request, Status.COMPLETED)
+
+
+def record_seal_failure(*, request_id: int, error: str) -> None:
+    """The sealing task failed: the sender sees "sealing failed" until a retry succeeds."""
+    SigningRequest.objects.filter(pk=request_id, sealed_at__isnull=True).update(
+        seal_failed_at=timezone.now(), seal_error=error[:300]
+    )
+
+
+SEAL_RETRY_AFTER = dt.timedelta(minutes=10)
+
+
+def unsealed_due(*, now: datetime | None = None) -> list[int]:
+    """Completed requests still without a sealed PDF whose sealing failed (or never finished) at
+    least SEAL_RETRY_AFTER ago, and whose file is still there to seal."""
+    since = (now or timezone.now()) - SEAL_RETRY_AFTER
+    return list(
+        SigningRequest.objects.filter(
+            status=Status.COMPLETED, sealed_at__isnull=True, document__isnull=False, version__isnull=False
+        )
+        .filter(Q(seal_failed_at__lte=since) | Q(seal_failed_at__isnull=True, finished_at__lte=since))
+        .values_list("pk", flat=True)
+    )
+
+
+SEALED_DAYS = 30  # a completed request's parties may fetch the sealed PDF by their link this long
+
+
+def link_state(party: Party, *, now: datetime | None = None) -> str:
+    """What the party's link still serves: "open" (the request is pending: everything), "done" (a
+    completed request within SEALED_DAYS: its page and the sealed PDF once stored) or "gone"."""
+    request = party.request
+    if request.status == Status.PENDING:
+        return "open"
+    if request.status != Status.COMPLETED or request.finished_at is None:
+        return "gone"
+    if (now or timezone.now()) - request.finished_at > dt.timedelta(days=SEALED_DAYS):
+        return "gone"
+    if request.sealed_at is not None and request.sealed_version_id is None:
+        return "gone"  # sealed, and the sealed file has since been deleted
+    return "done"
+
+
+def link_gone_reason(party: Party) -> str:
+    """Why the party's link serves nothing more (for the page answered with 410)."""
+    request = party.request
+    if request.status == Status.COMPLETED:
+        return _(
+            "Everyone has signed. The signed document is no longer available by this link: "
+            "ask the sender for a copy."
+        )
+    return {
+        Status.DECLINED: _("This signing was declined and has stopped. The link no longer works."),
+        Status.EXPIRED: _("This signing expired at its deadline. The link no longer works."),
+        Status.CANCELLED: _("The sender cancelled this signing. The link no longer works."),
+    }.get(Status(request.status), _("This signing is no longer open."))
+
+
+@transaction.atomic
+def party_link_revoke(*, party: Party, actor: User) -> Party:
+    """The sender (or an account administrator) gives a party a new personal link: the old one
+    stops working, the code, its limits and a lock are reset, and the new link is emailed when
+    it is (or was) the party's turn. Only while the request is pending and the party has not acted."""
+    request = (
+        SigningRequest.objects.select_for_update()
+        .select_related("collaboration__partner")
+        .get(pk=party.request_id)
+    )
+    is_admin = request.collaboration.partner.memberships.filter(user=actor, role=PartnerRole.ADMIN).exists()
+    if actor.pk != request.created_by_id and not is_admin:
+        raise ServiceError(_("Only the sender or an account administrator can send a new link."))
+    if request.status != Status.PENDING:
+        raise ServiceError(_("Only a signing that is waiting for signatures can get new links."))
+    salt = secrets.token_hex(16)
+    if not Party.objects.filter(pk=party.pk, request=request, acted_at__isnull=True).update(
+        token_salt=salt,
+        token_hash=token_hash(salted_hmac("signing.party", salt).hexdigest()),
+        code_hash="",
+        code_sent_at=None,
+        code_attempts=0,
+        code_verified_at=None,
+        code_failures=0,
+        code_window_start=None,
+        code_window_sends=0,
+        locked_at=None,
+    ):
+        raise ServiceError(
+            _("%(name)s has already answered: the link cannot be changed.") % {"name": party.name}
+        )
+    party.refresh_from_db()
+    _event(request, "link_revoked", party=party, actor=actor)
+    if party.notified_at is not None:
+        from signing import tasks
+
+        enqueue_on_commit(tasks.email_party, party.pk, "request")
+    return party
 
 
 def describe_event(event: Event) -> str:
@@ -575,6 +726,8 @@ def describe_event(event: Event) -> str:
         "refunded": _("The signature was refunded"),
         "reminded": _("Reminders sent"),
         "sealed": _("The sealed PDF was stored"),
+        "locked": _("%(who)s's link was locked after too many wrong codes") % {"who": who},
+        "link_revoked": _("%(who)s was given a new link; the old one no longer works") % {"who": who},
     }
     if event.party is None and event.kind == "declined":
         text = _("The signing was declined and stopped")

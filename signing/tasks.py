@@ -73,17 +73,24 @@ def seal_signing(self: Task[Any, Any], request_id: int) -> None:
     it to every party. Claimed by task id like the notification emails: a second task stops, the
     same task redelivered after its worker died carries on, a stale claim is taken over."""
     task_id = claims.task_id_of(self)
-    rows = SigningRequest.objects.filter(pk=request_id, status=Status.COMPLETED, sealed_version__isnull=True)
+    rows = SigningRequest.objects.filter(
+        pk=request_id,
+        status=Status.COMPLETED,
+        sealed_at__isnull=True,
+        document__isnull=False,
+        version__isnull=False,
+    )
     claimed = claims.claim(rows, task_id, field="seal_claim", at="seal_claimed_at", stale=SEAL_CLAIM_STALE)
     if not claimed:
         return
     request = SigningRequest.objects.select_related(
         "document__folder__collaboration", "version", "created_by"
     ).get(pk=request_id)
+    assert request.document is not None
     try:
         data = build_sealed(request)
-        # The document row and sealed_version commit together: a worker that dies in between
-        # leaves neither, and the task run again stores the sealed PDF once.
+        # The document row, sealed_version and the "sealed" event commit together: a worker that
+        # dies in between leaves none, and the task run again stores the sealed PDF once.
         with transaction.atomic():
             version = documents.document_upload(
                 folder=request.document.folder,
@@ -93,12 +100,21 @@ def seal_signing(self: Task[Any, Any], request_id: int) -> None:
                 by_customer=False,
                 source=DocumentSource.SIGNED,
             )
-            SigningRequest.objects.filter(pk=request_id).update(sealed_version=version)
-    except Exception:
+            services.record_sealed(request=request, version=version)
+    except Exception as error:
         claims.release(rows, task_id, field="seal_claim", at="seal_claimed_at")
+        # Shown to the sender as "sealing failed"; autoretry and then seal_unsealed try again.
+        services.record_seal_failure(request_id=request_id, error=f"{type(error).__name__}: {error}")
         raise
-    services.record_sealed(request=request, version=version)
     publish(email_sealed, [(party.pk,) for party in request.parties.all()])
+
+
+@shared_task(acks_late=True)
+def seal_unsealed() -> int:
+    """Beat: seal again the completed requests whose sealing failed or never finished."""
+    due = services.unsealed_due()
+    publish(seal_signing, [(pk,) for pk in due])
+    return len(due)
 
 
 def _sealed_name(request: SigningRequest) -> str:
@@ -114,10 +130,12 @@ def build_sealed(request: SigningRequest) -> bytes:
         with storage.document_storage().open(key, "rb") as handle:
             return bytes(handle.read())
 
+    assert request.version is not None  # seal_signing claims only requests whose file is there
     inputs = [sealing.InputFile(request.title, read(request.version.storage_key))]
     inputs += [
         sealing.InputFile(a.name, read(a.version.storage_key))
         for a in request.attachments.select_related("version")
+        if a.version is not None  # documents refuses to delete it before sealing; in case it did
     ]
     parties = [
         sealing.PartyEvidence(

@@ -12,11 +12,18 @@ urlpatterns = [
     path("sign/<str:token>/document/", views.document, name="document"),
     path("sign/<str:token>/pages/<int:number>.png", views.page_image, name="page"),
     path("sign/<str:token>/attachments/<int:position>/", views.document, name="attachment"),
+    path("sign/<str:token>/signed.pdf", views.sealed, name="sealed"),
+    path("signings/mine/<int:party_id>/", views.party_open, name="party_open"),
     # Partner side: Mina samarbeten / customer / Signeringar
     path(P, partner_views.signing_list, name="partner_list"),
     path(P + "new/<int:document_id>/", partner_views.signing_new, name="partner_new"),
     path(P + "<int:request_id>/", partner_views.signing_detail, name="partner_detail"),
     path(P + "<int:request_id>/cancel/", partner_views.signing_cancel, name="partner_cancel"),
+    path(
+        P + "<int:request_id>/parties/<int:party_id>/revoke/",
+        partner_views.party_revoke,
+        name="partner_revoke",
+    ),
     path(
         "customers/<int:collaboration_id>/folders/<int:folder_id>/sign/",
         partner_views.signing_start,

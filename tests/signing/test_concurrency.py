@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -17,6 +18,7 @@ from documents.models import CustomerAccess
 from partners.models import Partner
 from portal.demo_files import blank_pdf
 from signing import services
+from signing.methods import method_for
 from signing.models import Party, SigningRequest
 from tests.conftest import World
 from tests.parallel import run_in_parallel
@@ -56,3 +58,44 @@ def test_20_parallel_sends_with_a_balance_of_5_send_exactly_5(world: World) -> N
     assert SigningRequest.objects.count() == 5 and Party.objects.count() == 5
     assert Partner.objects.get(pk=world.partner.pk).signature_balance == 0
     assert BalanceEntry.objects.filter(kind=EntryKind.CHARGE).count() == 5
+
+
+def test_parallel_wrong_codes_each_count_and_stop_at_the_limit(world: World, settings: Any) -> None:
+    """N wrong guesses at once count N (a read-then-write counter counted one), and no more
+    guesses are compared than the limit allows, however many arrive together."""
+    if connection.vendor != "postgresql":
+        pytest.skip(f"needs real row locks between parallel connections; the database is {connection.vendor}")
+    settings.SIGNING_CODE_TRIES = 5
+    settings.SIGNING_CODE_MAX_FAILURES = 100
+    billing.signature_grant(partner=world.partner, amount=1, reason="test")
+    folder = documents.folder_create(
+        collaboration=world.collaboration,
+        actor=world.admin,
+        name="Avtal",
+        customer_access=CustomerAccess.NONE,
+    )
+    doc = documents.document_upload(
+        folder=folder, actor=world.admin, name="Avtal.pdf", chunks=[blank_pdf()], by_customer=False
+    ).document
+    request = services.signing_send(
+        collaboration=world.collaboration,
+        actor=world.staff,
+        document=doc,
+        parties=[services.PartyInput("Kund", "kund@example.com")],
+        deadline=timezone.now() + dt.timedelta(days=7),
+    )
+    party = Party.objects.get(request=request)
+    right = method_for(party).start(party)
+    wrong = "000000" if right != "000000" else "111111"
+
+    def guess(answer: str) -> Callable[[], object]:
+        return partial(services.party_act, party=Party.objects.get(pk=party.pk), action="sign", answer=answer)
+
+    assert run_in_parallel([guess(wrong) for _n in range(3)]) == ["refused"] * 3
+    assert Party.objects.get(pk=party.pk).code_attempts == 3
+    # Eight more at once: only two are tried; the code is then spent, the right answer too.
+    assert run_in_parallel([guess(wrong) for _n in range(8)]) == ["refused"] * 8
+    counted = Party.objects.get(pk=party.pk)
+    assert (counted.code_attempts, counted.code_failures) == (5, 5)
+    assert run_in_parallel([guess(right)]) == ["refused"]
+    assert Party.objects.get(pk=party.pk).acted_at is None

@@ -183,7 +183,8 @@ def test_decline_needs_a_reason_and_stops_the_request(funded: World, folder: Fol
     a = parties_of(request)["A"]
     with pytest.raises(ServiceError, match="Say why"):
         services.party_act(party=a, action="decline", reason="  ")
-    services.party_act(party=a, action="decline", reason="Fel belopp")
+    services.party_start_method(party=a)  # declining needs the code, as signing does
+    services.party_act(party=a, action="decline", answer=code_for("a@example.com"), reason="Fel belopp")
     request.refresh_from_db()
     assert request.status == Status.DECLINED
     b = parties_of(request)["B"]
@@ -442,8 +443,10 @@ def test_portal_users_find_their_turn_in_the_inbox_and_the_firm_hears_of_a_decli
     request = send(funded, document(folder, funded.admin), [PartyInput(karin.name, karin.email)])
     turn = Notification.objects.get(recipient=karin, event=Told.SIGNING_REQUESTED)
     assert turn.email_mode == "off" and turn.in_app  # the personal link is the email
-    assert turn.url == f"/sign/{services.party_token(Party.objects.get(request=request))}/"
-    services.party_act(party=Party.objects.get(request=request), action="decline", reason="Fel datum")
+    party = Party.objects.get(request=request)
+    assert turn.url == f"/signings/mine/{party.pk}/"  # a page that needs login: no token stored
+    services.party_start_method(party=party)
+    services.party_act(party=party, action="decline", answer=code_for(karin.email), reason="Fel datum")
     assert Notification.objects.filter(
         recipient=funded.staff, event=Told.SIGNING_DECLINED
     ).exists()  # the sender
