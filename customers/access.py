@@ -19,7 +19,8 @@ from customers.models import (
 )
 from customers.selectors import OPEN_STATUSES
 from customers.services import hash_token
-from portal.context import AuthedRequest, Organisation, org_context
+from partners.models import PartnerMembership, PartnerRole
+from portal.context import AuthedRequest, Organisation, OrganisationContext, org_context
 from portal.models import User
 
 
@@ -30,18 +31,51 @@ def staff_is_assigned(user: User, collaboration: Collaboration) -> bool:
     ).exists()
 
 
+def may_work_with(
+    user: User, collaboration: Collaboration, *, orgs: OrganisationContext | None = None
+) -> Organisation | None:
+    """The one answer to "may this partner user work with this collaboration" (its folders,
+    documents, signings, users tab and settings): the collaboration is open (invited or active) and
+    the user is an account administrator of its partner, or staff of it assigned to it.
+
+    Returns the user's partner as an Organisation (`is_admin`: account administrator) when they
+    may, else None. Being a user of the customer gives no partner-side right. `orgs`, the request's
+    organisation context (loaded anyway for the header), saves the membership query; without it
+    the membership is read here.
+    """
+    if not user.is_authenticated or not user.is_active:
+        return None
+    if collaboration.status not in OPEN_STATUSES:
+        return None
+    if orgs is not None:
+        org = orgs.find("partner", collaboration.partner_id)
+    else:
+        row = (
+            PartnerMembership.objects.filter(partner_id=collaboration.partner_id, user=user)
+            .values_list("partner__name", "role")
+            .first()
+        )
+        org = (
+            None
+            if row is None
+            else Organisation("partner", collaboration.partner_id, row[0], row[1] == PartnerRole.ADMIN)
+        )
+    if org is None or not (org.is_admin or staff_is_assigned(user, collaboration)):
+        return None
+    return org
+
+
 def collaboration_for_partner_user(
     request: AuthedRequest, collaboration_id: int
 ) -> tuple[Collaboration, Organisation]:
-    """A customer of one of the user's partners that they may work with (admin, or assigned staff)."""
+    """A customer of one of the user's partners that they may work with (`may_work_with`); 404
+    otherwise. Shows that partner in the header."""
     collaboration = get_object_or_404(
-        Collaboration.objects.select_related("partner", "customer"),
-        pk=collaboration_id,
-        status__in=OPEN_STATUSES,
+        Collaboration.objects.select_related("partner", "customer"), pk=collaboration_id
     )
     ctx = org_context(request)
-    org = ctx.find("partner", collaboration.partner_id)
-    if org is None or not (org.is_admin or staff_is_assigned(request.user, collaboration)):
+    org = may_work_with(request.user, collaboration, orgs=ctx)
+    if org is None:
         raise Http404
     ctx.activate("partner", org.id)
     return collaboration, org

@@ -29,6 +29,10 @@ class CustomerAccount(models.Model):
         Partner, on_delete=models.SET_NULL, null=True, blank=True, related_name="created_customers"
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
+    # When the account became the customer's own to manage (see services.partner_manages_users):
+    # another partner invited it, or its own administrators managed its users or answered an
+    # invitation. Never cleared: from then on only the customer's admins manage its users.
+    taken_over_at = models.DateTimeField(_("managed by the customer since"), null=True, blank=True)
     # "All users at the customer" as one guardian group, so a folder shared with everyone is one
     # permission row. Who is in it is read from CustomerMembership (see documents.selectors), so
     # a user removed from the customer loses access at once; the group holds no users itself.

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm
 
+from customers.hooks import membership_removed
 from customers.models import (
     Collaboration,
     CollaborationStatus,
@@ -57,7 +58,13 @@ def _add_member(
     spec: NewCustomerUser,
     is_primary_contact: bool = False,
     is_admin: bool = False,
+    by_partner: Partner | None = None,
 ) -> CustomerMembership:
+    """Make the person with `spec.email` a user of `customer`. `by_partner`: the partner doing it
+    (the partner side), whose own people are never made users of a customer: they would act as
+    the customer and read what other partners share with it."""
+    if by_partner is not None:
+        _refuse_partner_member(partner=by_partner, email=spec.email)
     user, _created = user_get_or_create(email=spec.email, name=spec.name, language=spec.language)
     if CustomerMembership.objects.filter(customer=customer, user=user).exists():
         raise ServiceError(
@@ -71,6 +78,16 @@ def _add_member(
         is_primary_contact=is_primary_contact,
         is_admin=is_admin or is_primary_contact,
     )
+
+
+def _refuse_partner_member(*, partner: Partner, email: str) -> None:
+    email = email.strip().lower()
+    if PartnerMembership.objects.filter(partner=partner, user__email__iexact=email).exists():
+        raise ServiceError(
+            _("%(email)s works at %(partner)s: a firm cannot make its own people users of its customers.")
+            % {"email": email, "partner": partner.name},
+            field="email",
+        )
 
 
 @transaction.atomic
@@ -105,8 +122,10 @@ def documents_customer_create(
     customer = CustomerAccount.objects.create(
         name=name.strip(), org_number=org_number, kind=CustomerKind.DOCUMENTS, created_by_partner=partner
     )
-    members = [_add_member(customer=customer, spec=primary_contact, is_primary_contact=True)]
-    members += [_add_member(customer=customer, spec=spec) for spec in users]
+    members = [
+        _add_member(customer=customer, spec=primary_contact, is_primary_contact=True, by_partner=partner)
+    ]
+    members += [_add_member(customer=customer, spec=spec, by_partner=partner) for spec in users]
     collaboration = Collaboration.objects.create(
         partner=partner, customer=customer, status=CollaborationStatus.ACTIVE, created_by=actor
     )
@@ -150,7 +169,7 @@ def customer_invite(
         raise ServiceError(
             _("No customer account with that organisation number has an administrator with that email.")
         )
-    customer = membership.customer
+    customer = _lock_customer(membership.customer_id)
     existing = Collaboration.objects.filter(
         partner=partner,
         customer=customer,
@@ -176,6 +195,9 @@ def customer_invite(
             _("%(customer)s has already been invited.") % {"customer": customer.name}
         ) from None
     _assign_creator(collaboration=collaboration, actor=actor)
+    if customer.created_by_partner_id != partner.pk:
+        # A second partner: whatever the answer, the creating partner manages the users no more.
+        _mark_taken_over(customer)
     enqueue_on_commit(tasks.send_collaboration_invitation, collaboration.pk, membership.user_id, token)
     _notify_invitation(collaboration=collaboration, actor=actor, invited=membership.user)
     return collaboration, token
@@ -204,9 +226,11 @@ def _notify_invitation(*, collaboration: Collaboration, actor: User, invited: Us
 @transaction.atomic
 def invitation_respond(*, collaboration: Collaboration, actor: User, accept: bool) -> Collaboration:
     """Accept or decline an invitation once. The caller has checked that `actor` administers the customer."""
+    _lock_customer(collaboration.customer_id)
     collaboration = Collaboration.objects.select_for_update().get(pk=collaboration.pk)
     if collaboration.status != CollaborationStatus.INVITED:
         raise ServiceError(_("This invitation has already been answered."))
+    _customer_acts(customer_id=collaboration.customer_id, actor=actor)
     collaboration.status = CollaborationStatus.ACTIVE if accept else CollaborationStatus.DECLINED
     collaboration.responded_by = actor
     collaboration.responded_at = timezone.now()
@@ -287,25 +311,80 @@ def customer_all_users_group(*, customer: CustomerAccount) -> Group:
 
 
 # --- Customer users, managed by the customer's primary contact and admins -----------------
+#
+# ...and, for a free Documents account, by the partner that created it until the account is taken
+# over (partner_manages_users). Lock order: the customer row first, then its memberships.
 
 
 def _lock_customer(customer_id: int) -> CustomerAccount:
     return CustomerAccount.objects.select_for_update().get(pk=customer_id)
 
 
+def _mark_taken_over(customer: CustomerAccount) -> None:
+    """Precondition: the customer row is locked (or was just created) in this transaction."""
+    if customer.taken_over_at is None:
+        customer.taken_over_at = timezone.now()
+        customer.save(update_fields=["taken_over_at"])
+
+
+def _customer_acts(*, customer_id: int, actor: User) -> None:
+    """The customer's own user changed its users or answered an invitation: the account is the
+    customer's from now on. A site operator in the Django admin is not the customer and takes
+    nothing over. Precondition: the customer row is locked."""
+    if CustomerMembership.objects.filter(customer_id=customer_id, user=actor).exists():
+        _mark_taken_over(CustomerAccount.objects.get(pk=customer_id))
+
+
+def partner_manages_users(*, collaboration: Collaboration) -> bool:
+    """Whether the collaboration's partner adds users to the customer (README, Customers).
+
+    Only the partner that created a free Documents account, while that collaboration is active,
+    and until the account is taken over, for good: when another partner has a collaboration with
+    it (invited, active, declined or ended), or its own primary contact or administrators have
+    changed its users or answered an invitation (`taken_over_at`). From then on only they manage
+    its users. A customer with its own subscription always manages its users itself.
+    """
+    customer = collaboration.customer
+    return (
+        customer.kind == CustomerKind.DOCUMENTS
+        and customer.created_by_partner_id == collaboration.partner_id
+        and collaboration.status == CollaborationStatus.ACTIVE
+        and customer.taken_over_at is None
+        and not Collaboration.objects.filter(customer_id=customer.pk)
+        .exclude(partner_id=collaboration.partner_id)
+        .exists()
+    )
+
+
+@transaction.atomic
+def customer_user_add_by_partner(
+    *, collaboration: Collaboration, actor: User, spec: NewCustomerUser, is_admin: bool = False
+) -> CustomerMembership:
+    """The partner adds a user to a customer whose users it manages (`partner_manages_users`,
+    decided again under the customer's lock). Never one of the partner's own people."""
+    customer = _lock_customer(collaboration.customer_id)
+    collaboration = Collaboration.objects.select_related("partner").get(pk=collaboration.pk)
+    collaboration.customer = customer
+    if not partner_manages_users(collaboration=collaboration):
+        raise ServiceError(_("%(name)s manages its own users.") % {"name": customer.name})
+    membership = _add_member(
+        customer=customer, spec=spec, is_admin=is_admin, by_partner=collaboration.partner
+    )
+    if spec.send_welcome:
+        _enqueue_welcome(membership, collaboration.partner)
+    return membership
+
+
 @transaction.atomic
 def customer_user_add(
-    *,
-    customer: CustomerAccount,
-    actor: User,
-    spec: NewCustomerUser,
-    is_admin: bool = False,
-    partner: Partner | None = None,
+    *, customer: CustomerAccount, actor: User, spec: NewCustomerUser, is_admin: bool = False
 ) -> CustomerMembership:
+    """The customer's primary contact or an administrator adds a user (the caller checked the right)."""
     _lock_customer(customer.pk)
+    _customer_acts(customer_id=customer.pk, actor=actor)
     membership = _add_member(customer=customer, spec=spec, is_admin=is_admin)
     if spec.send_welcome:
-        _enqueue_welcome(membership, partner)
+        _enqueue_welcome(membership, None)
     return membership
 
 
@@ -317,6 +396,7 @@ def customer_user_set_admin(
     membership = CustomerMembership.objects.get(pk=membership.pk)
     if membership.is_primary_contact and not is_admin:
         raise ServiceError(_("The primary contact is always an administrator."))
+    _customer_acts(customer_id=membership.customer_id, actor=actor)
     membership.is_admin = is_admin
     membership.save(update_fields=["is_admin"])
     return membership
@@ -324,8 +404,17 @@ def customer_user_set_admin(
 
 @transaction.atomic
 def customer_primary_contact_transfer(*, membership: CustomerMembership, actor: User) -> CustomerMembership:
-    """Make `membership` the customer's one primary contact. The previous one stays an admin."""
+    """Make `membership` the customer's one primary contact. The previous one stays an admin.
+
+    Within the customer only the current primary contact hands the role over; another
+    administrator may not take it, nor give it away. A site operator (no user of the customer)
+    may, in the Django admin.
+    """
     _lock_customer(membership.customer_id)
+    acting = CustomerMembership.objects.filter(customer_id=membership.customer_id, user=actor).first()
+    if acting is not None and not acting.is_primary_contact:
+        raise ServiceError(_("Only the primary contact can hand over the role."))
+    _customer_acts(customer_id=membership.customer_id, actor=actor)
     CustomerMembership.objects.filter(customer_id=membership.customer_id, is_primary_contact=True).exclude(
         pk=membership.pk
     ).update(is_primary_contact=False, is_admin=True)
@@ -335,14 +424,19 @@ def customer_primary_contact_transfer(*, membership: CustomerMembership, actor: 
 
 @transaction.atomic
 def customer_user_remove(*, membership: CustomerMembership, actor: User) -> None:
+    """Remove a user from the customer, with everything that gave them access there: their own
+    grants on the customer's folders go in this transaction (membership_removed), so that adding
+    them again later starts from nothing."""
     _lock_customer(membership.customer_id)
-    membership = CustomerMembership.objects.get(pk=membership.pk)
+    membership = CustomerMembership.objects.select_related("user").get(pk=membership.pk)
     if membership.is_primary_contact:
         raise ServiceError(
             _("Make someone else the primary contact before removing %(name)s.")
             % {"name": membership.user.get_full_name()}
         )
+    _customer_acts(customer_id=membership.customer_id, actor=actor)
     membership.delete()
+    membership_removed(customer_id=membership.customer_id, user_id=membership.user_id)
 
 
 @transaction.atomic

@@ -24,7 +24,7 @@ from customers.forms import (
     StaffAssignmentForm,
     check_unique_emails,
 )
-from customers.models import Collaboration, CollaborationStatus, CustomerAccount, CustomerKind
+from customers.models import CollaborationStatus, CustomerAccount
 from partners.access import active_partner, active_partner_org
 from portal.context import AuthedRequest
 from portal.errors import ServiceError
@@ -110,18 +110,6 @@ def customer_detail(request: AuthedRequest, collaboration_id: int) -> HttpRespon
     )
 
 
-def _partner_manages_users(collaboration: Collaboration) -> bool:
-    # Only the Documents accounts the partner itself created, and not before the customer has
-    # accepted: an inviter could otherwise add itself as the customer's admin, then accept its
-    # own invitation and read the customer's other partners.
-    customer = collaboration.customer
-    return (
-        customer.kind == CustomerKind.DOCUMENTS
-        and customer.created_by_partner_id == collaboration.partner_id
-        and collaboration.is_active
-    )
-
-
 @login_required
 def customer_users(request: AuthedRequest, collaboration_id: int) -> HttpResponse:
     collaboration, org = access.collaboration_for_partner_user(request, collaboration_id)
@@ -134,7 +122,7 @@ def customer_users(request: AuthedRequest, collaboration_id: int) -> HttpRespons
             "org": org,
             "users": users,
             "tab": "users",
-            "can_manage": _partner_manages_users(collaboration),
+            "can_manage": services.partner_manages_users(collaboration=collaboration),
             "form": CustomerUserAddForm(),
         },
     )
@@ -143,21 +131,21 @@ def customer_users(request: AuthedRequest, collaboration_id: int) -> HttpRespons
 @login_required
 @require_POST
 def customer_user_add(request: AuthedRequest, collaboration_id: int) -> HttpResponse:
-    """Partners manage the users of the free Documents accounts they created; a customer with its
-    own subscription manages its users itself."""
+    """Partners manage the users of the free Documents accounts they created until the customer
+    takes them over (services.partner_manages_users); a customer with its own subscription
+    manages its users itself."""
     collaboration, org = access.collaboration_for_partner_user(request, collaboration_id)
-    if not _partner_manages_users(collaboration):
+    if not services.partner_manages_users(collaboration=collaboration):
         messages.error(request, _("%(name)s manages its own users.") % {"name": collaboration.customer.name})
         return redirect("customers:customer_users", collaboration.pk)
     form = CustomerUserAddForm(request.POST)
     if form.is_valid():
         try:
-            membership = services.customer_user_add(
-                customer=collaboration.customer,
+            membership = services.customer_user_add_by_partner(
+                collaboration=collaboration,
                 actor=request.user,
                 spec=form.to_spec(),
                 is_admin=form.cleaned_data["is_admin"],
-                partner=collaboration.partner,
             )
         except ServiceError as error:
             form.add_error(error.field, error.message)
@@ -362,10 +350,14 @@ def org_user_set_admin(request: AuthedRequest, membership_id: int) -> HttpRespon
 @require_POST
 def org_user_make_primary(request: AuthedRequest, membership_id: int) -> HttpResponse:
     membership = access.customer_membership_for_manager(request, membership_id)
-    services.customer_primary_contact_transfer(membership=membership, actor=request.user)
-    messages.success(
-        request, _("%(name)s is now the primary contact.") % {"name": membership.user.get_full_name()}
-    )
+    try:
+        services.customer_primary_contact_transfer(membership=membership, actor=request.user)
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request, _("%(name)s is now the primary contact.") % {"name": membership.user.get_full_name()}
+        )
     return redirect("customers:org_users")
 
 

@@ -1,10 +1,11 @@
 """Every access decision about folders and documents.
 
-Partner side: an account administrator of the collaboration's partner, or staff assigned to it,
-sees and does everything in its folders. Customer side: a user of the collaboration's customer
-sees a folder when its top-level folder gives the customer `read` or `edit` access and the user is
-selected, or the folder is shared with all users; `edit` adds upload and deleting what customers
-uploaded. The customer's primary contact changes who has access where the folder allows it.
+Partner side: whoever may work with the collaboration (customers.access.may_work_with: an account
+administrator of its partner, or staff assigned to it) sees and does everything in its folders.
+Customer side: a user of the collaboration's customer sees a folder when its top-level folder gives
+the customer `read` or `edit` access and the user is selected, or the folder is shared with all
+users; `edit` adds upload and deleting what customers uploaded. The customer's primary contact
+changes who has access where the folder allows it.
 
 Another tenant's folder, or one the user may not see, is a 404. A page the user may see but an
 action they may not take is a 403.
@@ -20,13 +21,12 @@ from django.db.models import Exists, OuterRef
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from customers.access import staff_is_assigned
+from customers.access import may_work_with
 from customers.models import (
     Collaboration,
     CollaborationStatus,
     CustomerMembership,
 )
-from customers.selectors import OPEN_STATUSES
 from documents.models import (
     CustomerAccess,
     Document,
@@ -35,7 +35,6 @@ from documents.models import (
     FolderGroupObjectPermission,
     FolderUserObjectPermission,
 )
-from partners.models import PartnerMembership, PartnerRole
 from portal.context import Organisation, OrganisationContext
 from portal.models import User
 
@@ -122,28 +121,9 @@ def visible_root_ids(
 def partner_side_allowed(
     user: User, collaboration: Collaboration, *, orgs: OrganisationContext | None = None
 ) -> bool:
-    """An account administrator of the collaboration's partner, or staff assigned to it.
-
-    `orgs`, the request's organisation context (already loaded for the page header), saves the
-    membership query; without it the membership is read here.
-    """
-    if collaboration.status not in OPEN_STATUSES:
-        return False
-    if orgs is not None:
-        org = orgs.find("partner", collaboration.partner_id)
-        if org is None:
-            return False
-        is_admin = org.is_admin
-    else:
-        role = (
-            PartnerMembership.objects.filter(partner_id=collaboration.partner_id, user=user)
-            .values_list("role", flat=True)
-            .first()
-        )
-        if role is None:
-            return False
-        is_admin = role == PartnerRole.ADMIN
-    return is_admin or staff_is_assigned(user, collaboration)
+    """Whether `user` works with the collaboration on the partner side: customers.access.may_work_with
+    decides (the one answer), this says it as a bool for the callers that only need yes or no."""
+    return may_work_with(user, collaboration, orgs=orgs) is not None
 
 
 def customer_membership(user: User, collaboration: Collaboration) -> CustomerMembership | None:
@@ -173,7 +153,7 @@ def rights_for(user: User, folder: Folder, *, orgs: OrganisationContext | None =
     if not user.is_authenticated or not user.is_active:
         return None
     collaboration = folder.collaboration
-    if partner_side_allowed(user, collaboration, orgs=orgs):
+    if may_work_with(user, collaboration, orgs=orgs) is not None:
         return PARTNER_RIGHTS
     membership = _customer_side(user, collaboration, orgs)
     if membership is None:
@@ -279,10 +259,11 @@ def version_for_user(user: User, version_id: int) -> tuple[DocumentVersion, Fold
 
 
 def collaboration_for_partner_documents(user: User, collaboration_id: int) -> Collaboration:
+    """A customer whose folders the user works with on the partner side (`may_work_with`); 404 otherwise."""
     collaboration = get_object_or_404(
         Collaboration.objects.select_related("partner", "customer"), pk=collaboration_id
     )
-    if not partner_side_allowed(user, collaboration):
+    if may_work_with(user, collaboration) is None:
         raise Http404
     return collaboration
 

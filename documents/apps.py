@@ -10,6 +10,9 @@ class DocumentsConfig(AppConfig):
 
     def ready(self) -> None:
         from billing.usage import register_usage_source
+        from customers.hooks import register_membership_cleanup
+        from documents.grants import customer_user_grants_revoke
         from documents.usage import stored_bytes
 
         register_usage_source(stored_bytes)
+        register_membership_cleanup(customer_user_grants_revoke)

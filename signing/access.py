@@ -1,7 +1,7 @@
 """Every access decision about e-signing on the partner side.
 
 Whoever may see the customer on the partner side (an account administrator of its partner, or
-staff assigned to it: documents.access.partner_side_allowed) may start, follow and list its
+staff assigned to it: customers.access.may_work_with) may start, follow and list its
 signings. Anyone else, another tenant, unassigned staff or the customer's own users, gets a 404:
 the error for something you may not see is the same as for something that does not exist.
 Cancelling is for the sender or an account administrator; another user who may see the request
@@ -14,8 +14,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
+from customers.access import may_work_with
 from customers.models import Collaboration
-from documents.access import partner_side_allowed
 from documents.models import Document
 from portal.context import AuthedRequest
 from signing.models import SigningRequest, Status
@@ -27,7 +27,7 @@ def collaboration_for_signing(request: AuthedRequest, collaboration_id: int) -> 
     collaboration = get_object_or_404(
         Collaboration.objects.select_related("partner", "customer"), pk=collaboration_id
     )
-    if not partner_side_allowed(request.user, collaboration, orgs=request.org):
+    if may_work_with(request.user, collaboration, orgs=request.org) is None:
         raise Http404
     request.org.activate("partner", collaboration.partner_id)
     return collaboration

@@ -504,3 +504,215 @@ def test_removed_access_makes_the_next_request_a_404(docs: Docs, client: Client,
         # …and the user it went to has it now.
         client.force_login(docs.without_access)
         assert client.get(folder_url).status_code == 200
+
+
+# --- Two firms, one customer -----------------------------------------------------------------
+#
+# Firm A (`world.partner`) made the free Documents account Kund Alfa AB; firm B (`world.other_partner`)
+# collaborates with it too and shares a folder with all of its users. Neither firm may put its own
+# people into the customer, nor act as it: A manages the account's users no more once a second firm
+# collaborates with it (README, Customers), B never did. The same holds when Kund Alfa AB has its
+# own subscription and both firms were invited. Every actor is sent to every action; a refused write
+# changes nothing, and afterwards no firm user reads the other firm's folder.
+
+B_FOLDER = "Deklarationer från Beta"
+B_DOC = "Deklaration 2025.pdf"
+B_PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n% firm B\n"
+NEWCOMER = "nils.ny@example.com"
+
+
+@dataclass
+class TwoFirms:
+    world: World
+    a_collaboration: Any  # A <-> Kund Alfa AB
+    b_collaboration: Any  # B <-> Kund Alfa AB
+    a_staff: User  # assigned to A's collaboration
+    b_staff: User  # assigned to B's collaboration
+    a_folder: Folder  # A's folder, shared with all of the customer's users
+    b_folder: Folder  # B's folder, shared with all of the customer's users
+    b_doc: Document
+
+
+@pytest.fixture(params=["documents", "subscription"])
+def two_firms(request: pytest.FixtureRequest, world: World) -> TwoFirms:
+    from guardian.shortcuts import assign_perm
+
+    from customers.models import Collaboration, CustomerAccount, CustomerKind
+    from customers.services import WORK_WITH_CUSTOMER
+    from tests.factories import CollaborationFactory, PartnerMembershipFactory
+
+    User.objects.update(language="en")
+    if request.param == "subscription":
+        CustomerAccount.objects.filter(pk=world.customer.pk).update(
+            kind=CustomerKind.SUBSCRIPTION, created_by_partner=None
+        )
+    b_collaboration = CollaborationFactory.create(partner=world.other_partner, customer=world.customer)
+    b_staff = PartnerMembershipFactory.create(
+        partner=world.other_partner, user__name="Bo Beta", user__language="en"
+    ).user
+    assign_perm(WORK_WITH_CUSTOMER, b_staff, b_collaboration)
+    a_collaboration = Collaboration.objects.get(pk=world.collaboration.pk)
+    a_folder = services.folder_create(
+        collaboration=a_collaboration,
+        actor=world.admin,
+        name="Alfas avtal",
+        customer_access=CustomerAccess.READ,
+        audience=Audience.ALL,
+    )
+    b_folder = services.folder_create(
+        collaboration=b_collaboration,
+        actor=world.outsider,
+        name=B_FOLDER,
+        customer_access=CustomerAccess.READ,
+        audience=Audience.ALL,
+    )
+    b_doc = services.document_upload(
+        folder=b_folder, actor=world.outsider, name=B_DOC, chunks=[B_PDF], by_customer=False
+    ).document
+    return TwoFirms(
+        world=world,
+        a_collaboration=a_collaboration,
+        b_collaboration=b_collaboration,
+        a_staff=world.staff,
+        b_staff=b_staff,
+        a_folder=a_folder,
+        b_folder=b_folder,
+        b_doc=b_doc,
+    )
+
+
+TWO_FIRM_ACTORS: dict[str, Callable[[TwoFirms], User]] = {
+    "a_admin": lambda t: t.world.admin,  # the creating firm's administrator
+    "a_staff": lambda t: t.a_staff,  # the creating firm's staff, assigned to the customer
+    "b_admin": lambda t: t.world.outsider,  # the other firm's administrator
+    "b_staff": lambda t: t.b_staff,  # the other firm's staff, assigned to the customer
+    "primary": lambda t: t.world.primary,  # the customer's primary contact
+    "customer_user": lambda t: t.world.customer_user,
+}
+A_SIDE = {"a_admin", "a_staff"}
+B_SIDE = {"b_admin", "b_staff"}
+
+TWO_FIRM_ACTIONS = (
+    "users_tab_a",  # GET the customer's Users tab through A's collaboration
+    "users_tab_b",  # ... through B's
+    "add_self_via_a",  # POST customer_user_add on A's collaboration: the actor's own email, as admin
+    "add_self_via_b",  # ... on B's
+    "add_newcomer_via_a",  # POST customer_user_add on A's collaboration: someone new
+    "add_newcomer_via_b",  # ... on B's
+    "customer_root_b",  # GET B's documents on the customer side
+    "customer_folder_b",  # GET B's folder on the customer side
+    "partner_folder_b",  # GET B's folder on the partner side
+    "download_b_doc",  # GET B's document
+    "customer_folder_a",  # GET A's folder on the customer side
+    "partner_folder_a",  # GET A's folder on the partner side
+)
+REFUSED = "refused"  # the action answers with a message (302 with it, or 422) and changes nothing
+_TP2 = TO_PARTNER
+# fmt: off
+TWO_FIRM_TABLE: dict[str, tuple[int | frozenset[int] | str, ...]] = {
+    #                 usrA usrB addSA    addSB    addNA    addNB    rootB cfB  pfB  dlB  cfA   pfA
+    "a_admin":       (200, 404, REFUSED, 404,     REFUSED, 404,     404,  404, 404, 404, _TP2, 200),
+    "a_staff":       (200, 404, REFUSED, 404,     REFUSED, 404,     404,  404, 404, 404, _TP2, 200),
+    "b_admin":       (404, 200, 404,     REFUSED, 404,     REFUSED, 404,  _TP2, 200, DL, 404,  404),
+    "b_staff":       (404, 200, 404,     REFUSED, 404,     REFUSED, 404,  _TP2, 200, DL, 404,  404),
+    "primary":       (404, 404, 404,     404,     404,     404,     200,  200, 404, DL,  200,  404),
+    "customer_user": (404, 404, 404,     404,     404,     404,     200,  200, 404, DL,  200,  404),
+}
+# fmt: on
+assert set(TWO_FIRM_TABLE) == set(TWO_FIRM_ACTORS)
+assert all(len(row) == len(TWO_FIRM_ACTIONS) for row in TWO_FIRM_TABLE.values())
+TWO_FIRM_CELLS = [
+    (actor, action, TWO_FIRM_TABLE[actor][i])
+    for actor in TWO_FIRM_TABLE
+    for i, action in enumerate(TWO_FIRM_ACTIONS)
+]
+
+
+def _two_firm_state() -> dict[str, Any]:
+    from customers.models import CustomerAccount
+
+    return {
+        **_state(),
+        "memberships": sorted(
+            CustomerMembership.objects.values_list("customer_id", "user_id", "is_admin", "is_primary_contact")
+        ),
+        "users": sorted(User.objects.values_list("pk", "email")),
+        "customers": sorted(CustomerAccount.objects.values_list("pk", "kind", "created_by_partner_id")),
+    }
+
+
+def _two_firm_perform(action: str, actor: User, client: Client, t: TwoFirms) -> Any:
+    a, b = t.a_collaboration.pk, t.b_collaboration.pk
+    match action:
+        case "users_tab_a" | "users_tab_b":
+            return client.get(reverse("customers:customer_users", args=[a if action.endswith("a") else b]))
+        case "add_self_via_a" | "add_self_via_b" | "add_newcomer_via_a" | "add_newcomer_via_b":
+            email = actor.email if action.startswith("add_self") else NEWCOMER
+            return client.post(
+                reverse("customers:customer_user_add", args=[a if action.endswith("a") else b]),
+                {"name": "Ny Admin", "email": email, "language": "en", "is_admin": "on"},
+            )
+        case "customer_root_b":
+            return client.get(reverse("documents:customer_root", args=[b]))
+        case "customer_folder_b":
+            return client.get(reverse("documents:customer_folder", args=[b, t.b_folder.pk]))
+        case "partner_folder_b":
+            return client.get(reverse("documents:partner_folder", args=[b, t.b_folder.pk]))
+        case "download_b_doc":
+            return client.get(reverse("documents:document_download", args=[t.b_doc.pk]))
+        case "customer_folder_a":
+            return client.get(reverse("documents:customer_folder", args=[a, t.a_folder.pk]))
+        case _:
+            assert action == "partner_folder_a"
+            return client.get(reverse("documents:partner_folder", args=[a, t.a_folder.pk]))
+
+
+@pytest.mark.parametrize(
+    ("actor", "action", "expected"),
+    TWO_FIRM_CELLS,
+    ids=[f"{actor}-{action}" for actor, action, _ in TWO_FIRM_CELLS],
+)
+def test_two_firms_one_customer_matrix(
+    two_firms: TwoFirms, client: Client, actor: str, action: str, expected: int | frozenset[int] | str
+) -> None:
+    t = two_firms
+    user = TWO_FIRM_ACTORS[actor](t)
+    client.force_login(user)
+    before = _two_firm_state()
+
+    response = _two_firm_perform(action, user, client, t)
+
+    if expected == REFUSED:
+        assert response.status_code in (302, 422), (actor, action, response.status_code)
+        assert _two_firm_state() == before
+        page = client.get(response["Location"]) if response.status_code == 302 else response
+        assert "manages its own users" in page.content.decode()
+        assert page.context["can_manage"] is False
+        # ...and the firm user still reads nothing of the other firm's.
+        other_side = t.a_collaboration if actor in B_SIDE else t.b_collaboration
+        assert client.get(reverse("documents:customer_root", args=[other_side.pk])).status_code == 404
+        return
+    if expected == TO_PARTNER:
+        collaboration, folder = (
+            (t.b_collaboration, t.b_folder) if action.endswith("b") else (t.a_collaboration, t.a_folder)
+        )
+        assert response.status_code == 302, (actor, action, response.status_code)
+        assert response["Location"] == reverse("documents:partner_folder", args=[collaboration.pk, folder.pk])
+        assert _two_firm_state() == before
+        return
+    if not isinstance(expected, frozenset):
+        assert isinstance(expected, int)
+        expected = frozenset({expected})
+    assert response.status_code in expected, (actor, action, response.status_code)
+    if response.status_code == 200 and action == "download_b_doc":
+        assert b"".join(response.streaming_content) == B_PDF
+    elif response.status_code == 200:
+        html = response.content.decode()
+        if action.startswith("users_tab"):
+            # Neither firm manages the users of a customer that two firms collaborate with.
+            assert response.context["can_manage"] is False
+            assert "manages its users itself" in html
+        elif action.endswith("b"):
+            assert B_FOLDER in html
+    if not action.startswith("download"):
+        assert _two_firm_state() == before
