@@ -347,7 +347,7 @@ class Command(BaseCommand):
 
         def sign(request: SigningRequest, user: User, action: str = "sign", reason: str = "") -> None:
             who = Party.objects.get(request=request, email=user.email)
-            answer = method_for(who).start(who) if action != "decline" else ""
+            answer = method_for(who).start(who)  # declining needs the code too
             signing_services.party_act(
                 party=who, action=action, answer=answer, reason=reason, ip="192.0.2.10", user_agent="Demo"
             )
