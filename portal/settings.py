@@ -151,6 +151,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # E-signing: expire at the deadline, remind by each request's interval.
     "expire-signings": {"task": "signing.tasks.expire_signings", "schedule": 300.0},
     "remind-signings": {"task": "signing.tasks.remind_signings", "schedule": crontab(minute=0)},
+    # Completed signings whose sealing failed are sealed again (each failure waits ten minutes).
+    "seal-unsealed-signings": {"task": "signing.tasks.seal_unsealed", "schedule": 600.0},
     # The first of the month: last month's statements.
     "monthly-statements": {
         "task": "billing.tasks.make_statements",
