@@ -3,6 +3,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 from django import forms
 from django.conf import settings
@@ -105,7 +106,17 @@ class LocalisedPasswordResetForm(PasswordResetForm):
     ) -> None:
         user = context.get("user")
         with translation.override(getattr(user, "language", None) or settings.LANGUAGE_CODE):
-            context = {**context, "portal_url": absolute_url(reverse("home"))}
+            # From PORTAL_BASE_URL, never the request's Host header, which a visitor chooses.
+            reset_path = reverse("password_reset_confirm", args=[context["uid"], context["token"]])
+            base = urlsplit(settings.PORTAL_BASE_URL)
+            context = {
+                **context,
+                "reset_url": absolute_url(reset_path),
+                "portal_url": absolute_url(reverse("home")),
+                "domain": base.netloc,
+                "site_name": base.netloc,
+                "protocol": base.scheme,
+            }
             super().send_mail(
                 subject_template_name,
                 email_template_name,

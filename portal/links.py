@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib.auth.tokens import default_token_generator
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from portal.models import User
+from portal.tokens import set_password_tokens
 
 
 def absolute_url(path: str) -> str:
@@ -17,7 +17,7 @@ def absolute_url(path: str) -> str:
 
 def set_password_url(user: User) -> str:
     """A one-time link that lets an invited user choose a password. It stops working once
-    the password changes or after PASSWORD_RESET_TIMEOUT."""
+    the password changes or after SET_PASSWORD_TIMEOUT (a week)."""
     uid = urlsafe_base64_encode(force_bytes(user.pk))
-    token = default_token_generator.make_token(user)
+    token = set_password_tokens.make_token(user)
     return absolute_url(reverse("set_password", args=[uid, token]))

@@ -211,7 +211,10 @@ GUARDIAN_RAISE_403 = False
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
-PASSWORD_RESET_TIMEOUT = envint("PASSWORD_RESET_TIMEOUT", 7 * 24 * 3600)
+# Links in emails (portal.tokens): a reset link asked for by someone who knows the address lives a
+# day; the set-password link of a welcome or invitation email, a week.
+PASSWORD_RESET_TIMEOUT = envint("PASSWORD_RESET_TIMEOUT", 24 * 3600)
+SET_PASSWORD_TIMEOUT = envint("SET_PASSWORD_TIMEOUT", 7 * 24 * 3600)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
@@ -223,7 +226,11 @@ SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", default=False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_AGE = envint("SESSION_AGE", 12 * 3600)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if envbool("BEHIND_PROXY") else None
-X_FRAME_OPTIONS = "SAMEORIGIN"
+# Production over HTTPS: redirect plain HTTP, and tell browsers to use HTTPS only for this long.
+SECURE_SSL_REDIRECT = envbool("SSL_REDIRECT", default=False)
+SECURE_HSTS_SECONDS = envint("HSTS_SECONDS", 0)
+# No page of the portal is meant to be shown in a frame, not even by the portal itself.
+X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 

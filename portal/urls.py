@@ -8,6 +8,7 @@ from django.views.static import serve
 
 from portal import views
 from portal.forms import LocalisedPasswordResetForm
+from portal.tokens import password_reset_tokens
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -26,6 +27,7 @@ urlpatterns = [
             email_template_name="emails/password_reset.txt",
             html_email_template_name="emails/password_reset.html",
             subject_template_name="emails/password_reset_subject.txt",
+            token_generator=password_reset_tokens,
         ),
         name="password_reset",
     ),
@@ -36,7 +38,9 @@ urlpatterns = [
     ),
     path(
         "accounts/reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(success_url=reverse_lazy("password_reset_complete")),
+        auth_views.PasswordResetConfirmView.as_view(
+            success_url=reverse_lazy("password_reset_complete"), token_generator=password_reset_tokens
+        ),
         name="password_reset_confirm",
     ),
     path(

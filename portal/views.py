@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from portal.context import AuthedRequest, org_context
 from portal.forms import EmailLoginForm, ProfileForm, SwitchOrganisationForm
+from portal.tokens import set_password_tokens
 
 
 @login_required
@@ -91,6 +92,7 @@ class SetPasswordView(auth_views.PasswordResetConfirmView):
 
     template_name = "registration/set_password.html"
     success_url = reverse_lazy("set_password_done")
+    token_generator = set_password_tokens
 
 
 class SetPasswordDoneView(auth_views.PasswordResetCompleteView):
