@@ -24,7 +24,7 @@ DEMO_BYRA = "559900-1004"
 
 def seed() -> str:
     out = StringIO()
-    call_command("seed_demo", stdout=out)
+    call_command("seed_demo", "--force", stdout=out)  # tests run with DEBUG off
     return out.getvalue()
 
 

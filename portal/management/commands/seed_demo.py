@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -191,8 +191,16 @@ FOLDERS: list[tuple[str, str, str, str, bool, list[tuple[str, str]]]] = [
 class Command(BaseCommand):
     help = (
         "Create the demo partners, customers and users (password 'portal-demo'), and each "
-        "customer's demo folders and files. Safe to run again: it only adds what is missing."
+        "customer's demo folders and files. Safe to run again: it only adds what is missing. "
+        "Refuses to run with PORTAL_DEBUG false (production) unless --force."
     )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Seed even with PORTAL_DEBUG false: every demo user's password is public.",
+        )
 
     def _user(self, email: str, name: str, **extra: Any) -> User:
         user = User.objects.filter(email=email).first()
@@ -202,6 +210,13 @@ class Command(BaseCommand):
         return user
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.DEBUG and not options["force"]:
+            # The demo users' password is in the README: in production they would be open doors.
+            raise CommandError(
+                "seed_demo makes users whose password is published, and PORTAL_DEBUG is false "
+                "(production). Run it on a development setup (PORTAL_DEBUG=true, as `make run` does), "
+                "or pass --force if this really is a throwaway installation."
+            )
         self.stdout.write("Seeding demo data")
         collaborations = self._organisations()
         self._prepare_queue_folders()
