@@ -84,6 +84,7 @@ def threaded_server(kind: str, *, database_url: str) -> Iterator[Server]:
             "DJANGO_SETTINGS_MODULE": "portal.settings",
             "PORTAL_DATABASE_URL": database_url,
             "PORTAL_DB_CONN_MAX_AGE": "0",
+            "PORTAL_DEBUG": "true",  # a development run, as `make run` is
             # No Redis: a cache of the server's own (locmem), so every page is rendered there.
             "PORTAL_VAR_DIR": var_dir,
             "PORTAL_MEDIA_ROOT": str(settings.MEDIA_ROOT),

@@ -1,27 +1,27 @@
 """Run the whole portal on one machine: Celery worker, Celery beat and runserver.
 
 This is what `make run` ends with. Each part is a child process of the same
-Python interpreter; the command waits on them and stops them together.
+Python interpreter, kept running by portal.supervisor: one that dies is logged
+and started again; Ctrl-C or SIGTERM stops them all together.
 """
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import logging
 import os
 import signal
 import socket
-import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from portal.supervisor import Child, Supervisor
 
 logger = logging.getLogger(__name__)
 
@@ -42,20 +42,14 @@ READY_TIMEOUT_SECONDS = 60.0
 POLL_SECONDS = 0.2
 
 
-@dataclass
-class Child:
-    name: str
-    argv: list[str]
-    process: subprocess.Popen[bytes] | None = None
-
-
 class Command(BaseCommand):
     help = (
         "Run the portal's embedded default on this machine: a Celery worker, Celery beat and "
         "Django's runserver, each as a child process, then print the URL and the demo logins. "
-        "Stop with Ctrl-C (or SIGTERM): all children are stopped together. If one of them dies "
-        "the others are stopped too and the command exits non-zero. Run `migrate` and `seed_demo` "
-        "first (`make run` does)."
+        "Stop with Ctrl-C (or SIGTERM): all children are stopped together. A child that exits "
+        "unexpectedly is logged and started again, after a pause that grows (up to 30 s) while "
+        "it keeps dying right after its start. Run `migrate` and `seed_demo` first (`make run` "
+        "does)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -70,7 +64,12 @@ class Command(BaseCommand):
         self._check_port_free(host, port)
         self._prepare_folders()
 
-        children = self._children(host, port)
+        supervisor = Supervisor(
+            self._children(host, port),
+            cwd=settings.BASE_DIR,
+            env=self._child_env(),
+            stop_timeout=STOP_TIMEOUT_SECONDS,
+        )
         stop_signal: list[int] = []
 
         def request_stop(signum: int, frame: FrameType | None) -> None:
@@ -78,22 +77,12 @@ class Command(BaseCommand):
 
         previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
-            env = self._child_env()
-            for child in children:
-                logger.info("starting %s: %s", child.name, " ".join(child.argv))
-                # A process group of its own: Ctrl-C in the terminal reaches only this command,
-                # which then stops the children once, in order, instead of each getting SIGINT.
-                child.process = subprocess.Popen(  # noqa: S603 (fixed argv, no shell)
-                    child.argv, cwd=settings.BASE_DIR, env=env, process_group=0
-                )
-            failure = self._wait(children, host, port, stop_signal)
+            supervisor.start()
+            self._wait(supervisor, host, port, stop_signal)
         finally:
-            self._stop_all(children)
+            supervisor.stop()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-
-        if failure:
-            raise CommandError(failure)
         self.stdout.write("Stopped.")
 
     # --- Set-up ---------------------------------------------------------------
@@ -151,16 +140,12 @@ class Command(BaseCommand):
 
     # --- Running ----------------------------------------------------------------
 
-    def _wait(self, children: list[Child], host: str, port: int, stop_signal: list[int]) -> str | None:
-        """Wait until a stop signal (returns None) or until a child exits (returns why)."""
+    def _wait(self, supervisor: Supervisor, host: str, port: int, stop_signal: list[int]) -> None:
+        """Keep the children running until a stop signal."""
         started = time.monotonic()
         announced = False
         while not stop_signal:
-            for child in children:
-                assert child.process is not None
-                code = child.process.poll()
-                if code is not None:
-                    return f"{child.name} exited unexpectedly with code {code}; stopped the others."
+            supervisor.check()
             if not announced and (
                 self._accepts_connections(host, port) or time.monotonic() - started > READY_TIMEOUT_SECONDS
             ):
@@ -168,7 +153,6 @@ class Command(BaseCommand):
                 announced = True
             time.sleep(POLL_SECONDS)
         logger.info("received %s, stopping", signal.Signals(stop_signal[0]).name)
-        return None
 
     def _accepts_connections(self, host: str, port: int) -> bool:
         target = "127.0.0.1" if host in ("0.0.0.0", "") else ("::1" if host == "::" else host)  # noqa: S104
@@ -198,27 +182,3 @@ class Command(BaseCommand):
         ]
         self.stdout.write("\n".join(lines))
         self.stdout.flush()
-
-    def _stop_all(self, children: list[Child]) -> None:
-        """SIGTERM every child still running, wait, then SIGKILL whatever is left."""
-        running = [c for c in children if c.process is not None and c.process.poll() is None]
-        # Reverse order: stop taking web requests first, then beat, then the worker.
-        for child in reversed(running):
-            assert child.process is not None
-            logger.info("stopping %s (pid %s)", child.name, child.process.pid)
-            child.process.terminate()  # a no-op for a process that has just exited
-        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
-        for child in running:
-            assert child.process is not None
-            try:
-                child.process.wait(timeout=max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                logger.warning("%s did not stop within %.0f s; killing it", child.name, STOP_TIMEOUT_SECONDS)
-                child.process.kill()
-                child.process.wait()
-        # Each child leads its own process group; kill whatever it left behind (say, pool processes
-        # of a worker that died). A group id is not reused while the group exists, so this is ours.
-        for child in children:
-            if child.process is not None:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(child.process.pid, signal.SIGKILL)
