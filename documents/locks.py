@@ -10,12 +10,11 @@ checker in its AppConfig.ready(), as billing.usage does for stored bytes.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import Any, TypeAlias
 
 from django.db.models import QuerySet
 
-if TYPE_CHECKING:
-    from documents.models import Document
+from documents.models import Document, Folder
 
 PENDING = "pending"  # in an unfinished signing: not deleted, no new version
 SEALED = "sealed"  # a signing's sealed output: no new version
@@ -51,3 +50,18 @@ def document_lock(document: Document | int) -> str | None:
     """PENDING, SEALED or None (free) for one document."""
     pk = document if isinstance(document, int) else document.pk
     return locked_document_ids([pk]).get(pk)
+
+
+def names_in_signing(documents: QuerySet[Document]) -> list[str]:
+    """The sorted names of those of `documents` that are part of a signing in progress, which may
+    not be deleted: one query however many documents, and one more for the names if any."""
+    pending = [pk for pk, reason in locked_document_ids(documents.values("pk")).items() if reason == PENDING]
+    return sorted(Document.objects.filter(pk__in=pending).values_list("name", flat=True)) if pending else []
+
+
+def folder_names_in_signing(folder: Folder) -> list[str]:
+    """What keeps `folder` from being deleted: its live documents, subfolders' included, that are
+    part of a signing in progress."""
+    return names_in_signing(
+        Document.objects.filter(folder__path__startswith=folder.path, deleted_at__isnull=True)
+    )

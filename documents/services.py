@@ -3,6 +3,7 @@ AuditEvent in that transaction, and removes stored files only after commit."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 
 from django.contrib.auth.models import Permission
@@ -11,11 +12,12 @@ from django.db.models import F, Max, QuerySet, Sum
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from billing import services as billing
 from customers.models import Collaboration, CustomerMembership
 from customers.services import customer_all_users_group
-from documents import selectors, storage
+from documents import locks, selectors, storage
 from documents.models import (
     Audience,
     CustomerAccess,
@@ -35,6 +37,7 @@ from portal.models import User
 from portal.queue import enqueue_on_commit
 
 MAX_DEPTH = 8
+MAX_DOCUMENT_NAME = 255
 
 
 def _permission(codename: str) -> Permission:
@@ -177,8 +180,25 @@ def folder_move(*, folder: Folder, actor: User, new_parent: Folder | None) -> Fo
 
 @transaction.atomic
 def folder_delete(*, folder: Folder, actor: User) -> None:
-    """Delete a folder with its subfolders and documents; stored files go after commit."""
+    """Delete a folder with its subfolders and documents; stored files go after commit. Refused
+    while a document in it is part of a signing in progress."""
     subtree = Folder.objects.filter(path__startswith=folder.path)
+    # Lock order as uploads: the folder rows (no upload adds a document now), then the documents.
+    list(subtree.select_for_update().values_list("pk", flat=True))
+    live_documents = Document.objects.filter(folder__in=subtree, deleted_at__isnull=True)
+    list(live_documents.select_for_update().values_list("pk", flat=True))
+    held = locks.names_in_signing(live_documents)
+    if held:
+        raise ServiceError(
+            ngettext(
+                "The folder was not deleted: %(names)s in it is part of a signing in progress. It can "
+                "be deleted once the signing is finished or cancelled.",
+                "The folder was not deleted: %(names)s in it are part of a signing in progress. It "
+                "can be deleted once the signing is finished or cancelled.",
+                len(held),
+            )
+            % {"names": ", ".join(held)}
+        )
     versions = DocumentVersion.objects.filter(document__folder__in=subtree)
     keys = [k for pair in versions.values_list("storage_key", "preview_key") for k in pair if k]
     documents = Document.objects.filter(folder__in=subtree, deleted_at__isnull=True).count()
@@ -358,13 +378,15 @@ def document_upload(
     by_customer: bool,
     source: str = DocumentSource.UPLOAD,
 ) -> DocumentVersion:
-    """Store a file in `folder`. The same name in the same folder becomes a new version.
+    """Store a file in `folder`. The same name in the same folder becomes a new version, except
+    where that would replace what its uploader may not (see _version_target): the document of the
+    returned version may then have another name than `name`, or the upload is refused.
 
     The bytes are hashed and measured into a temporary file first, so an empty or oversized file
     is refused before anything reaches storage. If anything fails after the file is stored, the
     stored file is removed: a refused upload leaves no file and no row behind.
     """
-    name = clean_name(name, max_length=255)
+    name = clean_name(name, max_length=MAX_DOCUMENT_NAME)
     spooled = storage.spool_upload(chunks)
     stored_key = ""
     try:
@@ -402,9 +424,14 @@ def _record_version(
     by_customer: bool,
     source: str = DocumentSource.UPLOAD,
 ) -> DocumentVersion:
-    # Lock the folder row: two uploads of the same name at once must become versions 1 and 2.
-    Folder.objects.select_for_update().filter(pk=folder.pk).first()
-    document = Document.objects.filter(folder=folder, name=name, deleted_at__isnull=True).first()
+    # Lock order: the folder row, then the document row, then (last, in billing) the partner row.
+    # The folder lock makes two uploads of the same name at once versions 1 and 2 (or two names);
+    # the document lock makes the decision below see a signing sent, or a delete done, at the same
+    # moment, since those lock the document row too.
+    if Folder.objects.select_for_update().filter(pk=folder.pk).first() is None:
+        raise ServiceError(_("The folder has been deleted."))
+    requested = name
+    name, document = _version_target(folder=folder, name=name, by_customer=by_customer, source=source)
     created = document is None
     now = timezone.now()
     if document is None:
@@ -419,8 +446,12 @@ def _record_version(
                     updated_at=now,
                 )
         except IntegrityError:
-            document = Document.objects.get(folder=folder, name=name, deleted_at__isnull=True)
-            created = False
+            # Every way a name arrives in a folder holds the folder lock (documents_move too), so
+            # this is a safety net: never make the file a version of a document nobody checked.
+            raise ServiceError(
+                _("A document named %(name)s was added at the same moment. Upload the file again.")
+                % {"name": name}
+            ) from None
     number = (DocumentVersion.objects.filter(document=document).aggregate(m=Max("number"))["m"] or 0) + 1
     version = DocumentVersion.objects.create(
         document=document,
@@ -455,11 +486,76 @@ def _record_version(
         size=spooled.size,
         sha256=spooled.sha256,
         content_type=spooled.content_type,
+        **({"requested_name": requested} if name != requested else {}),
     )
     from documents import tasks
 
     enqueue_on_commit(tasks.render_preview, version.pk)
     return version
+
+
+def _version_target(
+    *, folder: Folder, name: str, by_customer: bool, source: str
+) -> tuple[str, Document | None]:
+    """The name the file is stored under and the document it becomes a new version of (None: a
+    new document). Precondition: the folder row is locked; this locks the document row.
+
+    A customer's file never becomes a version of a document the customer may not delete (the
+    firm's) nor of one held by a signing: it is stored beside it under the next free name, as
+    "Årsredovisning (2).pdf", and nothing of the firm's changes. A sealed PDF is always a document
+    of its own. The firm's file onto a held document is refused: it would change what the parties
+    are signing, or what was sealed.
+    """
+    document = (
+        Document.objects.select_for_update().filter(folder=folder, name=name, deleted_at__isnull=True).first()
+    )
+    if document is None:
+        return name, None
+    if source == DocumentSource.SIGNED:
+        return _free_name(folder=folder, name=name), None
+    hold = locks.document_lock(document)
+    if by_customer and (hold is not None or not document.uploaded_by_customer):
+        return _free_name(folder=folder, name=name), None
+    if hold == locks.PENDING:
+        raise ServiceError(
+            _(
+                "%(name)s is out for signing: it cannot get a new version until the signing is "
+                "finished or cancelled. Upload the file under another name."
+            )
+            % {"name": name}
+        )
+    if hold is not None:
+        raise ServiceError(
+            _(
+                "%(name)s is a sealed signed document: it cannot get a new version. Upload the "
+                "file under another name."
+            )
+            % {"name": name}
+        )
+    return name, document
+
+
+def _free_name(*, folder: Folder, name: str) -> str:
+    """The first of "stem (2).ext", "stem (3).ext", ... that no live document in `folder` has,
+    within the 255 characters of a name. Precondition: the folder row is locked."""
+    stem, ext = os.path.splitext(name)
+    if len(ext) > 20:  # not an extension, just a dot in a long name
+        stem, ext = name, ""
+    start = 2
+    while True:
+        candidates = []
+        for number in range(start, start + 50):
+            suffix = f" ({number}){ext}"
+            candidates.append(stem[: MAX_DOCUMENT_NAME - len(suffix)].rstrip() + suffix)
+        taken = set(
+            Document.objects.filter(folder=folder, name__in=candidates, deleted_at__isnull=True).values_list(
+                "name", flat=True
+            )
+        )
+        free = [candidate for candidate in candidates if candidate not in taken]
+        if free:
+            return free[0]
+        start += 50
 
 
 @transaction.atomic
@@ -469,6 +565,19 @@ def documents_delete(*, documents: Sequence[Document], actor: User) -> int:
     now = timezone.now()
     ids = [d.pk for d in documents]
     live = list(Document.objects.select_for_update().filter(pk__in=ids, deleted_at__isnull=True))
+    # The rows are locked above, as a signing's send locks them: the answer holds until commit.
+    held = locks.names_in_signing(Document.objects.filter(pk__in=[d.pk for d in live]))
+    if held:
+        raise ServiceError(
+            ngettext(
+                "Nothing was deleted: %(names)s is part of a signing in progress. It can be deleted "
+                "once the signing is finished or cancelled.",
+                "Nothing was deleted: %(names)s are part of a signing in progress. They can be "
+                "deleted once the signing is finished or cancelled.",
+                len(held),
+            )
+            % {"names": ", ".join(held)}
+        )
     versions = DocumentVersion.objects.filter(document__in=live, deleted_at__isnull=True)
     keys = [k for pair in versions.values_list("storage_key", "preview_key") for k in pair if k]
     freed = _bytes_by_partner(versions)
@@ -494,9 +603,19 @@ def documents_delete(*, documents: Sequence[Document], actor: User) -> int:
 @transaction.atomic
 def version_delete(*, version: DocumentVersion, actor: User) -> None:
     """Delete one older version. The current version goes with the document, not alone."""
+    # The document row first, as every other writer of a document's versions locks it.
+    Document.objects.select_for_update().filter(pk=version.document_id).first()
     version = DocumentVersion.objects.select_for_update().select_related("document").get(id=version.id)
     if version.deleted_at is not None:
         raise ServiceError(_("This version has already been deleted."))
+    if locks.document_lock(version.document_id) == locks.PENDING:
+        raise ServiceError(
+            _(
+                "The versions of %(name)s cannot be deleted while it is part of a signing in progress "
+                "(it may be the version being signed)."
+            )
+            % {"name": version.document.name}
+        )
     if version.document.current_version_id == version.pk:
         raise ServiceError(
             _("The current version cannot be deleted on its own; delete the document instead.")
@@ -519,6 +638,8 @@ def version_delete(*, version: DocumentVersion, actor: User) -> None:
 def documents_move(*, documents: Sequence[Document], actor: User, target: Folder) -> int:
     """Move documents to another folder of the same collaboration. A name already used in the target
     refuses the whole move, so nothing moves half-way."""
+    # The target's folder row first, as uploads take it: a name checked here stays free.
+    Folder.objects.select_for_update().filter(pk=target.pk).first()
     live = list(
         Document.objects.select_for_update().filter(pk__in=[d.pk for d in documents], deleted_at__isnull=True)
     )

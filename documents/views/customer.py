@@ -170,7 +170,11 @@ def bulk(request: AuthedRequest, collaboration_id: int, folder_id: int) -> HttpR
                 "nav": "collaborations",
             },
         )
-    deleted = services.documents_delete(documents=chosen, actor=request.user)
+    try:
+        deleted = services.documents_delete(documents=chosen, actor=request.user)
+    except ServiceError as error:
+        form.add_error(None, error.message)
+        return _render_folder(request, folder, rights, sort=sort, bulk_form=form, status=422)
     messages.success(
         request,
         ngettext("%(count)d document was deleted.", "%(count)d documents were deleted.", deleted)

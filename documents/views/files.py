@@ -16,7 +16,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from documents import access, selectors, services
 from documents.delivery import file_response
-from documents.models import Document, Folder, PreviewStatus
+from documents.models import Document, DocumentVersion, Folder, PreviewStatus
+from documents.names import clean_name
 from documents.storage import CHUNK
 from documents.zipping import zip_response
 from portal.context import AuthedRequest
@@ -75,6 +76,7 @@ def upload(request: AuthedRequest, folder_id: int) -> HttpResponse:
                 "version": version.number,
                 "name": version.document.name,
                 "size": version.size,
+                "message": _stored_as(unquote(raw_name), version),
             },
             status=201,
         )
@@ -83,7 +85,7 @@ def upload(request: AuthedRequest, folder_id: int) -> HttpResponse:
         messages.error(request, _("Choose at least one file to upload."))
     for uploaded in files:
         try:
-            services.document_upload(
+            version = services.document_upload(
                 folder=folder,
                 actor=request.user,
                 name=uploaded.name or "",
@@ -93,8 +95,25 @@ def upload(request: AuthedRequest, folder_id: int) -> HttpResponse:
         except ServiceError as error:
             messages.error(request, f"{uploaded.name}: {error.message}")
         else:
-            messages.success(request, _("%(name)s was uploaded.") % {"name": uploaded.name})
+            messages.success(
+                request,
+                _stored_as(uploaded.name or "", version)
+                or _("%(name)s was uploaded.") % {"name": uploaded.name},
+            )
     return redirect(folder_url(folder.pk, folder.collaboration_id, rights.side))
+
+
+def _stored_as(name: str, version: DocumentVersion) -> str:
+    """What to tell the uploader when the file was stored under another name than theirs (a
+    customer's file beside the firm's of the same name), or "" when it kept its name."""
+    if version.document.name == clean_name(name, max_length=services.MAX_DOCUMENT_NAME):
+        return ""
+    return _(
+        "%(name)s was uploaded as %(stored)s, beside the file of that name, which you cannot replace."
+    ) % {
+        "name": name,
+        "stored": version.document.name,
+    }
 
 
 def bulk_download(request: AuthedRequest, folder: Folder, documents: list[Document]) -> HttpResponseBase:
@@ -181,7 +200,11 @@ def document_delete(request: AuthedRequest, document_id: int) -> HttpResponse:
     document, rights = access.document_for_user(request.user, document_id)
     if not rights.can_delete(document):
         raise PermissionDenied
-    services.documents_delete(documents=[document], actor=request.user)
+    try:
+        services.documents_delete(documents=[document], actor=request.user)
+    except ServiceError as error:
+        messages.error(request, error.message)
+        return redirect("documents:document_detail", document.pk)
     messages.success(request, _("%(name)s was deleted.") % {"name": document.name})
     return redirect(folder_url(document.folder_id, document.folder.collaboration_id, rights.side))
 

@@ -27,7 +27,7 @@ from django.utils.translation import ngettext, pgettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from customers.models import Collaboration, CustomerMembership
-from documents import access, selectors, services
+from documents import access, locks, selectors, services
 from documents.access import FolderRights
 from documents.forms import AccessForm, BulkForm, FolderNameForm, MoveFolderForm, NewFolderForm
 from documents.models import Audience, CustomerAccess, Document, Folder, PreviewStatus
@@ -448,6 +448,30 @@ def folder_move(request: AuthedRequest, collaboration_id: int, folder_id: int) -
     )
 
 
+def _folder_delete_page(
+    request: AuthedRequest,
+    folder: Folder,
+    *,
+    in_signing: Sequence[str] = (),
+    error: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    contents = selectors.folder_contents(folder=folder)
+    return render(
+        request,
+        "documents/partner_folder_delete.html",
+        {
+            "collaboration": folder.collaboration,
+            "folder": folder,
+            "contents": contents,
+            "size": human_size(contents.bytes),
+            "in_signing": ", ".join(in_signing),
+            "error": error,
+        },
+        status=status,
+    )
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def folder_delete(request: AuthedRequest, collaboration_id: int, folder_id: int) -> HttpResponse:
@@ -458,19 +482,12 @@ def folder_delete(request: AuthedRequest, collaboration_id: int, folder_id: int)
     collaboration = folder.collaboration
     activate_partner(request, collaboration)
     if request.method == "GET":
-        contents = selectors.folder_contents(folder=folder)
-        return render(
-            request,
-            "documents/partner_folder_delete.html",
-            {
-                "collaboration": collaboration,
-                "folder": folder,
-                "contents": contents,
-                "size": human_size(contents.bytes),
-            },
-        )
+        return _folder_delete_page(request, folder, in_signing=locks.folder_names_in_signing(folder))
     parent = folder.parent
-    services.folder_delete(folder=folder, actor=request.user)
+    try:
+        services.folder_delete(folder=folder, actor=request.user)
+    except ServiceError as error:
+        return _folder_delete_page(request, folder, error=error.message, status=422)
     messages.success(request, _("The folder %(name)s was deleted.") % {"name": folder.name})
     if parent is not None:
         return redirect(_folder_url(parent))

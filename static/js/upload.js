@@ -3,7 +3,8 @@
  * Without this script the form posts its `files` input as multipart and the server redirects back.
  * With it, each chosen or dropped file is sent on its own (at most three at a time) as the raw
  * request body, its name URL-encoded in X-File-Name, and gets a row with a progress bar and a
- * status text. The server answers 201 or a JSON {ok: false, error} that is shown as is. When every
+ * status text. The server answers 201 (with a `message` to show when the file was stored under
+ * another name) or a JSON {ok: false, error} that is shown as is. When every
  * file is finished and at least one was stored, the page reloads to show them in the list; the rows
  * are kept in sessionStorage across that reload, so a refused file's message stays on screen.
  *
@@ -174,7 +175,13 @@
     };
     xhr.onload = function () {
       if (xhr.status === 201) {
-        self.finish(item, true, self.message("done", "Uploaded"));
+        var note = "";
+        try {
+          note = JSON.parse(xhr.responseText).message || ""; // e.g. stored under another name
+        } catch (parseError) {
+          note = "";
+        }
+        self.finish(item, true, note || self.message("done", "Uploaded"));
         return;
       }
       var error = "";

@@ -363,7 +363,8 @@ def test_document_page_lists_the_versions(
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         v1 = upload(edit_folder, world.admin, "Avtal.pdf")
-        v2 = upload(edit_folder, world.customer_user, "Avtal.pdf", PDF_V2, by_customer=True)
+        # The firm's second version (a customer's file of the same name is stored beside it).
+        v2 = upload(edit_folder, world.staff, "Avtal.pdf", PDF_V2)
     v2.refresh_from_db()
     assert v2.preview_status == PreviewStatus.READY
     response = login(world.customer_user).get(reverse("documents:document_detail", args=[v1.document_id]))
