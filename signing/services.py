@@ -240,7 +240,7 @@ def _create_request(
 def _add_parties_and_charge(
     request: SigningRequest, *, cleaned: list[PartyInput], picked: list[Document], actor: User
 ) -> None:
-    collaboration, document = request.collaboration, request.document
+    collaboration = request.collaboration
     users = {
         u.email.lower(): u for u in User.objects.filter(email__in=[p.email for p in cleaned], is_active=True)
     }
@@ -269,7 +269,7 @@ def _add_parties_and_charge(
             position=position,
         )
     billing.signature_charge(
-        partner=collaboration.partner, actor=actor, reference=request.charge_reference, reason=document.name
+        partner=collaboration.partner, actor=actor, reference=request.charge_reference, reason=request.title
     )
     _event(request, "sent", actor=actor, parties=len(cleaned), attachments=len(picked))
     _start_turn(request)
@@ -517,7 +517,7 @@ def _finish(request: SigningRequest, status: str, detail: dict[str, str | int] |
     )
     if changed:
         request.status = status
-        _event(request, status, **(detail or {}))
+        Event.objects.create(request=request, kind=status, detail=detail or {})  # its keys at the top
     return bool(changed)
 
 
