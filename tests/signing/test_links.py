@@ -209,6 +209,8 @@ def test_a_completed_signing_serves_only_the_sealed_pdf_for_30_days(
     assert b"".join(response.streaming_content).startswith(b"%PDF")  # type: ignore[attr-defined]
     for url in _party_urls(token):
         assert client.get(url).status_code == 410, url
+    wrong = token[:-1] + ("1" if token[-1] != "1" else "2")
+    assert client.get(reverse("signing:sealed", args=[wrong])).status_code == 404
     SigningRequest.objects.filter(pk=request.pk).update(finished_at=timezone.now() - dt.timedelta(days=31))
     assert client.get(sealed_url).status_code == 410
     assert client.get(reverse("signing:sign", args=[token])).status_code == 410
@@ -395,3 +397,29 @@ def test_deleting_the_folder_keeps_a_completed_signing_and_its_evidence(
     assert client.get(reverse("signing:sign", args=[token])).status_code == 410
     assert client.get(reverse("signing:sealed", args=[token])).status_code == 410
     assert selectors.document_signing_lock(main.pk) is None
+
+
+def test_the_migration_flattens_old_events_and_takes_tokens_out_of_notifications(
+    funded: World, folder: Folder, settings: Any
+) -> None:
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("signing.migrations.0003_evidence_outlives_files")
+    settings.NOTIFICATION_BATCH_SECONDS = 0
+    karin = funded.primary
+    request = send(funded, document(folder, funded.admin), [PartyInput(karin.name, karin.email)])
+    party = Party.objects.get(request=request)
+    token = services.party_token(party)
+    # As the code before the fix wrote them.
+    Notification.objects.filter(recipient=karin).update(url=f"/sign/{token}/")
+    cancelled = Event.objects.create(
+        request=request, kind="cancelled", detail={"detail": {"by": "Sam Staff"}}
+    )
+    migration.flatten_event_details(apps, None)
+    migration.notifications_without_tokens(apps, None)
+    cancelled.refresh_from_db()
+    assert services.describe_event(cancelled) == "Cancelled by Sam Staff"
+    urls = set(Notification.objects.filter(recipient=karin).values_list("url", flat=True))
+    assert urls == {reverse("signing:party_open", args=[party.pk])}
