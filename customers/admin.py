@@ -192,7 +192,9 @@ class CustomerMembershipAdmin(NormalizedSearchMixin, admin.ModelAdmin):
         else:
             super().save_model(request, obj, form, change)
 
-    @admin.action(description=_("Make the selected user the primary contact of their customer"))
+    @admin.action(
+        description=_("Make the selected user the primary contact of their customer"), permissions=["change"]
+    )
     def make_primary_contact(self, request: HttpRequest, queryset: QuerySet[CustomerMembership]) -> None:
         memberships = list(queryset.select_related("customer"))
         per_customer = Counter(m.customer_id for m in memberships)
@@ -328,7 +330,10 @@ class CollaborationAdmin(NormalizedSearchMixin, admin.ModelAdmin):
             obj.status = CollaborationStatus.ACTIVE
         super().save_model(request, obj, form, change)
 
-    @admin.action(description=_("End the selected collaborations (removes their staff assignments)"))
+    @admin.action(
+        description=_("End the selected collaborations (removes their staff assignments)"),
+        permissions=["change"],
+    )
     def end_collaborations(self, request: HttpRequest, queryset: QuerySet[Collaboration]) -> None:
         ended = 0
         for collaboration in queryset.exclude(status=CollaborationStatus.ENDED):

@@ -161,7 +161,14 @@ class DocumentAdmin(ReadOnlyAdmin):
     def current_size(self, obj: Document) -> str:
         return human_size(obj.current_version.size) if obj.current_version else "–"
 
-    @admin.action(description=_("Delete the selected documents and their stored files"))
+    # The rows are read-only here; deleting goes through the service, for those who may delete.
+    def has_delete_documents_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("documents.delete_document")
+
+    @admin.action(
+        description=_("Delete the selected documents and their stored files"),
+        permissions=["delete_documents"],
+    )
     def delete_documents(self, request: HttpRequest, queryset: QuerySet[Document]) -> None:
         deleted = services.documents_delete(
             documents=list(queryset.filter(deleted_at__isnull=True)), actor=admin_actor(request)
@@ -192,7 +199,13 @@ class DocumentVersionAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
     actions = ["render_previews_again"]
 
-    @admin.action(description=_("Render the preview again (failed or pending versions)"))
+    def has_render_previews_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("documents.change_documentversion")
+
+    @admin.action(
+        description=_("Render the preview again (failed or pending versions)"),
+        permissions=["render_previews"],
+    )
     def render_previews_again(self, request: HttpRequest, queryset: QuerySet[DocumentVersion]) -> None:
         ids = list(
             queryset.filter(

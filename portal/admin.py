@@ -20,6 +20,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, IntegerField, Model, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from portal.forms import UserFieldsCleaningMixin
@@ -103,6 +104,17 @@ user_deletion_guards: list[UserDeletionGuard] = []
 
 
 # --- User ---------------------------------------------------------------------------------------
+
+
+def outranks(target: Any, actor: Any) -> bool:
+    """Whether `target` holds rights `actor` lacks, so that setting its password or email would
+    hand them to the actor: a superuser, to anyone but a superuser; a staff member, to a
+    non-superuser without all of the target's permissions."""
+    if not isinstance(target, User) or actor.is_superuser:
+        return False
+    if target.is_superuser:
+        return True
+    return target.is_staff and not target.get_all_permissions() <= actor.get_all_permissions()
 
 
 def _personnummer_field() -> forms.CharField:
@@ -192,12 +204,25 @@ class UserAdmin(NormalizedSearchMixin, DjangoUserAdmin):
             readonly += ["is_superuser", "groups", "user_permissions"]
         return readonly
 
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Django's password page asks this too, so it covers emails and passwords alike.
+        return super().has_change_permission(request, obj) and not outranks(obj, request.user)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_delete_permission(request, obj) and not outranks(obj, request.user)
+
     def get_deleted_objects(
         self, objs: Sequence[User] | QuerySet[User], request: HttpRequest
     ) -> tuple[list[Any], dict[str, int], set[str], list[Any]]:
         deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
         users = list(objs)
         reasons = [reason for guard in user_deletion_guards for reason in guard(users)]
+        # The changelist's "delete selected" asks has_delete_permission without a user.
+        reasons += [
+            gettext("%(user)s has rights you do not have.") % {"user": user}
+            for user in users
+            if outranks(user, request.user)
+        ]
         # "Protected" objects make Django refuse the deletion and list them on the confirmation page.
         return deleted, model_count, perms_needed, [*protected, *reasons]
 
