@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from documents import access, selectors, services
+from documents import access, locks, selectors, services
 from documents.delivery import file_response
 from documents.models import Document, DocumentVersion, Folder, PreviewStatus
 from documents.names import clean_name
@@ -175,6 +175,7 @@ def preview(request: AuthedRequest, version_id: int) -> HttpResponseBase:
 def document_detail(request: AuthedRequest, document_id: int) -> HttpResponse:
     document, rights = access.document_for_user(request.user, document_id)
     versions = selectors.versions_of(user=request.user, document=document)
+    hold = locks.document_lock(document)
     return render(
         request,
         "documents/document_detail.html",
@@ -185,7 +186,8 @@ def document_detail(request: AuthedRequest, document_id: int) -> HttpResponse:
             "folder": document.folder,
             "collaboration": document.folder.collaboration,
             "folder_url": folder_url(document.folder_id, document.folder.collaboration_id, rights.side),
-            "can_delete": rights.can_delete(document),
+            "hold": hold,
+            "can_delete": rights.can_delete(document) and hold != locks.PENDING,
             "nav": "customers" if rights.is_partner else "collaborations",
             # Thumbnails are 240 px wide; A4 pages come out about 340 px high. Reserving the
             # height keeps the page from jumping when the image arrives.

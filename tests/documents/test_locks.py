@@ -435,3 +435,19 @@ def test_the_bulk_check_names_each_held_document(world: World, folder: Folder) -
         sealed.pk: locks.SEALED,
     }
     assert locks.document_lock(free) is None and locks.document_lock(held) == locks.PENDING
+
+
+def test_the_document_page_says_it_is_out_for_signing_and_offers_no_delete(
+    world: World, folder: Folder, login: Any
+) -> None:
+    document = upload(folder, world.staff).document
+    delete_url = reverse("documents:document_delete", args=[document.pk])
+    page_url = reverse("documents:document_detail", args=[document.pk])
+    assert delete_url in login(world.staff).get(page_url).content.decode()
+    signing(world, document)
+    html = login(world.staff).get(page_url).content.decode()
+    assert "part of a signing in progress" in html and delete_url not in html
+    sealed = sealed_document(world, folder)
+    html = login(world.staff).get(reverse("documents:document_detail", args=[sealed.pk])).content.decode()
+    assert "sealed signed document" in html
+    assert reverse("documents:document_delete", args=[sealed.pk]) in html  # a sealed PDF may go
