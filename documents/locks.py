@@ -26,6 +26,17 @@ LockChecker: TypeAlias = Callable[[DocumentIds], Mapping[int, str]]
 _checkers: list[LockChecker] = []
 
 
+def lock_documents(document_ids: Iterable[int]) -> dict[int, Document]:
+    """Lock the rows of the live documents among `document_ids` until commit (in id order, so two
+    callers never deadlock) and return them by id; a deleted one is missing. Call it first in the
+    transaction that creates a hold (a signing's send): an upload or a delete of the same document
+    locks the same row, so it waits for the hold to commit and then sees it."""
+    documents = Document.objects.select_for_update().filter(
+        pk__in=list(document_ids), deleted_at__isnull=True
+    )
+    return {document.pk: document for document in documents.order_by("pk")}
+
+
 def register_lock(checker: LockChecker) -> None:
     if checker not in _checkers:
         _checkers.append(checker)

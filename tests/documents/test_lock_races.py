@@ -12,7 +12,7 @@ from functools import partial
 import pytest
 from django.db import connection, connections, transaction
 
-from documents import services
+from documents import locks, services
 from documents.models import CustomerAccess, Document, DocumentVersion, Folder
 from partners.models import Partner
 from portal.errors import ServiceError
@@ -59,15 +59,16 @@ def test_twelve_customer_uploads_of_the_firms_name_at_once_each_get_their_own_na
 
 
 def _while_a_signing_is_being_sent(world: World, document: Document, write: Callable[[], object]) -> str:
-    """Run `write` while another connection holds the document row locked and has made (not yet
-    committed) a signing of it, as signing_send does; returns "blocked-then-<outcome>"."""
+    """Run `write` while another connection holds the document row locked (locks.lock_documents,
+    which a signing's send is to call first) and has made, not yet committed, a signing of it;
+    returns "blocked-then-<outcome>"."""
     held, release = threading.Event(), threading.Event()
     outcome: list[str] = []
 
     def send() -> None:
         try:
             with transaction.atomic():
-                Document.objects.select_for_update().get(pk=document.pk)
+                assert list(locks.lock_documents([document.pk])) == [document.pk]
                 signing(world, document)
                 held.set()
                 release.wait(20)

@@ -451,3 +451,13 @@ def test_the_document_page_says_it_is_out_for_signing_and_offers_no_delete(
     html = login(world.staff).get(reverse("documents:document_detail", args=[sealed.pk])).content.decode()
     assert "sealed signed document" in html
     assert reverse("documents:document_delete", args=[sealed.pk]) in html  # a sealed PDF may go
+
+
+def test_lock_documents_returns_the_live_ones_in_id_order(world: World, folder: Folder) -> None:
+    from documents import locks
+
+    a = upload(folder, world.staff, "a.pdf").document
+    b = upload(folder, world.staff, "b.pdf").document
+    gone = upload(folder, world.staff, "c.pdf").document
+    services.documents_delete(documents=[gone], actor=world.staff)
+    assert list(locks.lock_documents([b.pk, gone.pk, a.pk])) == sorted([a.pk, b.pk])
