@@ -34,9 +34,10 @@ ENV PORTAL_STATIC_ROOT=/srv/static \
 
 USER portal
 
-# Static files are collected into the image (hashed names, compressed); the key is a dummy
-# that exists only for this step. Compose copies them into the volume nginx serves from.
-RUN PORTAL_SECRET_KEY=collectstatic-only-not-a-secret PORTAL_VAR_DIR=/tmp/build-var \
+# Static files are collected into the image (hashed names, compressed). This step alone runs
+# with PORTAL_DEBUG on: the image holds no secrets, and production (debug off) refuses to start
+# without them. Compose copies the files into the volume nginx serves from.
+RUN PORTAL_DEBUG=true PORTAL_VAR_DIR=/tmp/build-var \
     python manage.py collectstatic --noinput -v0 \
     && rm -rf /tmp/build-var
 
