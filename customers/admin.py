@@ -25,6 +25,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from customers.hooks import membership_removed
 from customers.models import (
     Collaboration,
     CollaborationGroupObjectPermission,
@@ -144,6 +145,8 @@ class CustomerAccountAdmin(NormalizedSearchMixin, admin.ModelAdmin):
         instances = formset.save(commit=False)
         for membership in formset.deleted_objects:
             membership.delete()
+            # The user's own folder grants go with the membership, as in customer_user_remove.
+            membership_removed(customer_id=membership.customer_id, user_id=membership.user_id)
         for membership in sorted(instances, key=lambda m: m.is_primary_contact):
             membership.save()
         formset.save_m2m()

@@ -29,7 +29,6 @@ from partners.access import active_partner, active_partner_org
 from portal.context import AuthedRequest
 from portal.errors import ServiceError
 from signing import selectors as signing_selectors
-from signing import services as signing_services
 
 # --- Partner side: Mina samarbeten -----------------------------------------------------
 
@@ -238,7 +237,8 @@ def collaboration_list(request: AuthedRequest) -> HttpResponse:
         parties = signing_selectors.parties_waiting_on(
             user=request.user, collaboration_ids=[c.pk for c in collaborations]
         )
-        waiting = [(p, reverse("signing:sign", args=[signing_services.party_token(p)])) for p in parties]
+        # The logged-in page behind the link, never the raw token (it would sit in page caches).
+        waiting = [(p, reverse("signing:party_open", args=[p.pk])) for p in parties]
     return render(
         request,
         "customers/collaboration_list.html",

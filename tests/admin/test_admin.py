@@ -25,6 +25,8 @@ from customers.models import (
     CustomerKind,
     CustomerMembership,
 )
+from documents import services as documents_services
+from documents.models import Audience, CustomerAccess, FolderUserObjectPermission
 from partners.models import Partner, PartnerMembership, PartnerRole, Plan
 from portal.models import User
 
@@ -568,3 +570,28 @@ def test_staff_assignment_only_for_the_partners_staff(admin_client: Client, seed
     assert CollaborationUserObjectPermission.objects.filter(
         user=newcomer, content_object=seed.collaboration
     ).exists()
+
+
+def test_removing_a_user_in_the_customer_inline_removes_their_folder_grants(
+    admin_client: Client, seed: Seed
+) -> None:
+    """The inline's delete box is the operator's way to remove a user: it must take the user's
+    own folder grants with it, as the portal's removal does, or re-adding them brings them back."""
+    extra = CustomerMembership.objects.create(customer=seed.kund, user=seed.bertil)
+    folder = documents_services.folder_create(
+        collaboration=seed.collaboration,
+        actor=seed.anna,
+        name="Löner",
+        customer_access=CustomerAccess.READ,
+        audience=Audience.SELECTED,
+        selected_user_ids=[seed.bertil.pk],
+    )
+    assert FolderUserObjectPermission.objects.filter(content_object=folder, user=seed.bertil).exists()
+    url = reverse("admin:customers_customeraccount_change", args=[seed.kund.pk])
+    data = post_data(admin_client.get(url))
+    rows = {int(value): key.removesuffix("-id") for key, value in data.items() if key.endswith("-id")}
+    data[f"{rows[extra.pk]}-DELETE"] = "on"
+    response = admin_client.post(url, data)
+    assert response.status_code == 302
+    assert not CustomerMembership.objects.filter(pk=extra.pk).exists()
+    assert not FolderUserObjectPermission.objects.filter(content_object=folder, user=seed.bertil).exists()

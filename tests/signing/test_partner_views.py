@@ -693,8 +693,7 @@ def test_samarbeten_lists_the_signings_waiting_on_the_user(funded: World, doc: D
     response = login(world.primary).get(reverse("customers:collaboration_list"))
     html = page(response)
     assert "1 document is waiting for you" in html
-    sign = reverse("signing:sign", args=[services.party_token(karin)])
-    assert f'href="{sign}"' in html
+    assert f'href="{reverse("signing:party_open", args=[karin.pk])}"' in html
     assert [p.pk for p, _url in response.context["waiting"]] == [
         p.pk for p in services.waiting_on([world.primary])
     ]
@@ -718,7 +717,12 @@ def test_samarbeten_waiting_list_follows_the_turn(funded: World, doc: Document, 
     Party.objects.filter(request=request, user=world.primary).update(action="signed", acted_at=timezone.now())
     response = login(world.customer_user).get(reverse("customers:collaboration_list"))
     assert [p.user_id for p, _url in response.context["waiting"]] == [world.customer_user.pk]
-    assert re.search(r'href="/sign/[0-9a-f]{40,}/"', page(response))
+    party = Party.objects.get(request=request, user=world.customer_user)
+    # The page links to the logged-in opener, which leads on to the party's link; no token in the page.
+    assert f'href="/signings/mine/{party.pk}/"' in page(response)
+    assert "/sign/" not in page(response)
+    opened = login(world.customer_user).get(f"/signings/mine/{party.pk}/")
+    assert opened.status_code == 302 and re.fullmatch(r"/sign/[0-9a-f]{40,}/", opened["Location"])
     response = login(world.primary).get(reverse("customers:collaboration_list"))
     assert response.context["waiting"] == []
 
