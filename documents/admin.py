@@ -20,7 +20,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from documents import services
+from documents import locks, services
 from documents.models import (
     Document,
     DocumentVersion,
@@ -115,8 +115,16 @@ class FolderAdmin(admin.ModelAdmin):
     ) -> tuple[list[Any], dict[str, int], set[str], list[Any]]:
         deleted, model_count, _perms_needed, protected = super().get_deleted_objects(objs, request)
         # The documents, versions and permission rows go with the folder through the service,
-        # which is why their own admins refuse deleting them one by one.
-        return deleted, model_count, set(), protected
+        # which is why their own admins refuse deleting them one by one. A folder holding a
+        # document out for signing is refused there; say so on the confirmation page, before
+        # anyone presses "Yes".
+        held = [
+            gettext("%(folder)s holds %(document)s, which is part of a signing in progress.")
+            % {"folder": folder.name, "document": name}
+            for folder in objs
+            for name in locks.folder_names_in_signing(folder)
+        ]
+        return deleted, model_count, set(), [*protected, *held]
 
     def delete_model(self, request: HttpRequest, obj: Folder) -> None:
         services.folder_delete(folder=obj, actor=admin_actor(request))
@@ -170,9 +178,13 @@ class DocumentAdmin(ReadOnlyAdmin):
         permissions=["delete_documents"],
     )
     def delete_documents(self, request: HttpRequest, queryset: QuerySet[Document]) -> None:
-        deleted = services.documents_delete(
-            documents=list(queryset.filter(deleted_at__isnull=True)), actor=admin_actor(request)
-        )
+        try:
+            deleted = services.documents_delete(
+                documents=list(queryset.filter(deleted_at__isnull=True)), actor=admin_actor(request)
+            )
+        except ServiceError as error:  # e.g. one of them is out for signing: nothing was deleted
+            self.message_user(request, error.message, messages.ERROR)
+            return
         self.message_user(
             request,
             ngettext("%(count)d document deleted.", "%(count)d documents deleted.", deleted)

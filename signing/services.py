@@ -35,6 +35,7 @@ from billing import services as billing
 from customers.models import Collaboration
 from documents import access as documents_access
 from documents import selectors
+from documents.locks import lock_documents
 from documents.models import Document, DocumentVersion
 from notifications.models import Event as Event_
 from notifications.services import notify
@@ -183,6 +184,17 @@ def signing_send(
         _signable(extra.current_version, extra.name)
         picked.append(extra)
 
+    # The hold starts here: lock the documents' rows first, so an upload or a delete of them at the
+    # same moment either committed before (and is seen now) or waits and then sees this signing.
+    live = lock_documents([document.pk, *(a.pk for a in picked)])
+    if document.pk not in live:
+        raise ServiceError(_("The document is not in this customer's folders."))
+    if live[document.pk].current_version_id != version.pk:
+        raise ServiceError(
+            _("A new version of the document arrived while you sent it: look at it and send again.")
+        )
+    if any(extra.pk not in live for extra in picked):
+        raise ServiceError(_("Attachments must be other documents of this customer."), field="attachments")
     now = timezone.now()
     try:
         with transaction.atomic():

@@ -4,17 +4,20 @@ superuser, and every action needs the right it uses, so view-only staff run none
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from customers.models import Collaboration, CollaborationStatus, CustomerMembership
 from documents import services as documents_services
-from documents.models import Document, DocumentVersion, PreviewStatus
+from documents.models import Document, DocumentVersion, Folder, PreviewStatus
 from portal.models import User
+from signing.models import SigningRequest, Status
 from tests.admin.test_admin import post_data
 from tests.conftest import World
 from tests.factories import UserFactory
@@ -238,3 +241,53 @@ def test_every_admin_action_declares_its_permissions() -> None:
         if found is None or not getattr(found[0], "allowed_permissions", None)
     ]
     assert undeclared == []
+
+
+# --- A document out for signing is held in the admin too ----------------------------------------
+
+
+def _held(world: World) -> Document:
+    document = _document(world)
+    assert document.current_version is not None
+    SigningRequest.objects.create(
+        collaboration=world.collaboration,
+        document=document,
+        version=document.current_version,
+        title=document.name,
+        created_by=world.admin,
+        deadline=timezone.now() + dt.timedelta(days=7),
+        status=Status.PENDING,
+    )
+    return document
+
+
+def test_deleting_a_document_out_for_signing_in_the_admin_says_why_and_keeps_it(
+    root: User, world: World
+) -> None:
+    document = _held(world)
+    response = _run(root, "documents_document", "delete_documents", [document.pk])
+    assert response.status_code == 200
+    assert "a.txt" in " ".join(str(m) for m in response.context["messages"])
+    document.refresh_from_db()
+    assert document.deleted_at is None
+
+
+def test_deleting_a_folder_holding_a_document_out_for_signing_in_the_admin_is_refused(
+    root: User, world: World
+) -> None:
+    document = _held(world)
+    url = reverse("admin:documents_folder_delete", args=[document.folder_id])
+    page = client_for(root).get(url)
+    assert page.status_code == 200 and "a.txt" in page.content.decode()
+    response = client_for(root).post(url, {"post": "yes"})
+    assert response.status_code in (200, 403)
+    assert Folder.objects.filter(pk=document.folder_id).exists()
+    response = client_for(root).post(
+        reverse("admin:documents_folder_changelist"),
+        {"action": "delete_selected", "_selected_action": [document.folder_id], "post": "yes"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert Folder.objects.filter(pk=document.folder_id).exists()
+    document.refresh_from_db()
+    assert document.deleted_at is None

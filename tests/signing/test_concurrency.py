@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from billing import services as billing
 from billing.models import BalanceEntry, EntryKind
+from documents import locks
 from documents import services as documents
-from documents.models import CustomerAccess
+from documents.models import CustomerAccess, Document
 from partners.models import Partner
 from portal.demo_files import blank_pdf
+from portal.errors import ServiceError
 from signing import services
 from signing.methods import method_for
 from signing.models import Party, SigningRequest
@@ -99,3 +103,62 @@ def test_parallel_wrong_codes_each_count_and_stop_at_the_limit(world: World, set
     assert (counted.code_attempts, counted.code_failures) == (5, 5)
     assert run_in_parallel([guess(right)]) == ["refused"]
     assert Party.objects.get(pk=party.pk).acted_at is None
+
+
+def test_a_send_while_the_document_is_being_deleted_waits_and_sends_nothing(world: World) -> None:
+    """The send locks its documents' rows first (documents.locks.lock_documents): a delete that
+    holds the row commits first and the send then sees it, charges nothing and creates nothing."""
+    if connection.vendor != "postgresql":
+        pytest.skip(f"needs real row locks between parallel connections; the database is {connection.vendor}")
+    billing.signature_grant(partner=world.partner, amount=5, reason="test")
+    before = Partner.objects.get(pk=world.partner.pk).signature_balance
+    folder = documents.folder_create(
+        collaboration=world.collaboration,
+        actor=world.admin,
+        name="Avtal",
+        customer_access=CustomerAccess.NONE,
+    )
+    doc = documents.document_upload(
+        folder=folder, actor=world.admin, name="Avtal.pdf", chunks=[blank_pdf()], by_customer=False
+    ).document
+    held, release = threading.Event(), threading.Event()
+    outcome: list[str] = []
+
+    def delete() -> None:
+        try:
+            with transaction.atomic():
+                assert list(locks.lock_documents([doc.pk])) == [doc.pk]
+                Document.objects.filter(pk=doc.pk).update(deleted_at=timezone.now())
+                held.set()
+                release.wait(20)
+        finally:
+            connections.close_all()
+
+    def send() -> None:
+        try:
+            services.signing_send(
+                collaboration=world.collaboration,
+                actor=world.staff,
+                document=doc,
+                parties=[services.PartyInput("Kund", "kund@example.com")],
+                deadline=timezone.now() + dt.timedelta(days=7),
+            )
+            outcome.append("sent")
+        except ServiceError:
+            outcome.append("refused")
+        finally:
+            connections.close_all()
+
+    deleter = threading.Thread(target=delete)
+    deleter.start()
+    assert held.wait(20)
+    sender = threading.Thread(target=send)
+    sender.start()
+    time.sleep(0.7)  # long enough for the send to reach the document row lock and wait there
+    waited = sender.is_alive()
+    release.set()
+    deleter.join(20)
+    sender.join(20)
+    assert (waited, outcome) == (True, ["refused"])
+    assert not SigningRequest.objects.exists()
+    assert Partner.objects.get(pk=world.partner.pk).signature_balance == before
