@@ -133,6 +133,7 @@ system-deps:
 
 # --- Translations ----------------------------------------------------------------
 
+messages: export PORTAL_DEBUG ?= true
 messages: venv
 	$(MANAGE) makemessages -l sv -l en --no-obsolete $(I18N_IGNORE)
 	$(MANAGE) compilemessages $(I18N_IGNORE)
