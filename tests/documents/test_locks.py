@@ -18,7 +18,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from documents import services
 from documents.models import CustomerAccess, Document, DocumentSource, DocumentVersion, Folder
@@ -310,7 +310,10 @@ def test_deleting_an_attachment_out_for_signing_is_refused(world: World, folder:
     attachment = upload(folder, world.staff, "Bilaga.pdf").document
     signing(world, main, attachments=(attachment,))
     before = state(world)
-    with pytest.raises(ServiceError, match=r"Bilaga\.pdf is part of a signing in progress"):
+    with (
+        translation.override("en"),
+        pytest.raises(ServiceError, match=r"Bilaga\.pdf is part of a signing in progress"),
+    ):
         services.documents_delete(documents=[attachment], actor=world.admin)
     assert state(world) == before
 
