@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from django.contrib.auth.models import Permission
 from django.db import IntegrityError, transaction
@@ -464,9 +465,17 @@ def _record_version(
         uploaded_by_customer=by_customer,
         created_at=now,
     )
-    Document.objects.filter(pk=document.pk).update(
-        current_version=version, updated_at=now, version_count=1 if created else F("version_count") + 1
-    )
+    changes: dict[str, Any] = {
+        "current_version": version,
+        "updated_at": now,
+        "version_count": 1 if created else F("version_count") + 1,
+    }
+    if not by_customer and document.uploaded_by_customer:
+        # The firm's file on top makes the document the firm's: the customer can no longer delete
+        # it (and the firm's version with it) nor stack versions on it.
+        changes["uploaded_by_customer"] = False
+        document.uploaded_by_customer = False
+    Document.objects.filter(pk=document.pk).update(**changes)
     document.current_version = version
     if source != DocumentSource.SIGNED:  # a sealed PDF is told about as "signing completed"
         _notify_documents(

@@ -20,7 +20,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from documents import services
+from documents import access, services
 from documents.models import CustomerAccess, Document, DocumentSource, DocumentVersion, Folder
 from partners.models import Partner
 from portal.errors import ServiceError
@@ -464,3 +464,21 @@ def test_lock_documents_returns_the_live_ones_in_id_order(world: World, folder: 
     gone = upload(folder, world.staff, "c.pdf").document
     services.documents_delete(documents=[gone], actor=world.staff)
     assert list(locks.lock_documents([b.pk, gone.pk, a.pk])) == sorted([a.pk, b.pk])
+
+
+def test_a_customers_document_the_firm_added_a_version_to_is_the_firms(
+    world: World, folder: Folder, login: Any
+) -> None:
+    """Once the firm's file is the current version, the customer may neither delete the document
+    (and the firm's version with it) nor put a version on top of it: it is the firm's now."""
+    own = upload(folder, world.customer_user, "Kontoutdrag.pdf", by_customer=True)
+    firms = upload(folder, world.staff, "Kontoutdrag.pdf", PDF_V2)
+    assert firms.document_id == own.document_id and firms.number == 2
+    document = Document.objects.get(pk=own.document_id)
+    assert not document.uploaded_by_customer
+    rights = access.rights_for(world.customer_user, folder)
+    assert rights is not None and not rights.can_delete(document)
+    response = raw_upload(login(world.customer_user), folder, "Kontoutdrag.pdf")
+    assert response.status_code == 201 and response.json()["name"] == "Kontoutdrag (2).pdf"
+    document.refresh_from_db()
+    assert document.current_version_id == firms.pk and document.version_count == 2
