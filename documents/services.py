@@ -3,10 +3,12 @@ AuditEvent in that transaction, and removes stored files only after commit."""
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max, QuerySet, Sum
@@ -18,7 +20,7 @@ from django.utils.translation import ngettext
 from billing import services as billing
 from customers.models import Collaboration, CustomerMembership
 from customers.services import customer_all_users_group
-from documents import locks, selectors, storage
+from documents import locks, scanning, selectors, storage
 from documents.models import (
     Audience,
     CustomerAccess,
@@ -37,6 +39,7 @@ from portal.errors import ServiceError
 from portal.models import User
 from portal.queue import enqueue_on_commit
 
+logger = logging.getLogger(__name__)
 MAX_DEPTH = 8
 MAX_DOCUMENT_NAME = 255
 
@@ -384,13 +387,17 @@ def document_upload(
     returned version may then have another name than `name`, or the upload is refused.
 
     The bytes are hashed and measured into a temporary file first, so an empty or oversized file
-    is refused before anything reaches storage. If anything fails after the file is stored, the
-    stored file is removed: a refused upload leaves no file and no row behind.
+    is refused before anything reaches storage, and so is an infected one (see _virus_check). If
+    anything fails after the file is stored, the stored file is removed: a refused upload leaves no
+    file and no row behind. Call it outside a transaction, so the audit row of a virus survives.
     """
     name = clean_name(name, max_length=MAX_DOCUMENT_NAME)
     spooled = storage.spool_upload(chunks)
     stored_key = ""
     try:
+        # A sealed PDF is the portal's own output from files that were scanned on their way in.
+        if source == DocumentSource.UPLOAD:
+            _virus_check(spooled=spooled, folder=folder, actor=actor, name=name)
         # Refuse a file over the storage cap before sending it to storage; _record_version decides.
         billing.storage_check(partner_id=_partner_id(folder), nbytes=spooled.size)
         stored_key = storage.store(
@@ -412,6 +419,40 @@ def document_upload(
     finally:
         spooled.close()
     return version
+
+
+def _virus_check(*, spooled: storage.SpooledUpload, folder: Folder, actor: User, name: str) -> None:
+    """With PORTAL_CLAMD_SOCKET set, refuse an infected file, and any file while clamd cannot give a
+    verdict (unless PORTAL_CLAMD_FAIL_OPEN). Runs before storage, rows or the quota are touched;
+    the audit row of an infected file is written before the upload's transaction begins, so that
+    transaction's rollback does not take it."""
+    if not scanning.scanning_enabled():
+        return
+    try:
+        result = scanning.scan_file(spooled.file)
+    except scanning.ScannerUnavailable as error:
+        if settings.CLAMD_FAIL_OPEN:
+            logger.warning("storing %s unscanned (PORTAL_CLAMD_FAIL_OPEN): %s", name, error)
+            return
+        logger.error("upload of %s refused, no virus scan: %s", name, error)
+        raise ServiceError(
+            _("The file could not be checked for viruses, so it was not stored. Please try again later.")
+        ) from error
+    if result.infected:
+        audit_record(
+            actor=actor,
+            action="document.virus_refused",
+            obj=folder,
+            collaboration_id=folder.collaboration_id,
+            name=name,
+            signature=result.signature,
+            size=spooled.size,
+            sha256=spooled.sha256,
+        )
+        raise ServiceError(
+            _("%(name)s contains a virus (%(signature)s) and was not stored.")
+            % {"name": name, "signature": result.signature}
+        )
 
 
 @transaction.atomic

@@ -287,6 +287,12 @@ FILE_UPLOAD_TEMP_DIR = envstr("UPLOAD_TEMP_DIR") or None
 # Downloads from filesystem storage: with nginx in front (docker-compose.yml) Django answers with
 # X-Accel-Redirect to this internal location; without it (the embedded default) Django sends the file.
 X_ACCEL_REDIRECT_PREFIX = envstr("X_ACCEL_REDIRECT_PREFIX")  # e.g. "/protected/"
+# Virus scanning (documents/scanning.py): with clamd's unix socket path or host:port set, every
+# upload is scanned before it is stored. While clamd cannot answer, uploads are refused unless
+# PORTAL_CLAMD_FAIL_OPEN; clamd's StreamMaxLength must be at least PORTAL_MAX_UPLOAD_BYTES.
+CLAMD_SOCKET = envstr("CLAMD_SOCKET")
+CLAMD_FAIL_OPEN = envbool("CLAMD_FAIL_OPEN", default=False)
+CLAMD_TIMEOUT = envint("CLAMD_TIMEOUT", 120)  # seconds a send or the verdict may take
 
 # --- Email ------------------------------------------------------------------
 # With no PORTAL_EMAIL_HOST the embedded default prints emails to the console.

@@ -23,6 +23,7 @@ ACTION_LABELS = {
     "document.version": gettext_lazy("Uploaded a new version"),
     "document.download": gettext_lazy("Downloaded a document"),
     "document.delete": gettext_lazy("Deleted a document"),
+    "document.virus_refused": gettext_lazy("Upload refused: virus found"),
     "document.move": gettext_lazy("Moved a document"),
     "version.delete": gettext_lazy("Deleted a version"),
     "folder.create": gettext_lazy("Created a folder"),
@@ -39,6 +40,8 @@ def _event_detail(event: AuditEvent) -> str:
         return _("was %(name)s") % {"name": details["old_name"]}
     if event.action in ("folder.move", "document.move") and details.get("to"):
         return _("to %(path)s") % {"path": details["to"]}
+    if event.action == "document.virus_refused":
+        return f"{details.get('name', '')}: {details.get('signature', '')}"
     if event.action == "folder.delete":
         return ngettext(
             "with %(count)d document", "with %(count)d documents", int(details.get("documents") or 0)
