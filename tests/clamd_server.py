@@ -8,6 +8,7 @@ service, so freshclam never starts.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import signal
@@ -54,7 +55,10 @@ def _binary(name: str) -> str:
 
 
 @contextmanager
-def running_clamd(*, stream_max: str = "200M") -> Iterator[Clamd]:
+def running_clamd(
+    *, stream_max: str = "200M", more_signatures: dict[str, bytes] | None = None
+) -> Iterator[Clamd]:
+    """clamd with the EICAR signature and `more_signatures` (name -> the exact bytes it detects)."""
     directory = Path(tempfile.mkdtemp(prefix="clamd-test-"))
     (directory / "db").mkdir()
     (directory / "tmp").mkdir()
@@ -66,7 +70,10 @@ def running_clamd(*, stream_max: str = "200M") -> Iterator[Clamd]:
         text=True,
     ).stdout.strip()
     md5, size, _name = made.split(":")
-    (directory / "db" / "test.hdb").write_text(f"{md5}:{size}:Portal-Test.EICAR\n")
+    lines = [f"{md5}:{size}:Portal-Test.EICAR"]
+    for name, data in (more_signatures or {}).items():
+        lines.append(f"{hashlib.md5(data).hexdigest()}:{len(data)}:{name}")  # the .hdb format sigtool writes
+    (directory / "db" / "test.hdb").write_text("\n".join(lines) + "\n")
     sock = str(directory / "clamd.sock")
     (directory / "clamd.conf").write_text(
         f"DatabaseDirectory {directory / 'db'}\n"

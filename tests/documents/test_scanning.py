@@ -17,6 +17,7 @@ from django.utils import translation
 from documents import scanning, services
 from documents.models import CustomerAccess, Document, DocumentSource, DocumentVersion, Folder
 from partners.models import Partner
+from portal.demo_files import blank_pdf
 from portal.errors import ServiceError
 from portal.models import AuditEvent, User
 from tests.clamd_server import EICAR, SIGNATURE, Clamd, running_clamd
@@ -28,9 +29,14 @@ pytestmark = pytest.mark.django_db
 REFUSED_UNCHECKED = "The file could not be checked for viruses, so it was not stored. Please try again later."
 
 
+# A PDF the test clamd treats as infected, to reach the checks that only let PDFs through.
+INFECTED_PDF = blank_pdf(3)
+PDF_SIGNATURE = "Portal-Test.PDF.UNOFFICIAL"
+
+
 @pytest.fixture(scope="module")
 def clamd() -> Iterator[Clamd]:
-    with running_clamd() as server:
+    with running_clamd(more_signatures={"Portal-Test.PDF": INFECTED_PDF}) as server:
         yield server
 
 
@@ -287,3 +293,32 @@ def test_the_firms_log_shows_the_refused_virus(
     html = response.content.decode()
     assert [e.action for e in response.context["page"].object_list] == ["document.virus_refused"]
     assert "Upload refused: virus found" in html and f"Kvitto.pdf: {SIGNATURE}" in html
+
+
+# --- The signing wizard's attachment upload ------------------------------------------------------
+
+
+def test_signing_wizard_refuses_an_infected_attachment_and_accepts_a_clean_one(
+    world: World,
+    login: Any,
+    scanning_on: Clamd,
+) -> None:
+    from tests.signing.test_partner_views import TWO_IN_ORDER, form_data, new_url
+
+    folder = services.folder_create(collaboration=world.collaboration, actor=world.admin, name="Avtal")
+    document = services.document_upload(
+        folder=folder, actor=world.admin, name="Avtal.pdf", chunks=[blank_pdf()], by_customer=False
+    ).document
+    client = login(world.staff)
+    data = form_data(TWO_IN_ORDER, extra={"upload_attachment": "1"})
+    data["new_attachment"] = SimpleUploadedFile("Bilaga.pdf", INFECTED_PDF, content_type="application/pdf")
+    response = client.post(new_url(world, document), data)
+    assert response.status_code == 422
+    assert f"Bilaga.pdf contains a virus ({PDF_SIGNATURE}) and was not stored." in response.content.decode()
+    assert not Document.objects.filter(name="Bilaga.pdf").exists()
+    assert AuditEvent.objects.get(action="document.virus_refused").details["signature"] == PDF_SIGNATURE
+
+    data["new_attachment"] = SimpleUploadedFile("Bilaga.pdf", blank_pdf(2), content_type="application/pdf")
+    response = client.post(new_url(world, document), data)
+    assert response.status_code == 200
+    assert Document.objects.filter(folder=folder, name="Bilaga.pdf").exists()
