@@ -1,7 +1,7 @@
 # Partner portal: developer and CI entry points.
 #
 #   make run          the embedded default (SQLite, filesystem Celery queue, console email)
-#   make test         lint, format check, mypy and pytest against PostgreSQL and Redis on loopback
+#   make test         lint, format check, mypy, check --deploy and pytest against PostgreSQL and Redis on loopback
 #   make lint | fmt | typecheck | messages | clean
 #
 # Everything runs inside .venv, created and synced from uv.lock by `make venv`.
@@ -85,6 +85,8 @@ test: system-deps venv services
 	$(RUFF) check .
 	$(RUFF) format --check .
 	$(MYPY) .
+	@# check --deploy --fail-level WARNING with the README's production variables (PORTAL_DEBUG=false).
+	$(PY) deploy/check_deploy.py
 	$(TEST_ENV) $(PYTEST) $(PYTEST_ARGS)
 
 lint: venv

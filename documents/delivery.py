@@ -17,14 +17,29 @@ from storages.backends.s3 import S3Storage
 
 from documents.storage import document_storage
 
-INLINE_TYPES = {"application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp", "text/plain"}
+# Only PDFs open in the browser; everything else downloads. (An <img> still shows a PNG preview
+# sent as an attachment: the disposition only matters to what the browser navigates to.)
+INLINE_TYPES = {"application/pdf"}
+# Types a browser would render as a page (with scripts) if it ever showed the file: always sent
+# as an opaque download type, so not even a browser that ignores the attachment renders them.
+ACTIVE_TYPES = {"text/html", "application/xhtml+xml", "image/svg+xml", "text/xml", "application/xml"}
+OPAQUE_TYPE = "application/octet-stream"
+
+
+def _served_type(content_type: str) -> str:
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type == "text/plain":
+        # Text is served as plain UTF-8 text: a stored HTML page must never render as the portal.
+        return "text/plain; charset=utf-8"
+    if media_type in ACTIVE_TYPES or media_type.endswith("+xml") or media_type.startswith("text/"):
+        return OPAQUE_TYPE
+    return content_type
 
 
 def file_response(*, key: str, filename: str, content_type: str, inline: bool = False) -> HttpResponseBase:
     inline = inline and content_type in INLINE_TYPES
     disposition = content_disposition_header(as_attachment=not inline, filename=filename) or "attachment"
-    # Text is served as plain UTF-8 text: a stored HTML page must never render as part of the portal.
-    served_type = "text/plain; charset=utf-8" if content_type == "text/plain" else content_type
+    served_type = _served_type(content_type)
     storage = document_storage()
     response: HttpResponseBase
     if isinstance(storage, S3Storage):
@@ -49,4 +64,8 @@ def file_response(*, key: str, filename: str, content_type: str, inline: bool = 
         # Anything else opened inline runs sandboxed: no scripts, no same-origin access to the portal.
         # (Not PDFs: the browser's PDF viewer does not run in a sandboxed document.)
         response["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self' data:"
+    else:
+        # Nor the pages' policy (django-csp): a PDF is no page of the portal, and Chromium's viewer
+        # is a plugin document that default-src/object-src would block. X-Frame-Options still holds.
+        response._csp_exempt = True  # type: ignore[union-attr]
     return response

@@ -9,9 +9,11 @@ transport, emails to the console. See README.md for the full list.
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from celery.schedules import crontab
+from csp.constants import NONCE, NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
 from portal.env import envbool, envint, envlist, envstr
@@ -39,6 +41,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "csp",
     "guardian",
     "portal",
     "partners",
@@ -51,6 +54,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The Content-Security-Policy and Permissions-Policy of every answer, static files included.
+    "csp.middleware.CSPMiddleware",
+    "portal.headers.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -229,10 +235,41 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if envbool("BEHIND
 # Production over HTTPS: redirect plain HTTP, and tell browsers to use HTTPS only for this long.
 SECURE_SSL_REDIRECT = envbool("SSL_REDIRECT", default=False)
 SECURE_HSTS_SECONDS = envint("HSTS_SECONDS", 0)
+# Both bind every subdomain of the domain for as long as the max-age: the domain owner's decision.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = envbool("HSTS_PRELOAD", default=False)
 # No page of the portal is meant to be shown in a frame, not even by the portal itself.
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+
+# --- Content-Security-Policy (django-csp) and Permissions-Policy -----------------
+# No inline script or style anywhere: a tag that must be inline carries {{ request.csp_nonce }}.
+# Stored files answer with their own stricter policy (documents.delivery), which the middleware
+# leaves alone. Images may come from S3 too: previews redirect to a presigned URL there.
+_s3_endpoint = urlsplit(envstr("S3_ENDPOINT_URL"))
+_s3_image_origins = (
+    [f"{_s3_endpoint.scheme}://{_s3_endpoint.netloc}" if _s3_endpoint.netloc else "https://*.amazonaws.com"]
+    if envstr("S3_BUCKET")
+    else []
+)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:", *_s3_image_origins],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+# Powerful browser features no page of the portal uses, switched off for every origin.
+PERMISSIONS_POLICY = (
+    "accelerometer=(), autoplay=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), "
+    "magnetometer=(), microphone=(), midi=(), payment=(), publickey-credentials-get=(), usb=()"
+)
 
 # --- Language and time ------------------------------------------------------
 LANGUAGE_CODE = "sv"

@@ -382,7 +382,7 @@ def test_usage_below_the_included_storage_fills_the_bar_in_part(world: World, lo
     set_usage(world.partner, 1_250_000_000)
     response = login(world.admin).get(reverse("billing:storage"))
     assert 'aria-valuenow="25"' in response.content.decode()
-    assert 'style="width: 25%"' in response.content.decode()
+    assert '<progress class="usage-fill" max="100" value="25"' in response.content.decode()
     assert "0 blocks × 79.00 kr: 0.00 kr" in text(response)
 
 

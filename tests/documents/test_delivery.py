@@ -187,9 +187,9 @@ def test_a_pdf_opens_inline_when_asked_and_is_not_sandboxed() -> None:
 
 
 @pytest.mark.parametrize("content_type", ["image/png", "image/jpeg", "text/plain"])
-def test_other_inline_types_run_sandboxed(content_type: str) -> None:
+def test_other_types_download_sandboxed_even_when_inline_is_asked(content_type: str) -> None:
     response = file_response(key=_stored(b"x"), filename="f", content_type=content_type, inline=True)
-    assert response["Content-Disposition"].startswith("inline;")
+    assert response["Content-Disposition"].startswith("attachment;")
     policy = response["Content-Security-Policy"]
     assert policy.split(";")[0].strip() == SANDBOX
     assert "default-src 'none'" in policy
