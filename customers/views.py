@@ -26,6 +26,7 @@ from customers.forms import (
 )
 from customers.models import CollaborationStatus, CustomerAccount
 from partners.access import active_partner, active_partner_org
+from portal import throttle
 from portal.context import AuthedRequest
 from portal.errors import ServiceError
 from signing import selectors as signing_selectors
@@ -80,6 +81,15 @@ def customer_invite(request: AuthedRequest) -> HttpResponse:
     partner, _is_admin = active_partner(request)
     form = CustomerInviteForm(request.POST or None)
     if request.method == "POST":
+        # The answer tells whether an org number and an admin email belong together: a few tries
+        # per firm an hour, so it cannot be used to probe.
+        if throttle.limited(
+            request,
+            group="customer-invite",
+            rate=settings.RATE_CUSTOMER_INVITE,
+            key=lambda _g, _r: str(partner.pk),
+        ):
+            return throttle.too_many_requests(request, scope="customer_invite")
         if form.is_valid():
             try:
                 collaboration, _token = services.customer_invite(

@@ -19,3 +19,14 @@ class StaffInviteForm(forms.Form):
 
 class RoleForm(forms.Form):
     role = forms.ChoiceField(label=_("Role"), choices=PartnerRole.choices)
+
+
+class TwoFactorRequirementForm(forms.Form):
+    require_two_factor = forms.BooleanField(
+        label=_("Require two-factor authentication for all staff"),
+        required=False,
+        help_text=_(
+            "Everyone at the firm who has not turned it on is asked to set it up at their next page, "
+            "and can do nothing else until they have."
+        ),
+    )

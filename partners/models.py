@@ -34,6 +34,9 @@ class Partner(models.Model):
     signature_low_threshold = models.PositiveIntegerField(
         _("warn at signatures left"), null=True, blank=True, default=3
     )
+    # Set by an account administrator: every member of the firm must use two-factor
+    # authentication, and is walked through enrolling at their next page (portal/twofactor.py).
+    require_two_factor = models.BooleanField(_("require two-factor authentication"), default=False)
 
     class Meta:
         verbose_name = _("partner")

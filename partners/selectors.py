@@ -9,10 +9,12 @@ from portal.models import User
 
 def partner_organisations(user: User) -> list[Organisation]:
     """The partners `user` works for, for the organisation switcher; one query."""
-    rows = PartnerMembership.objects.filter(user=user).values_list("partner_id", "partner__name", "role")
+    rows = PartnerMembership.objects.filter(user=user).values_list(
+        "partner_id", "partner__name", "role", "partner__require_two_factor"
+    )
     return [
-        Organisation("partner", partner_id, name, role == PartnerRole.ADMIN)
-        for partner_id, name, role in sorted(rows, key=lambda row: row[1].lower())
+        Organisation("partner", partner_id, name, role == PartnerRole.ADMIN, requires_two_factor=required)
+        for partner_id, name, role, required in sorted(rows, key=lambda row: row[1].lower())
     ]
 
 

@@ -93,3 +93,13 @@ def membership_remove(*, membership: PartnerMembership, actor: User) -> None:
         )
     staff_unassign_all(partner=partner, user=membership.user)
     membership.delete()
+
+
+@transaction.atomic
+def partner_set_two_factor_requirement(*, partner: Partner, actor: User, required: bool) -> Partner:
+    """Require (or stop requiring) two-factor authentication of every member of `partner`."""
+    partner = _lock_partner(partner.pk)
+    if partner.require_two_factor != required:
+        partner.require_two_factor = required
+        partner.save(update_fields=["require_two_factor"])
+    return partner

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from partners import access, selectors, services
-from partners.forms import RoleForm, StaffInviteForm
+from partners.forms import RoleForm, StaffInviteForm, TwoFactorRequirementForm
 from portal.context import AuthedRequest
 from portal.errors import ServiceError
 
@@ -17,7 +17,25 @@ from portal.errors import ServiceError
 @login_required
 def settings_overview(request: AuthedRequest) -> HttpResponse:
     partner, is_admin = access.active_partner(request)
-    return render(request, "partners/settings.html", {"partner": partner, "is_admin": is_admin})
+    form = TwoFactorRequirementForm(initial={"require_two_factor": partner.require_two_factor})
+    return render(
+        request, "partners/settings.html", {"partner": partner, "is_admin": is_admin, "two_factor_form": form}
+    )
+
+
+@login_required
+@require_POST
+def two_factor_requirement(request: AuthedRequest) -> HttpResponse:
+    partner = access.active_partner_for_admin(request)
+    form = TwoFactorRequirementForm(request.POST)
+    form.is_valid()  # a checkbox: absent or unreadable means "not required"
+    required = bool(form.cleaned_data.get("require_two_factor"))
+    services.partner_set_two_factor_requirement(partner=partner, actor=request.user, required=required)
+    if required:
+        messages.success(request, _("Two-factor authentication is now required for all staff."))
+    else:
+        messages.success(request, _("Two-factor authentication is no longer required."))
+    return redirect("partners:settings")
 
 
 @login_required

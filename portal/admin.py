@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from axes import admin as axes_admin
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -263,3 +265,23 @@ class SentEmailAdmin(ReadOnlyAdmin):
     list_display = ("sent_at", "to", "subject")
     search_fields = ("to", "subject")
     fields = ("sent_at", "to", "subject", "body", "html")
+
+
+# --- Login lockouts (django-axes) ------------------------------------------------------------
+# django-axes' own admin, registered here (settings.AXES_ENABLE_ADMIN is off) so that its action
+# declares the permission it needs, like every action of this admin. Deleting an access attempt
+# lifts its lock.
+
+
+class AccessAttemptAdmin(axes_admin.AccessAttemptAdmin):
+    @admin.action(
+        description=axes_admin.AccessAttemptAdmin.cleanup_expired_attempts.short_description,
+        permissions=["delete"],
+    )
+    def cleanup_expired_attempts(self, request: HttpRequest, queryset: QuerySet[AccessAttempt]) -> None:
+        super().cleanup_expired_attempts(request, queryset)
+
+
+admin.site.register(AccessAttempt, AccessAttemptAdmin)
+admin.site.register(AccessLog, axes_admin.AccessLogAdmin)
+admin.site.register(AccessFailureLog, axes_admin.AccessFailureLogAdmin)

@@ -14,3 +14,10 @@ class PortalConfig(AppConfig):
         from portal.production import refuse_unsafe_production
 
         refuse_unsafe_production()
+
+        from django.contrib.auth.signals import user_logged_in
+
+        from portal.twofactor import note_second_factor_due
+
+        # Whichever form logged the person in (the portal's, Django admin's), a second factor is due.
+        user_logged_in.connect(note_second_factor_due, dispatch_uid="portal.twofactor")

@@ -34,6 +34,8 @@ class Organisation:
     # Partner: the member is an account administrator. Customer: primary contact or customer admin.
     is_admin: bool
     is_primary_contact: bool = False
+    # Partner: its account administrators require two-factor authentication of every member.
+    requires_two_factor: bool = False
 
     @property
     def key(self) -> str:

@@ -8,6 +8,7 @@ transport, emails to the console. See README.md for the full list.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -43,6 +44,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "csp",
     "guardian",
+    "axes",
     "portal",
     "partners",
     "customers",
@@ -68,6 +70,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "portal.context.OrganisationMiddleware",
+    # Last, as django-axes requires: turns a locked-out login into portal.throttle's 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -208,6 +212,8 @@ SIGNING_AUDIT_FONT_FILE = envstr("SIGNING_AUDIT_FONT_FILE", "/usr/share/fonts/tr
 # --- Users, login -----------------------------------------------------------
 AUTH_USER_MODEL = "portal.User"
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out login before any password is checked (django-axes).
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -215,6 +221,29 @@ AUTHENTICATION_BACKENDS = [
 ANONYMOUS_USER_NAME = None
 GUARDIAN_RAISE_403 = False
 LOGIN_URL = "login"
+# Login lockout (django-axes): AXES_FAILURE_LIMIT failed logins for one email from one address lock
+# that pair for AXES_COOLOFF_TIME; a success resets the count. An admin lifts a lock sooner by
+# deleting the row under Axes > Access attempts in the Django admin. Tries during the lock are not
+# counted, so the time the lockout page names holds.
+AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_USERNAME_FORM_FIELD = "username"  # the email field of portal.forms.EmailLoginForm
+AXES_USERNAME_CALLABLE = "portal.throttle.login_username"
+AXES_CLIENT_IP_CALLABLE = "portal.audit.client_ip"  # the same address the audit log records
+AXES_LOCKOUT_CALLABLE = "portal.throttle.lockout_response"
+AXES_SENSITIVE_PARAMETERS = ["password"]
+AXES_ENABLE_ADMIN = False  # portal/admin.py registers axes' admin itself
+# Rate limits (django-ratelimit, counted in the cache: Redis in production). "5/h" is five an
+# hour, "60/m" sixty a minute. A refusal is portal.throttle's 429 page and an audit row.
+RATE_PASSWORD_RESET_EMAIL = envstr("RATE_PASSWORD_RESET_EMAIL", "3/h")
+RATE_PASSWORD_RESET_IP = envstr("RATE_PASSWORD_RESET_IP", "10/h")
+RATE_CUSTOMER_INVITE = envstr("RATE_CUSTOMER_INVITE", "5/h")  # per partner
+RATE_SIGNING_LINK = envstr("RATE_SIGNING_LINK", "300/h")  # signing link pages per IP
+RATE_SIGNING_CODE = envstr("RATE_SIGNING_CODE", "20/h")  # code checks (sign/approve) per IP
+RATE_UPLOAD = envstr("RATE_UPLOAD", "1000/h")  # uploaded files per user
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 # Links in emails (portal.tokens): a reset link asked for by someone who knows the address lives a

@@ -22,7 +22,7 @@ urlpatterns = [
     ),
     path(
         "accounts/password/reset/",
-        auth_views.PasswordResetView.as_view(
+        views.PasswordResetView.as_view(
             form_class=LocalisedPasswordResetForm,
             email_template_name="emails/password_reset.txt",
             html_email_template_name="emails/password_reset.html",

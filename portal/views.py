@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import unicodedata
+from typing import Any
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
@@ -11,6 +14,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from portal import throttle
 from portal.context import AuthedRequest, org_context
 from portal.forms import EmailLoginForm, ProfileForm, SwitchOrganisationForm
 from portal.tokens import set_password_tokens
@@ -83,8 +87,34 @@ def set_language(request: HttpRequest) -> HttpResponse:
 
 
 class LoginView(auth_views.LoginView):
+    """Email and password. Five failures for one email from one address lock that pair for a
+    while: django-axes (settings.AXES_*) answers with portal.throttle.lockout_response."""
+
     form_class = EmailLoginForm
     redirect_authenticated_user = True
+
+
+def _reset_email_key(group: str, request: HttpRequest) -> str:
+    return unicodedata.normalize("NFKC", request.POST.get("email", "")).strip().casefold()
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's, with two rate limits on sending: per address asked for (no inbox is flooded) and
+    per client address (no one probes or spams many addresses). A refusal sends nothing."""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        by_ip = throttle.limited(
+            request, group="password-reset-ip", rate=settings.RATE_PASSWORD_RESET_IP, key=throttle.ip_key
+        )
+        by_email = throttle.limited(
+            request,
+            group="password-reset-email",
+            rate=settings.RATE_PASSWORD_RESET_EMAIL,
+            key=_reset_email_key,
+        )
+        if by_ip or by_email:
+            return throttle.too_many_requests(request, scope="password_reset")
+        return super().post(request, *args, **kwargs)
 
 
 class SetPasswordView(auth_views.PasswordResetConfirmView):

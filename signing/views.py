@@ -11,6 +11,7 @@ fetch the sealed PDF for services.SEALED_DAYS.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
@@ -21,7 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from documents.delivery import file_response
 from documents.rendering import version_page_png
-from portal import pdfium
+from portal import pdfium, throttle
 from portal.audit import client_ip
 from portal.errors import ServiceError
 from signing import services
@@ -48,6 +49,15 @@ def _gone(request: HttpRequest, party: Party) -> HttpResponse:
     )
 
 
+def _throttled(request: HttpRequest) -> HttpResponse | None:
+    """The 429 page once one address has opened too many signing links (settings.RATE_SIGNING_LINK):
+    links need no login, so this bounds what one client can try. Page thumbnails are not counted:
+    a signing page shows up to MAX_THUMBNAILS of them, and each is rendered once (version_page_png)."""
+    if throttle.limited(request, group="signing-link", rate=settings.RATE_SIGNING_LINK, key=throttle.ip_key):
+        return throttle.too_many_requests(request, scope="signing_link")
+    return None
+
+
 def _unless_open(request: HttpRequest, party: Party) -> HttpResponse | None:
     """The 410 page unless the request is pending (the link serves the document only then)."""
     return None if services.link_state(party) == "open" else _gone(request, party)
@@ -55,6 +65,8 @@ def _unless_open(request: HttpRequest, party: Party) -> HttpResponse | None:
 
 @require_http_methods(["GET", "POST"])
 def sign(request: HttpRequest, token: str) -> HttpResponse:
+    if refused := _throttled(request):
+        return refused
     party = _party(token)
     signing = party.request
     state = services.link_state(party)
@@ -67,6 +79,11 @@ def sign(request: HttpRequest, token: str) -> HttpResponse:
     error, status = "", 200
     if request.method == "POST":
         action = request.POST.get("action", "")
+        # Code checks per address, on top of the tries per party (settings.SIGNING_CODE_TRIES).
+        if action in {"sign", "approve"} and throttle.limited(
+            request, group="signing-code", rate=settings.RATE_SIGNING_CODE, key=throttle.ip_key
+        ):
+            return throttle.too_many_requests(request, scope="signing_code")
         try:
             if action == "code":
                 services.party_start_method(party=party)
@@ -113,6 +130,8 @@ def sign(request: HttpRequest, token: str) -> HttpResponse:
 @require_GET
 def document(request: HttpRequest, token: str, position: int = -1) -> HttpResponseBase:
     """The document (position -1) or an attachment, inline, for the party of the link."""
+    if refused := _throttled(request):
+        return refused
     party = _party(token)
     if gone := _unless_open(request, party):
         return gone
@@ -158,6 +177,8 @@ def page_image(request: HttpRequest, token: str, number: int) -> HttpResponse:
 @require_GET
 def sealed(request: HttpRequest, token: str) -> HttpResponseBase:
     """The sealed PDF, for the parties of a completed request during services.SEALED_DAYS."""
+    if refused := _throttled(request):
+        return refused
     party = _party(token)
     if services.link_state(party) != "done":
         return _gone(request, party)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from django.test import Client, override_settings
 from guardian.shortcuts import assign_perm
 
@@ -47,6 +48,13 @@ def _celery_eager() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _media_root(settings: Any, tmp_path: Any) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """Rate-limit counters (portal.throttle) live in the cache: each test starts with none. The
+    login lockout's state is in the database and goes with each test's transaction."""
+    cache.clear()
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from urllib.parse import unquote
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -20,6 +21,7 @@ from documents.models import Document, DocumentVersion, Folder, PreviewStatus
 from documents.names import clean_name
 from documents.storage import CHUNK
 from documents.zipping import zip_response
+from portal import throttle
 from portal.context import AuthedRequest
 from portal.errors import ServiceError
 
@@ -58,6 +60,8 @@ def upload(request: AuthedRequest, folder_id: int) -> HttpResponse:
     folder, rights = access.folder_for_upload(request.user, folder_id)
     by_customer = not rights.is_partner
     raw_name = request.headers.get("X-File-Name")
+    if throttle.limited(request, group="upload", rate=settings.RATE_UPLOAD, key=throttle.user_key):
+        return throttle.too_many_requests(request, scope="upload", as_json=raw_name is not None)
     if raw_name is not None:
         try:
             version = services.document_upload(

@@ -1,0 +1,169 @@
+"""My account's two-factor pages and the code step of logging in (rules in portal/twofactor.py)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from portal import twofactor
+from portal.context import AuthedRequest
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        label=gettext_lazy("Code"),
+        max_length=20,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "autofocus": True, "spellcheck": "false"}
+        ),
+    )
+
+
+class EnrolForm(CodeForm):
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["code"].label = gettext_lazy("Code from the app")
+        self.fields["code"].help_text = gettext_lazy("Six digits. The app shows a new one every 30 seconds.")
+        self.fields["code"].widget.attrs["inputmode"] = "numeric"
+
+
+class VerifyForm(CodeForm):
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["code"].help_text = gettext_lazy(
+            "The six digits your authenticator app shows, or one of your recovery codes."
+        )
+
+
+class DisableForm(VerifyForm):
+    password = forms.CharField(
+        label=gettext_lazy("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    field_order = ["password", "code"]
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["code"].widget.attrs.pop("autofocus", None)
+        self.fields["password"].widget.attrs["autofocus"] = True
+
+
+def _next_url(request: HttpRequest, default: str = "home") -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse(default)
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def twofactor_verify(request: AuthedRequest) -> HttpResponse:
+    """The second step of logging in, for a person who has two-factor."""
+    if twofactor.is_verified(request.user) or not twofactor.has_two_factor(request.user):
+        request.session.pop(twofactor.CODE_DUE_SESSION_KEY, None)  # e.g. turned off in another session
+        return redirect(_next_url(request))
+    form = VerifyForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if twofactor.is_throttled(request.user):
+            form.add_error(None, _("Too many wrong codes. Wait a moment and try again."))
+        elif form.is_valid():
+            device = twofactor.code_match(request.user, form.cleaned_data["code"])
+            if device is not None:
+                twofactor.mark_verified(request, device)
+                return redirect(_next_url(request))
+            form.add_error("code", _("The code is wrong or has already been used."))
+    return render(
+        request, "portal/twofactor_verify.html", {"form": form, "next": _next_url(request)}, status=status
+    )
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def twofactor_enrol(request: AuthedRequest) -> HttpResponse:
+    """Turn two-factor on: scan the QR code (or type the secret), confirm with a code."""
+    if twofactor.has_two_factor(request.user):
+        messages.info(request, _("Two-factor authentication is already on."))
+        return redirect("profile")
+    device = twofactor.pending_device(request.user)
+    form = EnrolForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.is_valid():
+            codes = twofactor.two_factor_enable(
+                user=request.user, device=device, code=form.cleaned_data["code"]
+            )
+            if codes is not None:
+                twofactor.mark_verified(request, device)
+                request.session[twofactor.NEW_CODES_SESSION_KEY] = codes
+                messages.success(request, _("Two-factor authentication is on."))
+                query = urlencode({"next": _next_url(request, "profile")})
+                return redirect(f"{reverse('twofactor_recovery_codes')}?{query}")
+            form.add_error(
+                "code", _("The code is wrong. Check that the app shows this account and try again.")
+            )
+    context = {
+        "form": form,
+        "qr_svg": twofactor.qr_svg(device),
+        "secret": twofactor.manual_secret(device),
+        "required_by": twofactor.required_by(request),
+        "next": _next_url(request, "profile"),
+    }
+    return render(request, "portal/twofactor_enrol.html", context, status=status)
+
+
+@never_cache
+@login_required
+@require_GET
+def twofactor_recovery_codes(request: AuthedRequest) -> HttpResponse:
+    """The recovery codes made at enrolment, shown this once."""
+    codes = request.session.pop(twofactor.NEW_CODES_SESSION_KEY, None)
+    if not codes:
+        return redirect("profile")
+    return render(
+        request, "portal/twofactor_codes.html", {"codes": codes, "next": _next_url(request, "profile")}
+    )
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def twofactor_disable(request: AuthedRequest) -> HttpResponse:
+    """Turn two-factor off: the password and a code first, whoever holds the open session."""
+    if not twofactor.has_two_factor(request.user):
+        return redirect("profile")
+    required = twofactor.required_by(request)
+    form = DisableForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if twofactor.is_throttled(request.user):
+            form.add_error(None, _("Too many wrong codes. Wait a moment and try again."))
+        elif form.is_valid():
+            if not request.user.check_password(form.cleaned_data["password"]):
+                form.add_error("password", _("The password is wrong."))
+            elif twofactor.code_match(request.user, form.cleaned_data["code"]) is None:
+                form.add_error("code", _("The code is wrong or has already been used."))
+            else:
+                twofactor.two_factor_disable(user=request.user)
+                messages.success(request, _("Two-factor authentication is off."))
+                return redirect("profile")
+    return render(
+        request, "portal/twofactor_disable.html", {"form": form, "required_by": required}, status=status
+    )
