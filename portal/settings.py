@@ -45,6 +45,9 @@ INSTALLED_APPS = [
     "csp",
     "guardian",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "portal",
     "partners",
     "customers",
@@ -64,12 +67,16 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): whether this session passed the second factor (portal/twofactor.py).
+    "django_otp.middleware.OTPMiddleware",
     "portal.middleware.UserLanguageMiddleware",
     "portal.audit.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "portal.context.OrganisationMiddleware",
+    # Needs the user, the second factor and the organisation context above it.
+    "portal.twofactor.TwoFactorMiddleware",
     # Last, as django-axes requires: turns a locked-out login into portal.throttle's 429 page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -246,6 +253,10 @@ RATE_SIGNING_CODE = envstr("RATE_SIGNING_CODE", "20/h")  # code checks (sign/app
 RATE_UPLOAD = envstr("RATE_UPLOAD", "1000/h")  # uploaded files per user
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# Two-factor authentication (portal/twofactor.py, django-otp): the issuer an authenticator app shows,
+# and whether Django admin demands it of site staff (always in production, PORTAL_DEBUG false).
+OTP_TOTP_ISSUER = envstr("TOTP_ISSUER", "Partnerportalen")
+TWO_FACTOR_FOR_ADMIN = not DEBUG
 # Links in emails (portal.tokens): a reset link asked for by someone who knows the address lives a
 # day; the set-password link of a welcome or invitation email, a week.
 PASSWORD_RESET_TIMEOUT = envint("PASSWORD_RESET_TIMEOUT", 24 * 3600)

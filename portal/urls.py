@@ -6,7 +6,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, reverse_lazy
 from django.views.static import serve
 
-from portal import views
+from portal import twofactor_views, views
 from portal.forms import LocalisedPasswordResetForm
 from portal.tokens import password_reset_tokens
 
@@ -49,6 +49,14 @@ urlpatterns = [
     path("accounts/set-password/<uidb64>/<token>/", views.SetPasswordView.as_view(), name="set_password"),
     path("accounts/set-password/done/", views.SetPasswordDoneView.as_view(), name="set_password_done"),
     path("account/", views.profile, name="profile"),
+    path("accounts/login/code/", twofactor_views.twofactor_verify, name="twofactor_verify"),
+    path("account/two-factor/enrol/", twofactor_views.twofactor_enrol, name="twofactor_enrol"),
+    path(
+        "account/two-factor/enrol/recovery-codes/",
+        twofactor_views.twofactor_recovery_codes,
+        name="twofactor_recovery_codes",
+    ),
+    path("account/two-factor/disable/", twofactor_views.twofactor_disable, name="twofactor_disable"),
     path("account/organisation/", views.switch_organisation, name="switch_organisation"),
     path("language/", views.set_language, name="set_language"),
     # The benchmarks' baseline page: the base layout alone, logged in (see bench/README.md).

@@ -18,6 +18,7 @@ from portal import throttle
 from portal.context import AuthedRequest, org_context
 from portal.forms import EmailLoginForm, ProfileForm, SwitchOrganisationForm
 from portal.tokens import set_password_tokens
+from portal.twofactor import has_two_factor, recovery_codes_left
 
 
 @login_required
@@ -48,13 +49,19 @@ def switch_organisation(request: AuthedRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def profile(request: AuthedRequest) -> HttpResponse:
     form = ProfileForm(request.POST or None, instance=request.user)
+    status = 200
     if request.method == "POST":
         if form.is_valid():
             form.save()
             messages.success(request, _("Your settings were saved."))
             return redirect("profile")
-        return render(request, "portal/profile.html", {"form": form}, status=422)
-    return render(request, "portal/profile.html", {"form": form})
+        status = 422
+    context = {
+        "form": form,
+        "two_factor": has_two_factor(request.user),
+        "recovery_codes_left": recovery_codes_left(request.user),
+    }
+    return render(request, "portal/profile.html", context, status=status)
 
 
 @login_required
