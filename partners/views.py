@@ -12,6 +12,7 @@ from partners import access, selectors, services
 from partners.forms import RoleForm, StaffInviteForm, TwoFactorRequirementForm
 from portal.context import AuthedRequest
 from portal.errors import ServiceError
+from portal.twofactor import reauth_required
 
 
 @login_required
@@ -68,6 +69,7 @@ def staff_list(request: AuthedRequest) -> HttpResponse:
 
 
 @login_required
+@reauth_required
 @require_POST
 def staff_change_role(request: AuthedRequest, membership_id: int) -> HttpResponse:
     membership = access.membership_for_admin(request, membership_id)
@@ -89,6 +91,7 @@ def staff_change_role(request: AuthedRequest, membership_id: int) -> HttpRespons
 
 
 @login_required
+@reauth_required
 @require_http_methods(["GET", "POST"])
 def staff_remove(request: AuthedRequest, membership_id: int) -> HttpResponse:
     membership = access.membership_for_admin(request, membership_id)

@@ -13,18 +13,21 @@ requirement rides on the organisation list the header loads anyway (portal.conte
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import django_otp
 import segno
 from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.http import urlencode
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -53,6 +56,7 @@ def note_second_factor_due(sender: object, request: HttpRequest | None, user: Us
     """At every login (user_logged_in): note whether this session still owes a code."""
     if request is not None and hasattr(request, "session"):
         request.session[CODE_DUE_SESSION_KEY] = has_two_factor(user)
+        mark_reauthenticated(request)  # the password was just typed
 
 
 def confirmed_device(user: User) -> TOTPDevice | None:
@@ -157,6 +161,29 @@ def recently_reauthenticated(request: HttpRequest) -> bool:
     return isinstance(at, int) and 0 <= time.time() - at <= REAUTH_SECONDS
 
 
+def reauth_required(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """Changes to who can get into an account (password, two-factor, a firm's administrators) need
+    the password, and the code where the person has two-factor, within the last REAUTH_SECONDS.
+
+    A GET comes back to the page after confirming; a POST is not replayed: the person is sent
+    back to the page they came from to do it again."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if recently_reauthenticated(request):
+            return view(request, *args, **kwargs)
+        back = request.get_full_path()
+        if request.method != "GET":
+            referer = request.headers.get("referer", "")
+            same_site = url_has_allowed_host_and_scheme(
+                referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+            )
+            back = urlsplit(referer).path if referer and same_site else reverse("home")
+        return redirect(f"{reverse('reauthenticate')}?{urlencode({'next': back})}")
+
+    return wrapper
+
+
 def _with_next(url_name: str, request: HttpRequest) -> str:
     return f"{reverse(url_name)}?{urlencode({'next': request.get_full_path()})}"
 
@@ -178,13 +205,18 @@ class TwoFactorMiddleware:
         if request.session.get(CODE_DUE_SESSION_KEY):
             if request.path != reverse("twofactor_verify"):
                 return redirect(_with_next("twofactor_verify", request))
-        elif not request.path.startswith(reverse("twofactor_enrol")) and self._must_enrol(request, user):
+        elif self._enrol_walks_past(request.path) and self._must_enrol(request, user):
             return redirect(_with_next("twofactor_enrol", request))
         return self.get_response(request)
 
     @staticmethod
     def _always_open(path: str) -> bool:
         return path.startswith(settings.STATIC_URL) or path in (reverse("logout"), reverse("set_language"))
+
+    @staticmethod
+    def _enrol_walks_past(path: str) -> bool:
+        # Enrolment may ask to confirm the password first (reauth_required): that page stays open.
+        return not path.startswith(reverse("twofactor_enrol")) and path != reverse("reauthenticate")
 
     @staticmethod
     def _must_enrol(request: HttpRequest, user: User) -> bool:

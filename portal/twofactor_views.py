@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -94,6 +96,7 @@ def twofactor_verify(request: AuthedRequest) -> HttpResponse:
 
 @never_cache
 @login_required
+@twofactor.reauth_required
 @require_http_methods(["GET", "POST"])
 def twofactor_enrol(request: AuthedRequest) -> HttpResponse:
     """Turn two-factor on: scan the QR code (or type the secret), confirm with a code."""
@@ -166,4 +169,46 @@ def twofactor_disable(request: AuthedRequest) -> HttpResponse:
                 return redirect("profile")
     return render(
         request, "portal/twofactor_disable.html", {"form": form, "required_by": required}, status=status
+    )
+
+
+class ReauthForm(forms.Form):
+    password = forms.CharField(
+        label=gettext_lazy("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
+    )
+
+    def __init__(self, *args: Any, with_code: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if with_code:
+            self.fields["code"] = VerifyForm().fields["code"]
+            self.fields["code"].widget.attrs.pop("autofocus", None)
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def reauthenticate(request: AuthedRequest) -> HttpResponse:
+    """Confirm it is you (password, and code with two-factor) before a change to the account's security."""
+    with_code = twofactor.has_two_factor(request.user)
+    form = ReauthForm(request.POST or None, with_code=with_code)
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if with_code and twofactor.is_throttled(request.user):
+            form.add_error(None, _("Too many wrong codes. Wait a moment and try again."))
+        elif form.is_valid():
+            if not request.user.check_password(form.cleaned_data["password"]):
+                form.add_error("password", _("The password is wrong."))
+            elif with_code and twofactor.code_match(request.user, form.cleaned_data["code"]) is None:
+                form.add_error("code", _("The code is wrong or has already been used."))
+            else:
+                twofactor.mark_reauthenticated(request)
+                return redirect(_next_url(request, "profile"))
+    return render(
+        request,
+        "portal/twofactor_reauth.html",
+        {"form": form, "next": _next_url(request, "profile")},
+        status=status,
     )

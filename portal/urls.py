@@ -9,12 +9,17 @@ from django.views.static import serve
 from portal import twofactor_views, views
 from portal.forms import LocalisedPasswordResetForm
 from portal.tokens import password_reset_tokens
+from portal.twofactor import reauth_required
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("accounts/password/change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path(
+        "accounts/password/change/",
+        reauth_required(auth_views.PasswordChangeView.as_view()),
+        name="password_change",
+    ),
     path(
         "accounts/password/change/done/",
         auth_views.PasswordChangeDoneView.as_view(),
@@ -57,6 +62,7 @@ urlpatterns = [
         name="twofactor_recovery_codes",
     ),
     path("account/two-factor/disable/", twofactor_views.twofactor_disable, name="twofactor_disable"),
+    path("account/confirm/", twofactor_views.reauthenticate, name="reauthenticate"),
     path("account/organisation/", views.switch_organisation, name="switch_organisation"),
     path("language/", views.set_language, name="set_language"),
     # The benchmarks' baseline page: the base layout alone, logged in (see bench/README.md).

@@ -369,3 +369,93 @@ def test_logging_in_through_django_admins_form_also_asks_for_the_code(client: Cl
     response = client.post(reverse("admin:login"), {"username": staff.email, "password": PASSWORD})
     assert response.status_code == 302
     assert client.get(reverse("admin:index"))["Location"].startswith(reverse("twofactor_verify"))
+
+
+# --- Confirming it is you before security changes ---------------------------------------------
+
+
+def expire_reauth(client: Client) -> None:
+    session = client.session
+    session[twofactor.REAUTH_SESSION_KEY] = int(time.time()) - twofactor.REAUTH_SECONDS - 1
+    session.save()
+
+
+def test_a_fresh_login_changes_the_password_without_confirming_again(client: Client) -> None:
+    user = UserFactory.create()
+    password_login(client, user)
+    assert client.get(reverse("password_change")).status_code == 200
+
+
+def test_changing_the_password_later_asks_for_the_password_first(client: Client) -> None:
+    user = english(UserFactory.create())
+    password_login(client, user)
+    expire_reauth(client)
+    response = client.get(reverse("password_change"))
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('reauthenticate')}?next=%2Faccounts%2Fpassword%2Fchange%2F"
+    page = client.get(response["Location"])
+    assert 'name="code"' not in page.content.decode()  # no two-factor: the password alone
+    wrong = client.post(response["Location"], {"password": "not-my-password"})
+    assert wrong.status_code == 422
+    assert "The password is wrong." in wrong.content.decode()
+    assert client.get(reverse("password_change")).status_code == 302
+    right = client.post(reverse("reauthenticate"), {"password": PASSWORD, "next": reverse("password_change")})
+    assert right["Location"] == reverse("password_change")
+    assert client.get(reverse("password_change")).status_code == 200
+
+
+def test_with_two_factor_confirming_needs_the_code_too(client: Client) -> None:
+    user = english(UserFactory.create())
+    device, codes = enrolled(user)
+    full_login(client, user, device)
+    expire_reauth(client)
+    assert client.get(reverse("password_change")).status_code == 302
+    password_only = client.post(reverse("reauthenticate"), {"password": PASSWORD})
+    assert password_only.status_code == 422
+    assert client.get(reverse("password_change")).status_code == 302
+    wait_out_throttle(user)
+    response = client.post(reverse("reauthenticate"), {"password": PASSWORD, "code": codes[3]})
+    assert response.status_code == 302
+    assert client.get(reverse("password_change")).status_code == 200
+
+
+def test_changing_a_firms_administrators_later_asks_to_confirm_and_changes_nothing(
+    world: World, login: Any
+) -> None:
+    from partners.models import PartnerMembership, PartnerRole
+
+    client = login(world.admin)
+    expire_reauth(client)
+    membership = PartnerMembership.objects.get(partner=world.partner, user=world.staff)
+    staff_list = reverse("partners:staff_list")
+    response = client.post(
+        reverse("partners:staff_change_role", args=[membership.pk]),
+        {"role": PartnerRole.ADMIN},
+        HTTP_REFERER=f"http://testserver{staff_list}",
+    )
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('reauthenticate')}?next=%2Fsettings%2Fstaff%2F"
+    membership.refresh_from_db()
+    assert membership.role == PartnerRole.STAFF
+    removal = client.post(reverse("partners:staff_remove", args=[membership.pk]))
+    assert removal["Location"].startswith(reverse("reauthenticate"))
+    assert PartnerMembership.objects.filter(pk=membership.pk).exists()
+    # Confirmed, the same change goes through.
+    client.post(reverse("reauthenticate"), {"password": PASSWORD})
+    client.post(reverse("partners:staff_change_role", args=[membership.pk]), {"role": PartnerRole.ADMIN})
+    membership.refresh_from_db()
+    assert membership.role == PartnerRole.ADMIN
+
+
+def test_enrolling_later_asks_to_confirm_even_when_the_firm_requires_it(world: World, login: Any) -> None:
+    _require(world.partner)
+    client = login(world.staff)
+    expire_reauth(client)
+    response = client.get(reverse("customers:customer_list"))
+    assert response["Location"].startswith(reverse("twofactor_enrol"))
+    response = client.get(response["Location"])
+    assert response["Location"].startswith(reverse("reauthenticate"))
+    assert client.get(response["Location"]).status_code == 200  # not sent round in a loop
+    done = client.post(response["Location"], {"password": PASSWORD})
+    assert done["Location"].startswith(reverse("twofactor_enrol"))
+    assert client.get(done["Location"]).status_code == 200
