@@ -165,6 +165,7 @@ def test_signing_links_are_limited_per_address_and_guesses_count(
     client: Client, party: Party, settings: Any
 ) -> None:
     settings.RATE_SIGNING_LINK = "4/h"
+    client = _english(client)  # the refusal is in the visitor's language; this one reads English
     url = reverse("signing:sign", args=[signing.party_token(party)])
     guess = reverse("signing:sign", args=["not-a-real-token"])
     assert [client.get(url, REMOTE_ADDR="10.0.0.1").status_code for _n in range(2)] == [200, 200]
