@@ -36,15 +36,17 @@ def readme_production_variables(readme: str) -> dict[str, str]:
     return variables
 
 
-def sealing_files(folder: Path) -> dict[str, str]:
-    """A self-signed key and certificate (also the CA file), not the development one."""
+def sealing_files(folder: Path, *, common_name: str = "check --deploy seal") -> dict[str, str]:
+    """A self-signed key and certificate (also the CA file) in `folder` with the given subject, as
+    PORTAL_SIGNING_SEAL_* variables; not the development one unless asked for by its subject."""
+    folder.mkdir(parents=True, exist_ok=True)
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
 
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "check --deploy seal")])
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = dt.datetime.now(dt.UTC)
     cert = (
         x509.CertificateBuilder()

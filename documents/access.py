@@ -118,14 +118,6 @@ def visible_root_ids(
     ]
 
 
-def partner_side_allowed(
-    user: User, collaboration: Collaboration, *, orgs: OrganisationContext | None = None
-) -> bool:
-    """Whether `user` works with the collaboration on the partner side: customers.access.may_work_with
-    decides (the one answer), this says it as a bool for the callers that only need yes or no."""
-    return may_work_with(user, collaboration, orgs=orgs) is not None
-
-
 def customer_membership(user: User, collaboration: Collaboration) -> CustomerMembership | None:
     if collaboration.status != CollaborationStatus.ACTIVE:
         return None

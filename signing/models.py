@@ -43,7 +43,7 @@ class SigningRequest(models.Model):
     collaboration = models.ForeignKey(Collaboration, on_delete=models.CASCADE, related_name="signings")
     # The evidence outlives the file: deleting the document (or its folder) leaves the request, its
     # parties and timeline, with the name and sha256 of what was signed kept on the rows. A pending
-    # request's document cannot be deleted (documents asks selectors.document_signing_lock).
+    # request's document cannot be deleted (documents.locks asks selectors.documents_signing_locks).
     document = models.ForeignKey(
         Document, on_delete=models.SET_NULL, null=True, blank=True, related_name="signings"
     )

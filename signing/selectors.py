@@ -73,18 +73,12 @@ _UNFINISHED = Q(status__in=[Status.DRAFT, Status.PENDING]) | Q(
 )
 
 
-def document_signing_lock(document_id: int) -> str | None:
-    """Why the document may not be deleted, for the documents app's delete services: "pending"
-    while it (as the signed document or an attachment) is in an unfinished signing, "sealed" when
-    it is the sealed output of a signing, None when it is free. Takes no actor because it is a
-    rule about the document, not a read on someone's behalf."""
-    return documents_signing_locks([document_id]).get(document_id)
-
-
 def documents_signing_locks(document_ids: list[int] | QuerySet[Any]) -> dict[int, str]:
-    """document_signing_lock for many documents in one query, registered with documents.locks (a
-    folder's delete asks about every document in it): {document id: "pending" or "sealed"} for
-    the held ones. `document_ids` may be a queryset of ids, used as a subquery."""
+    """The documents signing holds, registered with documents.locks (which answers for one or for
+    a folder's many): {document id: "pending" or "sealed"} in one query. "pending" while the
+    document (signed or attached) is in an unfinished signing, "sealed" when it is a signing's
+    sealed output. `document_ids` may be a queryset of ids, used as a subquery. Takes no actor:
+    it is a rule about the documents, not a read on someone's behalf."""
     main = SigningRequest.objects.filter(_UNFINISHED, document_id__in=document_ids)
     attached = Attachment.objects.filter(
         request__in=SigningRequest.objects.filter(_UNFINISHED), version__document_id__in=document_ids

@@ -32,8 +32,8 @@ from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
 from billing import services as billing
+from customers.access import may_work_with
 from customers.models import Collaboration
-from documents import access as documents_access
 from documents import selectors
 from documents.locks import lock_documents
 from documents.models import Document, DocumentVersion
@@ -152,7 +152,7 @@ def signing_send(
         earlier = SigningRequest.objects.filter(collaboration=collaboration, send_key=send_key).first()
         if earlier is not None:
             return earlier
-    if not documents_access.partner_side_allowed(actor, collaboration):
+    if may_work_with(actor, collaboration) is None:
         raise ServiceError(_("Only the firm's users who work with this customer can send for signing."))
     if document.deleted_at is not None or document.folder.collaboration_id != collaboration.pk:
         raise ServiceError(_("The document is not in this customer's folders."))

@@ -12,7 +12,6 @@ from django.urls import reverse
 
 from customers.access import may_work_with
 from customers.models import Collaboration, CollaborationStatus
-from documents import access as documents_access
 from portal.context import OrganisationContext
 from portal.models import User
 from tests.conftest import World
@@ -77,7 +76,6 @@ def test_every_partner_side_entry_point_gives_the_same_answer(
         assert without_orgs is not None
         assert (without_orgs.kind, without_orgs.id) == ("partner", world.partner.pk)
         assert without_orgs.is_admin is (actor != "staff")
-    assert documents_access.partner_side_allowed(user, collaboration) is expected
 
     client.force_login(user)
     for page in PAGES:
@@ -92,4 +90,3 @@ def test_nobody_anonymous_or_inactive_works_with_anything(world: World) -> None:
     User.objects.filter(pk=world.admin.pk).update(is_active=False)
     world.admin.refresh_from_db()
     assert may_work_with(world.admin, world.collaboration) is None
-    assert documents_access.partner_side_allowed(world.admin, world.collaboration) is False

@@ -22,6 +22,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from deploy import check_deploy
 from documents import services
 from documents.models import CustomerAccess, Folder
 from tests.conftest import World
@@ -301,11 +302,6 @@ def test_check_deploy_passes_at_fail_level_warning_with_the_readme_variables() -
 
 def test_check_deploy_fails_on_a_deployment_warning(tmp_path: Path) -> None:
     """The same run without HSTS on subdomains: the warning fails it (the level is WARNING)."""
-    sys.path.insert(0, str(BASE_DIR / "deploy"))
-    try:
-        import check_deploy
-    finally:
-        sys.path.remove(str(BASE_DIR / "deploy"))
     env = check_deploy.production_env(tmp_path)
     assert env["PORTAL_DEBUG"] == "false"
     env["PORTAL_HSTS_INCLUDE_SUBDOMAINS"] = "false"

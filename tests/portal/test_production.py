@@ -8,7 +8,6 @@ about what the README explains.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import re
 import secrets
@@ -22,12 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from django.core.exceptions import ImproperlyConfigured
 
+from deploy.check_deploy import readme_production_variables, sealing_files
 from portal.production import (
     DEVELOPMENT_SECRET_KEY,
     EXAMPLE_S3_ACCESS_KEY,
@@ -42,43 +38,13 @@ VENV_BIN = Path(sys.executable).parent
 REFUSAL = "The portal refuses to start in production"
 
 
-def _certificate_files(folder: Path, *, common_name: str) -> dict[str, str]:
-    """A self-signed key and certificate (also the CA file) with the given subject."""
-    folder.mkdir(parents=True, exist_ok=True)
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(hours=1))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .sign(key, hashes.SHA256())
-    )
-    key_file, cert_file = folder / "seal-key.pem", folder / "seal-cert.pem"
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    return {
-        "PORTAL_SIGNING_SEAL_KEY_FILE": str(key_file),
-        "PORTAL_SIGNING_SEAL_CERT_FILE": str(cert_file),
-        "PORTAL_SIGNING_SEAL_CA_FILE": str(cert_file),
-    }
-
-
 # --- In process: each refusal -----------------------------------------------------------------
 
 
 @pytest.fixture
 def production(settings: Any, tmp_path: Path) -> Any:
     """Settings that pass: the tests below break one thing each."""
-    files = _certificate_files(tmp_path / "seal", common_name="Partnerportalen AB seal")
+    files = sealing_files(tmp_path / "seal", common_name="Partnerportalen AB seal")
     settings.DEBUG = False
     settings.SECRET_KEY = secrets.token_urlsafe(50)
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
@@ -116,7 +82,7 @@ def test_missing_sealing_files_are_refused(production: Any, tmp_path: Path) -> N
 
 
 def test_development_sealing_certificate_is_refused(production: Any, tmp_path: Path) -> None:
-    files = _certificate_files(tmp_path / "dev", common_name=DEV_SUBJECT)
+    files = sealing_files(tmp_path / "dev", common_name=DEV_SUBJECT)
     production.SIGNING_SEAL_KEY_FILE = Path(files["PORTAL_SIGNING_SEAL_KEY_FILE"])
     production.SIGNING_SEAL_CERT_FILE = Path(files["PORTAL_SIGNING_SEAL_CERT_FILE"])
     with pytest.raises(ImproperlyConfigured, match="sealing certificate is the development one"):
@@ -197,7 +163,7 @@ def good_env(tmp_path: Path) -> dict[str, str]:
         PORTAL_SECRET_KEY=secrets.token_urlsafe(50),
         PORTAL_EMAIL_HOST="127.0.0.1",
         PORTAL_EMAIL_PORT="2525",
-        **_certificate_files(tmp_path / "seal", common_name="Partnerportalen AB seal"),
+        **sealing_files(tmp_path / "seal", common_name="Partnerportalen AB seal"),
     )
 
 
@@ -322,26 +288,14 @@ def _readme() -> str:
     return (BASE_DIR / "README.md").read_text()
 
 
-def _readme_production_variables() -> dict[str, str]:
-    """The block of the README's Production section that lists the variables, as a dict."""
-    block = re.search(r"<!-- production-variables -->\s*```\w*\n(.*?)```", _readme(), re.S)
-    assert block is not None, "README.md lost its production-variables block"
-    variables = {}
-    for line in block.group(1).splitlines():
-        match = re.fullmatch(r"(PORTAL_[A-Z0-9_]+)=(.*)", line.strip())
-        if match:
-            variables[match.group(1)] = match.group(2)
-    return variables
-
-
 def test_check_deploy_with_the_readme_variables_warns_only_about_what_the_readme_explains(
     tmp_path: Path,
 ) -> None:
-    variables = _readme_production_variables()
+    variables = readme_production_variables(_readme())
     assert variables["PORTAL_DEBUG"] == "false"
     # The README's placeholders stand for the deployment's own values.
     variables["PORTAL_SECRET_KEY"] = secrets.token_urlsafe(50)
-    variables.update(_certificate_files(tmp_path / "seal", common_name="Partnerportalen AB seal"))
+    variables.update(sealing_files(tmp_path / "seal", common_name="Partnerportalen AB seal"))
     for name in ("PORTAL_STATIC_ROOT", "PORTAL_MEDIA_ROOT", "PORTAL_VAR_DIR"):
         variables.pop(name, None)
     placeholders = {name: value for name, value in variables.items() if "<" in value}

@@ -16,12 +16,13 @@ from django.utils import timezone, translation
 from guardian.shortcuts import assign_perm
 
 from customers.services import WORK_WITH_CUSTOMER
+from documents import locks
 from documents.models import Folder
 from notifications.models import Event as Told
 from notifications.models import Notification
 from portal.errors import ServiceError
 from portal.models import User
-from signing import selectors, services, tasks
+from signing import services, tasks
 from signing.models import Event, Party, SigningRequest, Status
 from signing.services import PartyInput
 from tests.conftest import World
@@ -37,7 +38,7 @@ def _english(world: World) -> Iterator[None]:
         yield
 
 
-def test_document_signing_lock_says_pending_sealed_or_free(
+def test_documents_lock_says_pending_sealed_or_free(
     funded: World, folder: Folder, django_capture_on_commit_callbacks: Any, seal_keys: Any
 ) -> None:
     main = document(folder, funded.admin, "Avtal.pdf")
@@ -45,18 +46,18 @@ def test_document_signing_lock_says_pending_sealed_or_free(
     other = document(folder, funded.admin, "Annat.pdf")
     with django_capture_on_commit_callbacks(execute=True):
         request = send(funded, main, [PartyInput("A", "a@example.com")], attachments=[extra])
-    assert selectors.document_signing_lock(main.pk) == "pending"
-    assert selectors.document_signing_lock(extra.pk) == "pending"
-    assert selectors.document_signing_lock(other.pk) is None
+    assert locks.document_lock(main.pk) == "pending"
+    assert locks.document_lock(extra.pk) == "pending"
+    assert locks.document_lock(other.pk) is None
     with django_capture_on_commit_callbacks(execute=True):
         act(parties_of(request)["A"])
     request.refresh_from_db()
     assert request.status == Status.COMPLETED and request.sealed_version is not None
-    assert selectors.document_signing_lock(main.pk) is None
-    assert selectors.document_signing_lock(extra.pk) is None
-    assert selectors.document_signing_lock(request.sealed_version.document_id) == "sealed"
+    assert locks.document_lock(main.pk) is None
+    assert locks.document_lock(extra.pk) is None
+    assert locks.document_lock(request.sealed_version.document_id) == "sealed"
     SigningRequest.objects.filter(pk=request.pk).update(status=Status.DRAFT)
-    assert selectors.document_signing_lock(main.pk) == "pending"
+    assert locks.document_lock(main.pk) == "pending"
 
 
 # --- Helpers -------------------------------------------------------------------------------------
@@ -402,7 +403,7 @@ def test_deleting_the_folder_keeps_a_completed_signing_and_its_evidence(
     token = services.party_token(party)
     assert client.get(reverse("signing:sign", args=[token])).status_code == 410
     assert client.get(reverse("signing:sealed", args=[token])).status_code == 410
-    assert selectors.document_signing_lock(main.pk) is None
+    assert locks.document_lock(main.pk) is None
 
 
 def test_the_migration_flattens_old_events_and_takes_tokens_out_of_notifications(
