@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from portal.audit import audit_record
 from portal.context import org_context
 from portal.models import User
 
@@ -119,6 +120,19 @@ def _recovery_codes_replace(*, user: User) -> list[str]:
     static = StaticDevice.objects.create(user=user, name=_("Recovery codes"), confirmed=True)
     codes = [StaticToken.random_token() for _i in range(RECOVERY_CODE_COUNT)]
     StaticToken.objects.bulk_create([StaticToken(device=static, token=code) for code in codes])
+    return codes
+
+
+@transaction.atomic
+def recovery_codes_renew(*, user: User) -> list[str] | None:
+    """Replace all of `user`'s recovery codes with new ones, leaving the authenticator app on.
+
+    Returns the new codes (to be shown once), or None when the user has no two-factor. The old
+    codes stop working at once. Audited, without the codes."""
+    if not TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True).exists():
+        return None
+    codes = _recovery_codes_replace(user=user)
+    audit_record(actor=user, action="twofactor.recovery_codes_replaced", obj=user, count=len(codes))
     return codes
 
 

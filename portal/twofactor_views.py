@@ -14,7 +14,7 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal import twofactor
 from portal.context import AuthedRequest
@@ -142,6 +142,21 @@ def twofactor_recovery_codes(request: AuthedRequest) -> HttpResponse:
     return render(
         request, "portal/twofactor_codes.html", {"codes": codes, "next": _next_url(request, "profile")}
     )
+
+
+@never_cache
+@login_required
+@twofactor.reauth_required
+@require_POST
+def twofactor_recovery_codes_new(request: AuthedRequest) -> HttpResponse:
+    """New recovery codes for the logged-in person (never anyone else), replacing the old ones;
+    shown once on the same page as at enrolment."""
+    codes = twofactor.recovery_codes_renew(user=request.user)
+    if codes is None:
+        return redirect("profile")
+    request.session[twofactor.NEW_CODES_SESSION_KEY] = codes
+    messages.success(request, _("You have new recovery codes. The old ones no longer work."))
+    return redirect(f"{reverse('twofactor_recovery_codes')}?{urlencode({'next': reverse('profile')})}")
 
 
 @never_cache

@@ -61,6 +61,11 @@ urlpatterns = [
         twofactor_views.twofactor_recovery_codes,
         name="twofactor_recovery_codes",
     ),
+    path(
+        "account/two-factor/recovery-codes/new/",
+        twofactor_views.twofactor_recovery_codes_new,
+        name="twofactor_recovery_codes_new",
+    ),
     path("account/two-factor/disable/", twofactor_views.twofactor_disable, name="twofactor_disable"),
     path("account/confirm/", twofactor_views.reauthenticate, name="reauthenticate"),
     path("account/organisation/", views.switch_organisation, name="switch_organisation"),

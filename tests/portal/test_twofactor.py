@@ -17,7 +17,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from partners.models import Partner
 from portal import twofactor
-from portal.models import User
+from portal.models import AuditEvent, User
 from tests.conftest import World
 from tests.factories import PASSWORD, UserFactory
 
@@ -459,3 +459,91 @@ def test_enrolling_later_asks_to_confirm_even_when_the_firm_requires_it(world: W
     done = client.post(response["Location"], {"password": PASSWORD})
     assert done["Location"].startswith(reverse("twofactor_enrol"))
     assert client.get(done["Location"]).status_code == 200
+
+
+# --- New recovery codes, with two-factor left on -----------------------------------------------
+
+
+def _stored_codes(user: User) -> set[str]:
+    return set(StaticToken.objects.filter(device__user=user).values_list("token", flat=True))
+
+
+def test_new_recovery_codes_later_ask_to_confirm_and_change_nothing(client: Client) -> None:
+    user = english(UserFactory.create())
+    device, codes = enrolled(user)
+    full_login(client, user, device)
+    expire_reauth(client)
+    profile = reverse("profile")
+    response = client.post(
+        reverse("twofactor_recovery_codes_new"), HTTP_REFERER=f"http://testserver{profile}"
+    )
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('reauthenticate')}?next=%2Faccount%2F"
+    assert _stored_codes(user) == set(codes)
+    assert twofactor.NEW_CODES_SESSION_KEY not in client.session
+    assert not AuditEvent.objects.filter(action="twofactor.recovery_codes_replaced").exists()
+
+
+def test_new_recovery_codes_are_not_made_by_a_get(client: Client) -> None:
+    """A link or an image elsewhere cannot replace a person's codes: only a POST (with CSRF) does."""
+    user = english(UserFactory.create())
+    device, codes = enrolled(user)
+    full_login(client, user, device)
+    assert client.get(reverse("twofactor_recovery_codes_new")).status_code == 405
+    assert _stored_codes(user) == set(codes)
+
+
+def test_new_recovery_codes_replace_the_old_ones_which_stop_working(client: Client) -> None:
+    user = english(UserFactory.create())
+    device, old = enrolled(user)
+    full_login(client, user, device)
+    button = f'action="{reverse("twofactor_recovery_codes_new")}"'
+    assert button in client.get(reverse("profile")).content.decode()
+    response = client.post(reverse("twofactor_recovery_codes_new"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("twofactor_recovery_codes"))
+    new = _stored_codes(user)
+    assert len(new) == twofactor.RECOVERY_CODE_COUNT and not new & set(old)
+    # Shown once, as at enrolment.
+    page = client.get(response["Location"]).content.decode()
+    assert all(f"<code>{code}</code>" in page for code in new)
+    assert client.get(reverse("twofactor_recovery_codes"))["Location"] == reverse("profile")
+    assert TOTPDevice.objects.get(pk=device.pk).confirmed  # the app itself stays
+    event = AuditEvent.objects.get(action="twofactor.recovery_codes_replaced")
+    assert event.actor == user and event.object_id == user.pk
+    assert not any(code in str(event.details) for code in new)
+    # An old code no longer logs in; a new one does, once.
+    client.post(reverse("logout"))
+    password_login(client, user)
+    refused = client.post(reverse("twofactor_verify"), {"code": old[0]})
+    assert refused.status_code == 422
+    wait_out_throttle(user)
+    accepted = client.post(reverse("twofactor_verify"), {"code": sorted(new)[0]})
+    assert accepted.status_code == 302
+    assert client.get(reverse("profile")).status_code == 200
+
+
+def test_another_user_cannot_replace_someone_elses_codes(client: Client) -> None:
+    victim = UserFactory.create()
+    _victim_device, victim_codes = enrolled(victim)
+    other = english(UserFactory.create())
+    other_device, other_codes = enrolled(other)
+    full_login(client, other, other_device)
+    # Naming the victim changes nothing: the page acts on the logged-in person only.
+    response = client.post(reverse("twofactor_recovery_codes_new"), {"user": victim.pk, "user_id": victim.pk})
+    assert response.status_code == 302
+    assert _stored_codes(victim) == set(victim_codes)
+    assert not _stored_codes(other) & set(other_codes)
+    # Someone without two-factor gets no codes at all, and the victim's stay.
+    plain = english(UserFactory.create())
+    client.post(reverse("logout"))
+    password_login(client, plain)
+    response = client.post(reverse("twofactor_recovery_codes_new"), {"user": victim.pk})
+    assert response["Location"] == reverse("profile")
+    assert not StaticDevice.objects.filter(user=plain).exists()
+    assert _stored_codes(victim) == set(victim_codes)
+    # An anonymous visitor is sent to log in.
+    client.post(reverse("logout"))
+    response = client.post(reverse("twofactor_recovery_codes_new"))
+    assert response["Location"].startswith(reverse("login"))
+    assert _stored_codes(victim) == set(victim_codes)
