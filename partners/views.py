@@ -5,14 +5,16 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from partners import access, selectors, services
 from partners.forms import RoleForm, StaffInviteForm, TwoFactorRequirementForm
+from partners.models import PartnerRole
 from portal.context import AuthedRequest
 from portal.errors import ServiceError
-from portal.twofactor import reauth_required
+from portal.twofactor import reauth_required, reauthenticate_first, recently_reauthenticated
 
 
 @login_required
@@ -49,6 +51,10 @@ def staff_list(request: AuthedRequest) -> HttpResponse:
         if not is_admin:
             raise PermissionDenied
         if form.is_valid():
+            # A new account administrator is a change to who can run the firm's account: as
+            # changing a role (staff_change_role), it needs a recent confirmation. Staff do not.
+            if form.cleaned_data["role"] == PartnerRole.ADMIN and not recently_reauthenticated(request):
+                return reauthenticate_first(reverse("partners:staff_list"))
             try:
                 membership = services.staff_invite(partner=partner, actor=request.user, **form.cleaned_data)
             except ServiceError as error:

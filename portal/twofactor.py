@@ -193,9 +193,16 @@ def reauth_required(view: Callable[..., HttpResponseBase]) -> Callable[..., Http
                 referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
             )
             back = urlsplit(referer).path if referer and same_site else reverse("home")
-        return redirect(f"{reverse('reauthenticate')}?{urlencode({'next': back})}")
+        return reauthenticate_first(back)
 
     return wrapper
+
+
+def reauthenticate_first(back: str) -> HttpResponse:
+    """To the confirmation page, then back to `back` (a path of this site).
+
+    For a view where only some changes need confirming (reauth_required guards a whole view)."""
+    return redirect(f"{reverse('reauthenticate')}?{urlencode({'next': back})}")
 
 
 def _with_next(url_name: str, request: HttpRequest) -> str:

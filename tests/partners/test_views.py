@@ -16,7 +16,8 @@ from customers.models import CollaborationUserObjectPermission
 from customers.services import WORK_WITH_CUSTOMER
 from partners.models import PartnerMembership, PartnerRole
 from portal.models import User
-from tests.factories import PartnerMembershipFactory
+from tests.factories import PASSWORD, PartnerMembershipFactory
+from tests.portal.test_twofactor import expire_reauth
 
 pytestmark = pytest.mark.django_db
 
@@ -203,6 +204,50 @@ def test_admin_can_invite_another_account_administrator(
         PartnerMembership.objects.get(partner=world.partner, user__email="nina@example.com").role == "admin"
     )
     assert len(mailoutbox) == 1
+
+
+def _reauth_expired(client: Client) -> Client:
+    expire_reauth(client)
+    return client
+
+
+def test_inviting_an_administrator_later_asks_to_confirm_and_invites_nobody(
+    world: Any, login: Any, mailoutbox: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    client = _reauth_expired(login(world.admin))
+    response = _invite(client, django_capture_on_commit_callbacks, role="admin")
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('reauthenticate')}?next=%2Fsettings%2Fstaff%2F"
+    assert not User.objects.filter(email="nina@example.com").exists()
+    assert mailoutbox == []
+    # Confirmed, the same invitation goes through.
+    client.post(reverse("reauthenticate"), {"password": PASSWORD})
+    response = _invite(client, django_capture_on_commit_callbacks, role="admin")
+    assert response.status_code == 302
+    assert _membership(world, User.objects.get(email="nina@example.com")).role == PartnerRole.ADMIN
+    assert len(mailoutbox) == 1
+
+
+def test_inviting_staff_needs_no_new_confirmation(
+    world: Any, login: Any, mailoutbox: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    client = _reauth_expired(login(world.admin))
+    response = _invite(client, django_capture_on_commit_callbacks)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("partners:staff_list")
+    assert _membership(world, User.objects.get(email="nina@example.com")).role == PartnerRole.STAFF
+    assert len(mailoutbox) == 1
+
+
+def test_staff_cannot_invite_an_administrator_even_freshly_confirmed(
+    world: Any, login: Any, mailoutbox: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    response = _invite(login(world.staff), django_capture_on_commit_callbacks, role="admin")
+    assert response.status_code == 403
+    assert not User.objects.filter(email="nina@example.com").exists()
+    response = _invite(_reauth_expired(login(world.staff)), django_capture_on_commit_callbacks, role="admin")
+    assert response.status_code == 403
+    assert mailoutbox == []
 
 
 def test_invitation_in_swedish_has_a_swedish_subject(
