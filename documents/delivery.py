@@ -24,6 +24,9 @@ INLINE_TYPES = {"application/pdf"}
 # as an opaque download type, so not even a browser that ignores the attachment renders them.
 ACTIVE_TYPES = {"text/html", "application/xhtml+xml", "image/svg+xml", "text/xml", "application/xml"}
 OPAQUE_TYPE = "application/octet-stream"
+# The policies stored files are sent with (nginx passes them on with X-Accel-Redirect).
+PDF_POLICY = "sandbox"
+FILE_POLICY = "sandbox; default-src 'none'; img-src 'self' data:"
 
 
 def _served_type(content_type: str) -> str:
@@ -60,12 +63,15 @@ def file_response(*, key: str, filename: str, content_type: str, inline: bool = 
         response["Content-Disposition"] = disposition
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
-    if content_type != "application/pdf":
-        # Anything else opened inline runs sandboxed: no scripts, no same-origin access to the portal.
-        # (Not PDFs: the browser's PDF viewer does not run in a sandboxed document.)
-        response["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self' data:"
-    else:
-        # Nor the pages' policy (django-csp): a PDF is no page of the portal, and Chromium's viewer
-        # is a plugin document that default-src/object-src would block. X-Frame-Options still holds.
+    if content_type == "application/pdf":
+        # A PDF runs sandboxed too (scripts off, an opaque origin: no cookies or storage of the
+        # portal), but without the pages' policy (django-csp) or default-src 'none': Chromium's and
+        # Firefox's viewers are documents of their own that those would block. A top-level sandboxed
+        # document still shows in Chromium's viewer (tests/e2e/test_csp_journey.py); only a
+        # sandboxed *frame* blocks it, and the portal never frames a file (X-Frame-Options).
+        response["Content-Security-Policy"] = PDF_POLICY
         response._csp_exempt = True  # type: ignore[union-attr]
+    else:
+        # Anything else opened inline runs sandboxed with nothing allowed to load but images.
+        response["Content-Security-Policy"] = FILE_POLICY
     return response

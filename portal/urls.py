@@ -3,7 +3,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.templatetags.static import static
 from django.urls import include, path, reverse_lazy
+from django.views.generic import RedirectView
 from django.views.static import serve
 
 from portal import twofactor_views, views
@@ -11,8 +13,19 @@ from portal.forms import LocalisedPasswordResetForm
 from portal.tokens import password_reset_tokens
 from portal.twofactor import reauth_required
 
+
+class FaviconView(RedirectView):
+    permanent = True
+
+    def get_redirect_url(self, *args: object, **kwargs: object) -> str:
+        # At request time: the manifest of hashed static names is read once it exists.
+        return static("img/favicon.svg")
+
+
 urlpatterns = [
     path("", views.home, name="home"),
+    # Browsers ask for /favicon.ico where a page names no icon (a PDF in the viewer, say).
+    path("favicon.ico", FaviconView.as_view()),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
