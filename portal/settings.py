@@ -250,6 +250,7 @@ RATE_PASSWORD_RESET_IP = envstr("RATE_PASSWORD_RESET_IP", "10/h")
 RATE_CUSTOMER_INVITE = envstr("RATE_CUSTOMER_INVITE", "5/h")  # per partner
 RATE_SIGNING_LINK = envstr("RATE_SIGNING_LINK", "300/h")  # signing link pages per IP
 RATE_SIGNING_CODE = envstr("RATE_SIGNING_CODE", "20/h")  # code checks (sign/approve) per IP
+RATE_SIGNING_CODE_SEND = envstr("RATE_SIGNING_CODE_SEND", "30/h")  # code emails per IP, all parties
 RATE_UPLOAD = envstr("RATE_UPLOAD", "1000/h")  # uploaded files per user
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"

@@ -84,6 +84,12 @@ def sign(request: HttpRequest, token: str) -> HttpResponse:
             request, group="signing-code", rate=settings.RATE_SIGNING_CODE, key=throttle.ip_key
         ):
             return throttle.too_many_requests(request, scope="signing_code")
+        # Code emails per address across all parties, on top of the sends per party
+        # (SIGNING_CODE_SENDS_PER_HOUR): one client cannot make the portal mail every signer.
+        if action == "code" and throttle.limited(
+            request, group="signing-code-send", rate=settings.RATE_SIGNING_CODE_SEND, key=throttle.ip_key
+        ):
+            return throttle.too_many_requests(request, scope="signing_code_send")
         try:
             if action == "code":
                 services.party_start_method(party=party)

@@ -200,6 +200,48 @@ def test_code_checks_are_limited_per_address_and_a_refused_check_changes_nothing
     assert Party.objects.get(pk=party.pk).acted_at is not None
 
 
+def _second_party(world: World, party: Party, language: str) -> Party:
+    """A party of another signing (same firm), to someone else, in `language`."""
+    assert party.request.document is not None
+    folder = party.request.document.folder
+    request = send(
+        world,
+        document(folder, world.admin, name="Avtal 2.pdf"),
+        [PartyInput("B", "b@example.com")],
+        language=language,
+    )
+    return Party.objects.get(request=request)
+
+
+def _codes_sent(address: str) -> int:
+    return sum(1 for message in mail.outbox if message.to == [address])
+
+
+def test_code_sends_are_limited_per_address_across_parties_in_the_signers_language(
+    client: Client, world: World, party: Party, settings: Any
+) -> None:
+    settings.RATE_SIGNING_CODE_SEND = "2/h"
+    swedish = _second_party(world, party, language="sv")
+    url = reverse("signing:sign", args=[signing.party_token(party)])
+    other_url = reverse("signing:sign", args=[signing.party_token(swedish)])
+    assert client.post(url, {"action": "code"}, REMOTE_ADDR="10.0.0.1").status_code == 302
+    assert client.post(other_url, {"action": "code"}, REMOTE_ADDR="10.0.0.1").status_code == 302
+    # The third send from that address is refused whichever party it is for: no email goes out.
+    refused = client.post(url, {"action": "code"}, REMOTE_ADDR="10.0.0.1")
+    _assert_429_page(refused)  # English: the signing's language, though this visitor never chose one
+    swedish_refusal = client.post(other_url, {"action": "code"}, REMOTE_ADDR="10.0.0.1")
+    assert swedish_refusal.status_code == 429
+    assert '<html lang="sv">' in swedish_refusal.content.decode()
+    assert (_codes_sent("a@example.com"), _codes_sent("b@example.com")) == (1, 1)
+    assert _refusals("signing_code_send") == 2
+    # Code checks from that address are a separate count: the code sent still signs.
+    code = code_for("a@example.com")
+    assert client.post(url, {"action": "sign", "code": code}, REMOTE_ADDR="10.0.0.1").status_code == 302
+    # A signer at another address is not hindered.
+    assert client.post(other_url, {"action": "code"}, REMOTE_ADDR="10.0.0.2").status_code == 302
+    assert _codes_sent("b@example.com") == 2
+
+
 # --- Uploads, per user -----------------------------------------------------------------------------
 
 
