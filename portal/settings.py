@@ -153,6 +153,11 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = "Europe/Stockholm"
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "clear-expired-sessions": {"task": "portal.tasks.clear_expired_sessions", "schedule": 24 * 3600},
+    # Nightly: django-axes' login records older than AXES_LOG_DAYS.
+    "prune-login-records": {
+        "task": "portal.tasks.prune_login_records",
+        "schedule": crontab(hour=3, minute=30),
+    },
     # Nightly: the usage counters against the stored sizes, then the day's snapshot.
     "reconcile-storage": {"task": "billing.tasks.reconcile_storage", "schedule": crontab(hour=2, minute=15)},
     "snapshot-usage": {"task": "billing.tasks.snapshot_usage", "schedule": crontab(hour=23, minute=55)},
@@ -243,6 +248,9 @@ AXES_CLIENT_IP_CALLABLE = "portal.audit.client_ip"  # the same address the audit
 AXES_LOCKOUT_CALLABLE = "portal.throttle.lockout_response"
 AXES_SENSITIVE_PARAMETERS = ["password"]
 AXES_ENABLE_ADMIN = False  # portal/admin.py registers axes' admin itself
+# Axes keeps a row per login and failed login: portal.tasks.prune_login_records removes them
+# after this many days, nightly.
+AXES_LOG_DAYS = envint("AXES_LOG_DAYS", 90)
 # Rate limits (django-ratelimit, counted in the cache: Redis in production). "5/h" is five an
 # hour, "60/m" sixty a minute. A refusal is portal.throttle's 429 page and an audit row.
 RATE_PASSWORD_RESET_EMAIL = envstr("RATE_PASSWORD_RESET_EMAIL", "3/h")

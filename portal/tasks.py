@@ -7,3 +7,13 @@ from django.core.management import call_command
 @shared_task
 def clear_expired_sessions() -> None:
     call_command("clearsessions")
+
+
+@shared_task
+def prune_login_records() -> None:
+    """Nightly: django-axes' login records older than settings.AXES_LOG_DAYS."""
+    from django.conf import settings
+
+    from portal.throttle import login_records_prune
+
+    login_records_prune(days=settings.AXES_LOG_DAYS)

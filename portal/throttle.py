@@ -79,6 +79,25 @@ def _lockout_lifts_at(request: HttpRequest, username: str) -> datetime:
     return (last or timezone.now()) + cool_off
 
 
+def login_records_prune(*, days: int) -> int:
+    """Delete django-axes' records of logins, failed logins and failure counts older than `days`
+    days (settings.AXES_LOG_DAYS); returns how many rows went. A failure count is kept while the
+    lockout it may hold (AXES_COOLOFF_TIME since its last failure) could still run, whatever
+    `days` says. Idempotent: a second run finds nothing more."""
+    from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+
+    cutoff = timezone.now() - timedelta(days=days)
+    lock_cutoff = min(cutoff, timezone.now() - settings.AXES_COOLOFF_TIME)
+    removed = 0
+    for queryset in (
+        AccessLog.objects.filter(attempt_time__lt=cutoff),
+        AccessFailureLog.objects.filter(attempt_time__lt=cutoff),
+        AccessAttempt.objects.filter(attempt_time__lt=lock_cutoff),
+    ):
+        removed += queryset.delete()[0]
+    return removed
+
+
 def login_username(request: HttpRequest, credentials: dict[str, Any] | None) -> str:
     """AXES_USERNAME_CALLABLE: the email as the login looks it up (case does not matter), so
     changing the case does not give five more tries."""
