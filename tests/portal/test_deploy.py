@@ -75,6 +75,57 @@ def test_the_portal_identity_has_no_admin_right() -> None:
     ]
 
 
+# --- clamd: uploads are scanned in the production shape ------------------------------------------
+
+CLAMD_CONF = BASE_DIR / "deploy" / "clamd.conf"
+
+
+def _service_env(name: str) -> dict[str, str]:
+    """The PORTAL_* entries a service sets itself (besides the shared x-portal-env)."""
+    return {
+        key: value.strip('"')
+        for key, value in re.findall(r"^\s+(PORTAL_[A-Z0-9_]+):\s*(.*?)\s*$", _service(name), re.M)
+    }
+
+
+def _clamd_option(name: str) -> str:
+    match = re.search(rf"^{name}\s+(\S+)\s*$", CLAMD_CONF.read_text(), re.M)
+    assert match is not None, name
+    return match.group(1)
+
+
+def _clamd_bytes(value: str) -> int:
+    units = {"K": 1024, "M": 1024**2, "G": 1024**3}
+    return int(value[:-1]) * units[value[-1].upper()] if value[-1].upper() in units else int(value)
+
+
+def test_web_and_worker_scan_uploads_with_the_compose_clamd_once_it_is_healthy() -> None:
+    clamav = _service("clamav")
+    assert re.search(r"^    image: clamav/clamav:\S+$", clamav, re.M)
+    assert "clamdcheck.sh" in clamav  # the image's own check: clamd answers PING
+    assert "- clamav-db:/var/lib/clamav" in clamav  # the virus database outlives the container
+    assert "- ./deploy/clamd.conf:/etc/clamav/clamd.conf:ro" in clamav
+    assert re.search(r"^  clamav-db:$", COMPOSE.rsplit("\nvolumes:\n", 1)[1], re.M)
+    port = _clamd_option("TCPSocket")
+    for service in ("web", "worker"):
+        assert _service_env(service)["PORTAL_CLAMD_SOCKET"] == f"clamav:{port}", service
+        assert re.search(r"^      clamav:\n        condition: service_healthy$", _service(service), re.M), (
+            service
+        )
+    # The settings read it, and nothing else of the app's gets clamd's address.
+    assert 'CLAMD_SOCKET = envstr("CLAMD_SOCKET")' in (BASE_DIR / "portal" / "settings.py").read_text()
+    assert "PORTAL_CLAMD_SOCKET" not in COMPOSE.split("services:", 1)[0]
+
+
+def test_compose_clamd_accepts_the_largest_upload() -> None:
+    """clamd refuses a stream over StreamMaxLength (100 MB by default): the portal would then refuse
+    every larger upload as unchecked."""
+    largest = re.search(r'PORTAL_MAX_UPLOAD_BYTES: "(\d+)"', COMPOSE)
+    assert largest is not None
+    for option in ("StreamMaxLength", "MaxScanSize", "MaxFileSize"):
+        assert _clamd_bytes(_clamd_option(option)) >= int(largest.group(1)), option
+
+
 # --- Against a real SeaweedFS --------------------------------------------------------------------
 
 
