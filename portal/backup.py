@@ -449,14 +449,22 @@ def target_emptiness_problems() -> list[str]:
             f"the database {connections['default'].settings_dict['NAME']} has {len(tables)} tables"
         )
     storage = default_storage()
-    try:
-        directories, files = storage.listdir("")
-    except FileNotFoundError:
-        directories, files = [], []
-    if directories or files:
+    if _storage_has_files(storage, ""):
         where = getattr(storage, "location", None) or getattr(storage, "bucket_name", "storage")
         reasons.append(f"the storage ({where}) is not empty")
     return reasons
+
+
+def _storage_has_files(storage: Storage, path: str) -> bool:
+    """Any file at all, however deep; empty folders do not count (an S3 server such as SeaweedFS
+    may keep listing a prefix whose objects are gone)."""
+    try:
+        directories, files = storage.listdir(path)
+    except FileNotFoundError:
+        return False
+    if files:
+        return True
+    return any(_storage_has_files(storage, f"{path}{name}/") for name in directories)
 
 
 def backup_restore(path: Path, *, say: Say = logger.info) -> VerifyResult:

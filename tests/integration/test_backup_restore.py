@@ -35,6 +35,10 @@ from signing import sealing
 from signing import services as signing
 from signing.methods import method_for
 from signing.models import Party, SigningRequest
+
+# The S3 server of the documents tests (SeaweedFS on loopback), and its way of emptying the bucket.
+from tests.documents.conftest import SeaweedFS, s3_storage, seaweedfs  # noqa: F401
+from tests.documents.conftest import _empty_bucket as empty_bucket
 from tests.factories import CollaborationFactory, PartnerMembershipFactory
 from tests.integration import harness
 
@@ -75,7 +79,7 @@ def fresh_database() -> Iterator[str]:
 
 
 def run_manage(
-    *args: str, database: str, media_root: Path, var_dir: Path
+    *args: str, database: str, media_root: Path, var_dir: Path, extra: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
     env.update(
@@ -90,6 +94,7 @@ def run_manage(
     )
     if os.environ.get("PORTAL_REDIS_URL"):
         env["PORTAL_REDIS_URL"] = os.environ["PORTAL_REDIS_URL"]
+    env.update(extra or {})
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=settings.BASE_DIR,
@@ -339,3 +344,38 @@ def test_restore_refuses_a_backup_with_an_unsafe_key(tmp_path: Path) -> None:
     with pytest.raises(CommandError, match="unsafe storage key"):
         call_command("verify_backup", str(backup), stdout=StringIO())
     shutil.rmtree(backup)
+
+
+def test_a_backup_of_s3_storage_restores_into_an_empty_bucket_only(
+    s3_storage: SeaweedFS,  # noqa: F811 -- the fixture imported above
+    tmp_path: Path,
+) -> None:
+    build_firms(firms=2)
+    backup = take_backup(tmp_path / "backups")
+    manifest = json.loads((backup / "manifest.json").read_text())
+    assert {f["key"] for f in manifest["files"]} == s3_storage.keys()
+    assert len(manifest["files"]) == 2 * 2 * 2 * 3 - 1
+    s3_env = {
+        "PORTAL_S3_BUCKET": s3_storage.bucket,
+        "PORTAL_S3_ENDPOINT_URL": s3_storage.endpoint_url,
+        "PORTAL_S3_ACCESS_KEY": s3_storage.access_key,
+        "PORTAL_S3_SECRET_KEY": s3_storage.secret_key,
+        "PORTAL_S3_REGION": s3_storage.region,
+    }
+    with fresh_database() as target:
+        args = {"database": target, "media_root": tmp_path / "unused", "var_dir": tmp_path / "var"}
+        refused = run_manage("restore", str(backup), **args, extra=s3_env)  # type: ignore[arg-type]
+        assert refused.returncode != 0
+        assert f"the storage ({s3_storage.bucket}) is not empty" in refused.stderr
+        assert table_counts(target) == {}
+
+        empty_bucket(s3_storage)
+        result = run_manage("restore", str(backup), **args, extra=s3_env)  # type: ignore[arg-type]
+        assert result.returncode == 0, result.stderr
+
+        restored = query(target, LIVE_VERSIONS)
+        assert s3_storage.keys() == {key for key, _size, _sha in restored}
+        client = s3_storage.client()
+        for key, size, sha256 in restored:
+            data = client.get_object(Bucket=s3_storage.bucket, Key=key)["Body"].read()
+            assert (len(data), hashlib.sha256(data).hexdigest()) == (size, sha256), key
