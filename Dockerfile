@@ -13,6 +13,14 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 # DejaVu Sans: the audit trail page of a signed PDF is set in it (åäö and more).
 RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core \
     && rm -rf /var/lib/apt/lists/*
+# pg_dump and pg_restore for `manage.py backup` and `restore` (README, Backups): the major version
+# of compose's postgres:15, from PostgreSQL's own apt repository, as the base image's Debian
+# release may ship another one.
+ARG PG_MAJOR=15
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates postgresql-common \
+    && /usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y \
+    && apt-get install -y --no-install-recommends postgresql-client-${PG_MAJOR} \
+    && rm -rf /var/lib/apt/lists/*
 RUN pip install --no-cache-dir uv==0.13.8 \
     && groupadd --system --gid 10001 portal \
     && useradd --system --uid 10001 --gid portal --home-dir /app --no-create-home portal \
