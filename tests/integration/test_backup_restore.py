@@ -10,11 +10,12 @@ import hashlib
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -379,3 +380,64 @@ def test_a_backup_of_s3_storage_restores_into_an_empty_bucket_only(
         for key, size, sha256 in restored:
             data = client.get_object(Bucket=s3_storage.bucket, Key=key)["Body"].read()
             assert (len(data), hashlib.sha256(data).hexdigest()) == (size, sha256), key
+
+
+SQLITE_DATA = """
+from documents import services
+from documents.models import CustomerAccess
+from partners.models import PartnerRole
+from tests.factories import CollaborationFactory, PartnerMembershipFactory
+m = PartnerMembershipFactory.create(role=PartnerRole.ADMIN)
+c = CollaborationFactory.create(partner=m.partner)
+f = services.folder_create(collaboration=c, actor=m.user, name="Avtal", customer_access=CustomerAccess.READ)
+for v in range(3):
+    services.document_upload(folder=f, actor=m.user, name="Avtal.txt", chunks=[b"v%d" % v], by_customer=False)
+"""
+
+
+def _sqlite_env(var_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
+    env.update(
+        {"DJANGO_SETTINGS_MODULE": "portal.settings", "PORTAL_DEBUG": "true", "PORTAL_VAR_DIR": str(var_dir)}
+    )
+    env["PORTAL_MEDIA_ROOT"] = str(var_dir / "media")
+    return env
+
+
+def _manage_sqlite(var_dir: Path, *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=settings.BASE_DIR,
+        env=_sqlite_env(var_dir),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_the_embedded_sqlite_default_backs_up_and_restores(tmp_path: Path) -> None:
+    """Without PORTAL_DATABASE_URL: SQLite's online backup API, the same manifest and checks."""
+    source, target = tmp_path / "source", tmp_path / "target"
+    _manage_sqlite(source, "migrate", "-v0")
+    _manage_sqlite(source, "shell", "-c", SQLITE_DATA)
+    backup = Path(
+        _manage_sqlite(source, "backup", "--output-dir", str(tmp_path / "backups")).splitlines()[-1]
+    )
+    assert (backup / "database.sqlite3").is_file()
+    assert json.loads((backup / "manifest.json").read_text())["database"]["vendor"] == "sqlite"
+
+    _manage_sqlite(target, "restore", str(backup))
+
+    def rows(var_dir: Path) -> list[tuple[Any, ...]]:
+        with closing(sqlite3.connect(var_dir / "portal.sqlite3")) as db:
+            return db.execute(LIVE_VERSIONS).fetchall()
+
+    restored = rows(target)
+    assert len(restored) == 3
+    assert restored == rows(source)
+    for key, size, sha256 in restored:
+        data = (target / "media" / key).read_bytes()
+        assert (len(data), hashlib.sha256(data).hexdigest()) == (size, sha256), key
