@@ -96,9 +96,16 @@ def wait_for_http(url: str, *, timeout: float = 30.0, process: subprocess.Popen[
 
 @contextlib.contextmanager
 def gunicorn(
-    env: dict[str, str], *, port: int, workers: int, timeout: int = 60, log: Path | None = None
+    env: dict[str, str],
+    *,
+    port: int,
+    workers: int,
+    timeout: int = 60,
+    log: Path | None = None,
+    threads: int = 0,
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """gunicorn (sync workers) serving the portal on 127.0.0.1:`port`, stopped on exit."""
+    """gunicorn serving the portal on 127.0.0.1:`port`, stopped on exit: sync workers, or with
+    `threads` gthread workers of that many threads each (as docker-compose.yml runs it)."""
     argv = [
         PYTHON,
         "-m",
@@ -109,7 +116,8 @@ def gunicorn(
         "--workers",
         str(workers),
         "--worker-class",
-        "sync",
+        "gthread" if threads else "sync",
+        *(["--threads", str(threads)] if threads else []),
         "--timeout",
         str(timeout),
         "--error-logfile",
@@ -157,6 +165,51 @@ def memory_kb(pid: int) -> tuple[int, int]:
             if key in values:
                 values[key] = int(rest.split()[0])
     return values["VmRSS"], values["VmHWM"]
+
+
+def nginx_config(*, tmp: Path, media: Path, nginx_port: int, web_port: int, extra_locations: str = "") -> str:
+    """deploy/nginx.conf inside an http block, its upstream, listen and alias lines pointed at
+    loopback and the temporary folders under `tmp`; `extra_locations` go into its server block."""
+    server = (ROOT / "deploy" / "nginx.conf").read_text()
+    replacements = {
+        "server web:8000;": f"server 127.0.0.1:{web_port};",
+        "listen 80 default_server;": f"listen 127.0.0.1:{nginx_port};",
+        "alias /srv/media/;": f"alias {media}/;",
+        "alias /srv/static/;": f"alias {tmp}/static/;",
+    }
+    for old, new in replacements.items():
+        if old not in server:
+            raise RuntimeError(f"deploy/nginx.conf no longer has {old!r}: update bench/common.py")
+        server = server.replace(old, new)
+    if extra_locations:
+        end = server.rstrip().rfind("}")
+        server = server[:end] + extra_locations + server[end:]
+    user = "user root;\n" if os.geteuid() == 0 else ""
+    return f"""{user}worker_processes 1;
+daemon off;
+pid {tmp}/nginx.pid;
+error_log {tmp}/nginx-error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    default_type application/octet-stream;
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    client_body_temp_path {tmp}/client-body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+{server}
+}}
+"""
+
+
+def start_nginx(tmp: Path, config: str) -> subprocess.Popen[bytes]:
+    """nginx in the foreground with `config` (written to `tmp`/nginx.conf); stop it with stop()."""
+    path = tmp / "nginx.conf"
+    path.write_text(config)
+    return subprocess.Popen(["nginx", "-p", str(tmp), "-c", str(path)], process_group=0)
 
 
 _CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')

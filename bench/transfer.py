@@ -174,19 +174,7 @@ def upload(
 
 
 def nginx_config(*, tmp: Path, media: Path, nginx_port: int, web_port: int) -> str:
-    """deploy/nginx.conf inside an http block, pointed at loopback and the temporary folders, with
-    the two baseline locations added to its server block."""
-    server = (common.ROOT / "deploy" / "nginx.conf").read_text()
-    replacements = {
-        "server web:8000;": f"server 127.0.0.1:{web_port};",
-        "listen 80 default_server;": f"listen 127.0.0.1:{nginx_port};",
-        "alias /srv/media/;": f"alias {media}/;",
-        "alias /srv/static/;": f"alias {tmp}/static/;",
-    }
-    for old, new in replacements.items():
-        if old not in server:
-            raise RuntimeError(f"deploy/nginx.conf no longer has {old!r}: update bench/transfer.py")
-        server = server.replace(old, new)
+    """common.nginx_config with the two baseline locations added to its server block."""
     baselines = f"""
     # Benchmark baselines (bench/transfer.py only): nginx alone sending and receiving the file.
     location /direct/ {{
@@ -199,27 +187,9 @@ def nginx_config(*, tmp: Path, media: Path, nginx_port: int, web_port: int) -> s
         client_body_temp_path {tmp}/put-tmp;
     }}
 """
-    end = server.rstrip().rfind("}")
-    server = server[:end] + baselines + server[end:]
-    user = "user root;\n" if os.geteuid() == 0 else ""
-    return f"""{user}worker_processes 1;
-daemon off;
-pid {tmp}/nginx.pid;
-error_log {tmp}/nginx-error.log warn;
-events {{ worker_connections 256; }}
-http {{
-    default_type application/octet-stream;
-    access_log off;
-    sendfile on;
-    tcp_nopush on;
-    client_body_temp_path {tmp}/client-body;
-    proxy_temp_path {tmp}/proxy;
-    fastcgi_temp_path {tmp}/fastcgi;
-    uwsgi_temp_path {tmp}/uwsgi;
-    scgi_temp_path {tmp}/scgi;
-{server}
-}}
-"""
+    return common.nginx_config(
+        tmp=tmp, media=media, nginx_port=nginx_port, web_port=web_port, extra_locations=baselines
+    )
 
 
 # --- Fixture --------------------------------------------------------------------------------------
@@ -331,9 +301,9 @@ def main() -> int:
         document_id, folder_id = fixture(size, sha256)
 
         web_port, nginx_port = common.free_port(), common.free_port()
-        conf = tmp / "nginx.conf"
-        conf.write_text(nginx_config(tmp=tmp, media=media, nginx_port=nginx_port, web_port=web_port))
-        nginx = subprocess.Popen(["nginx", "-p", str(tmp), "-c", str(conf)], process_group=0)
+        nginx = common.start_nginx(
+            tmp, nginx_config(tmp=tmp, media=media, nginx_port=nginx_port, web_port=web_port)
+        )
         processes.append(nginx)
         with common.gunicorn(
             env, port=web_port, workers=args.workers, timeout=600, log=tmp / "gunicorn.log"
