@@ -29,6 +29,7 @@ from portal.errors import ServiceError
 from portal.models import Language, User
 from portal.queue import enqueue_on_commit
 from portal.services import user_get_or_create
+from portal.sessions import sessions_end_without_organisation
 from portal.validators import normalize_orgnr
 
 WORK_WITH_CUSTOMER = "customers.work_with_customer"
@@ -437,6 +438,7 @@ def customer_user_remove(*, membership: CustomerMembership, actor: User) -> None
     _customer_acts(customer_id=membership.customer_id, actor=actor)
     membership.delete()
     membership_removed(customer_id=membership.customer_id, user_id=membership.user_id)
+    sessions_end_without_organisation(user=membership.user, actor=actor)
 
 
 @transaction.atomic

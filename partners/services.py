@@ -10,6 +10,7 @@ from portal.errors import ServiceError
 from portal.models import Language, User
 from portal.queue import enqueue_on_commit
 from portal.services import user_get_or_create
+from portal.sessions import sessions_end_without_organisation
 from portal.validators import normalize_orgnr
 
 
@@ -93,6 +94,7 @@ def membership_remove(*, membership: PartnerMembership, actor: User) -> None:
         )
     staff_unassign_all(partner=partner, user=membership.user)
     membership.delete()
+    sessions_end_without_organisation(user=membership.user, actor=actor)
 
 
 @transaction.atomic

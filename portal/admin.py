@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.forms import UserFieldsCleaningMixin
 from portal.models import SentEmail, User
+from portal.sessions import sessions_end
 from portal.validators import normalize_orgnr, normalize_personnummer
 
 admin.site.site_header = _("Partnerportalen – administration")
@@ -198,6 +199,12 @@ class UserAdmin(NormalizedSearchMixin, DjangoUserAdmin):
             },
         ),
     )
+
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            # Deactivated: every open session of the person ends now, not at its next request.
+            sessions_end(user=obj, actor=request.user, reason="deactivated")  # type: ignore[arg-type]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         readonly = list(super().get_readonly_fields(request, obj))

@@ -21,3 +21,11 @@ class PortalConfig(AppConfig):
 
         # Whichever form logged the person in (the portal's, Django admin's), a second factor is due.
         user_logged_in.connect(note_second_factor_due, dispatch_uid="portal.twofactor")
+
+        from django.contrib.auth.signals import user_logged_out
+
+        from portal.sessions import session_logged_out, session_started
+
+        # Each login's row in the person's session list (My account), gone at logout.
+        user_logged_in.connect(session_started, dispatch_uid="portal.sessions.started")
+        user_logged_out.connect(session_logged_out, dispatch_uid="portal.sessions.logged_out")

@@ -61,6 +61,11 @@ def register_provider(provider: OrganisationProvider) -> None:
         _providers.append(provider)
 
 
+def organisations_of(user: User) -> list[Organisation]:
+    """All of `user`'s organisations, partners and customers: one query per kind."""
+    return [org for provider in _providers for org in provider(user)]
+
+
 class OrganisationContext:
     """Lazily loaded: anonymous pages and static files never touch the database for it."""
 
@@ -72,7 +77,7 @@ class OrganisationContext:
         user = self._request.user
         if not user.is_authenticated:
             return []
-        return [org for provider in _providers for org in provider(user)]
+        return organisations_of(user)
 
     @cached_property
     def active(self) -> Organisation | None:

@@ -74,6 +74,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Signs out a session idle or old beyond SESSION_IDLE_MINUTES / SESSION_ABSOLUTE_HOURS, with a
+    # message, which is why it comes after the language, messages and htmx.
+    "portal.sessions.SessionTimeoutMiddleware",
     "portal.context.OrganisationMiddleware",
     # Needs the user, the second factor and the organisation context above it.
     "portal.twofactor.TwoFactorMiddleware",
@@ -279,7 +282,13 @@ AUTH_PASSWORD_VALIDATORS = [
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", default=False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-SESSION_COOKIE_AGE = envint("SESSION_AGE", 12 * 3600)
+# Sessions (portal/sessions.py): signed out after this long without a request, a firm's staff and
+# customer users alike by default (both reach the same kind of documents: personnummer, accounts),
+# and after PORTAL_SESSION_ABSOLUTE_HOURS from login however active.
+SESSION_IDLE_MINUTES = envint("SESSION_IDLE_MINUTES", 120)
+SESSION_IDLE_MINUTES_CUSTOMER = envint("SESSION_IDLE_MINUTES_CUSTOMER", SESSION_IDLE_MINUTES)
+SESSION_ABSOLUTE_HOURS = envint("SESSION_ABSOLUTE_HOURS", 12)
+SESSION_COOKIE_AGE = envint("SESSION_AGE", SESSION_ABSOLUTE_HOURS * 3600)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if envbool("BEHIND_PROXY") else None
 # Production over HTTPS: redirect plain HTTP, and tell browsers to use HTTPS only for this long.
 SECURE_SSL_REDIRECT = envbool("SSL_REDIRECT", default=False)

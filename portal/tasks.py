@@ -7,6 +7,9 @@ from django.core.management import call_command
 @shared_task
 def clear_expired_sessions() -> None:
     call_command("clearsessions")
+    from portal.sessions import sessions_prune
+
+    sessions_prune()
 
 
 @shared_task

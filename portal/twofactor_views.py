@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from portal import twofactor
+from portal import sessions, twofactor
 from portal.context import AuthedRequest
 
 
@@ -114,6 +114,10 @@ def twofactor_enrol(request: AuthedRequest) -> HttpResponse:
             )
             if codes is not None:
                 twofactor.mark_verified(request, device)
+                # Sessions opened with the password alone would stay trusted without a code: they end.
+                sessions.sessions_end(
+                    user=request.user, actor=request.user, reason="two_factor_on", keep=request
+                )
                 request.session[twofactor.NEW_CODES_SESSION_KEY] = codes
                 messages.success(request, _("Two-factor authentication is on."))
                 query = urlencode({"next": _next_url(request, "profile")})

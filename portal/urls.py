@@ -8,7 +8,7 @@ from django.urls import include, path, reverse_lazy
 from django.views.generic import RedirectView
 from django.views.static import serve
 
-from portal import twofactor_views, views
+from portal import session_views, twofactor_views, views
 from portal.forms import LocalisedPasswordResetForm
 from portal.tokens import password_reset_tokens
 from portal.twofactor import reauth_required
@@ -30,7 +30,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "accounts/password/change/",
-        reauth_required(auth_views.PasswordChangeView.as_view()),
+        reauth_required(session_views.PasswordChangeView.as_view()),
         name="password_change",
     ),
     path(
@@ -56,7 +56,7 @@ urlpatterns = [
     ),
     path(
         "accounts/reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(
+        session_views.PasswordResetConfirmView.as_view(
             success_url=reverse_lazy("password_reset_complete"), token_generator=password_reset_tokens
         ),
         name="password_reset_confirm",
@@ -67,6 +67,8 @@ urlpatterns = [
     path("accounts/set-password/<uidb64>/<token>/", views.SetPasswordView.as_view(), name="set_password"),
     path("accounts/set-password/done/", views.SetPasswordDoneView.as_view(), name="set_password_done"),
     path("account/", views.profile, name="profile"),
+    path("account/sessions/<int:session_id>/end/", session_views.session_end, name="session_end"),
+    path("account/sessions/end-others/", session_views.sessions_end_others, name="sessions_end_others"),
     path("accounts/login/code/", twofactor_views.twofactor_verify, name="twofactor_verify"),
     path("account/two-factor/enrol/", twofactor_views.twofactor_enrol, name="twofactor_enrol"),
     path(

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from portal import throttle
 from portal.context import AuthedRequest, org_context
 from portal.forms import EmailLoginForm, ProfileForm, SwitchOrganisationForm
+from portal.session_views import session_list
 from portal.tokens import set_password_tokens
 from portal.twofactor import has_two_factor, recovery_codes_left
 
@@ -60,6 +61,7 @@ def profile(request: AuthedRequest) -> HttpResponse:
         "form": form,
         "two_factor": has_two_factor(request.user),
         "recovery_codes_left": recovery_codes_left(request.user),
+        "sessions": session_list(request),
     }
     return render(request, "portal/profile.html", context, status=status)
 
