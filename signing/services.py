@@ -537,8 +537,13 @@ def _finish(request: SigningRequest, status: str, detail: dict[str, str | int] |
 def signing_cancel(*, request: SigningRequest, actor: User) -> SigningRequest:
     """The sender, or an account administrator of the partner, stops a pending request. If nobody
     had signed or approved yet, the signature is refunded (once)."""
+    # of=("self",): a FOR UPDATE over the join would lock the collaboration and partner rows too,
+    # ahead of the refund's own partner lock, and deadlock with an upload committing meanwhile
+    # (it holds the partner row and needs a key-share lock on the collaboration for its audit row).
     request = (
-        SigningRequest.objects.select_for_update().select_related("collaboration__partner").get(pk=request.pk)
+        SigningRequest.objects.select_for_update(of=("self",))
+        .select_related("collaboration__partner")
+        .get(pk=request.pk)
     )
     is_admin = request.collaboration.partner.memberships.filter(user=actor, role=PartnerRole.ADMIN).exists()
     if actor.pk != request.created_by_id and not is_admin:
@@ -688,7 +693,7 @@ def party_link_revoke(*, party: Party, actor: User) -> Party:
     stops working, the code, its limits and a lock are reset, and the new link is emailed when
     it is (or was) the party's turn. Only while the request is pending and the party has not acted."""
     request = (
-        SigningRequest.objects.select_for_update()
+        SigningRequest.objects.select_for_update(of=("self",))  # the request only, as signing_cancel
         .select_related("collaboration__partner")
         .get(pk=party.request_id)
     )
