@@ -98,6 +98,7 @@ urlpatterns = [
 
 handler404 = "portal.views.page_not_found"
 handler403 = "portal.views.permission_denied"
+handler500 = "portal.unavailable.server_error"
 
 if settings.DEBUG:
     urlpatterns += [path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT})]

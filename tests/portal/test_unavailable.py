@@ -1,0 +1,59 @@
+"""The 503 page of an unreachable database (portal/unavailable.py), through Django's handler500."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import OperationalError
+from django.http import HttpRequest, HttpResponse
+from django.test import Client
+from django.urls import path
+from django.utils import translation
+
+from portal import urls as portal_urls
+
+
+def _lost_connection(request: HttpRequest) -> HttpResponse:
+    try:
+        raise ConnectionResetError("server closed the connection unexpectedly")
+    except ConnectionResetError as error:
+        raise OperationalError("the connection is lost") from error
+
+
+def _wrapped(request: HttpRequest) -> HttpResponse:
+    try:
+        _lost_connection(request)
+    except OperationalError as error:
+        raise RuntimeError("while rendering") from error
+    return HttpResponse()
+
+
+def _bug(request: HttpRequest) -> HttpResponse:
+    raise ValueError("a plain bug")
+
+
+urlpatterns = [path("lost/", _lost_connection), path("wrapped/", _wrapped), path("bug/", _bug)]
+handler500 = portal_urls.handler500
+
+
+def test_the_portal_uses_it() -> None:
+    assert portal_urls.handler500 == "portal.unavailable.server_error"
+
+
+@pytest.mark.urls(__name__)
+@pytest.mark.parametrize("url", ["/lost/", "/wrapped/"])
+def test_a_database_error_is_a_503_asking_to_try_again(url: str) -> None:
+    client = Client(raise_request_exception=False)
+    with translation.override("en"):
+        response = client.post(url, data=b"x" * 100_000, content_type="application/octet-stream")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    html = response.content.decode()
+    assert "<h1>Briefly unavailable</h1>" in html
+    assert "Please try again in a moment." in html
+
+
+@pytest.mark.urls(__name__)
+def test_any_other_error_stays_a_500() -> None:
+    response = Client(raise_request_exception=False).get("/bug/")
+    assert response.status_code == 500
+    assert "Briefly unavailable" not in response.content.decode()
