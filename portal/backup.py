@@ -2,7 +2,7 @@
 
 A backup is a directory, not a tar file: files are copied, hashed and later verified one at a time
 without unpacking anything, a restore reads only what it needs, and rsync or `tar` can ship it
-elsewhere as it is. It is written under `<name>.partial` and renamed when complete, so a backup
+elsewhere as it is. It is written into a `<name>.*.partial` directory and renamed when complete, so a backup
 that crashed half-way never looks like a finished one.
 
     portal-backup-20261203T040500Z/
@@ -467,6 +467,23 @@ def _storage_has_files(storage: Storage, path: str) -> bool:
     return any(_storage_has_files(storage, f"{path}{name}/") for name in directories)
 
 
+def _restore_files(path: Path, manifest: dict[str, Any]) -> None:
+    """Write every file of the backup through the storage, then re-read and re-hash each one."""
+    storage = default_storage()
+    for key, _size, _sha in _entries(manifest):
+        with (path / FILES / key).open("rb") as handle:
+            saved = storage.save(key, File(handle, name=key))
+        if saved != key:
+            raise BackupError(f"{key}: the storage saved it as {saved}; is the storage really empty?")
+    failures = []
+    for key, size, sha in _entries(manifest):
+        with storage.open(key, "rb") as handle:
+            if sha256_of(handle) != (size, sha):
+                failures.append(key)
+    if failures:
+        raise BackupError("restored files differ from the manifest: " + ", ".join(failures))
+
+
 def backup_restore(path: Path, *, say: Say = logger.info) -> VerifyResult:
     """Restore the backup at `path` into an empty database and empty storage, then re-hash every
     restored file against the manifest.
@@ -500,20 +517,13 @@ def backup_restore(path: Path, *, say: Say = logger.info) -> VerifyResult:
     else:
         _sqlite_restore(db_path)
     say(f"Restoring {result.files} files ...")
-    storage = default_storage()
-    for key, _size, _sha in _entries(manifest):
-        with (path / FILES / key).open("rb") as handle:
-            saved = storage.save(key, File(handle, name=key))
-        if saved != key:
-            raise BackupError(f"{key}: the storage saved it as {saved}; is the storage really empty?")
-    say("Re-reading every restored file ...")
-    failures = []
-    for key, size, sha in _entries(manifest):
-        with storage.open(key, "rb") as handle:
-            if sha256_of(handle) != (size, sha):
-                failures.append(key)
-    if failures:
-        raise BackupError("restored files differ from the manifest: " + ", ".join(failures))
+    try:
+        _restore_files(path, manifest)
+    except Exception as error:  # any storage failure (OSError, botocore's errors): re-raised with advice
+        raise BackupError(
+            f"{error}\nThe database is restored but the files are not complete: drop and recreate "
+            "the database, empty the storage, and run restore again."
+        ) from error
     pending = sorted(code_migrations() - set(manifest["migrations"]))
     if pending:
         say(f"The code has {len(pending)} migrations the backup does not: run `manage.py migrate` next.")
