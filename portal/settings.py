@@ -221,6 +221,19 @@ SIGNING_SEAL_CERT_FILE = Path(envstr("SIGNING_SEAL_CERT_FILE", str(VAR_DIR / "si
 SIGNING_SEAL_CA_FILE = Path(envstr("SIGNING_SEAL_CA_FILE", str(VAR_DIR / "signing" / "seal-ca.pem")))
 SIGNING_SEAL_KEY_PASSPHRASE = envstr("SIGNING_SEAL_KEY_PASSPHRASE")
 SIGNING_AUDIT_FONT_FILE = envstr("SIGNING_AUDIT_FONT_FILE", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+# BankID relying-party API v6 (signing/bankid/). Empty URL: BankID is not configured. The client
+# certificate is a PEM certificate + key or a PKCS#12 file with its password; the CA is the one
+# BankID's server certificate is issued by. Plain http:// only to loopback (the simulator).
+BANKID_URL = envstr("BANKID_URL")  # e.g. https://appapi2.test.bankid.com/rp/v6.0/
+BANKID_CERT_FILE = envstr("BANKID_CERT_FILE")
+BANKID_KEY_FILE = envstr("BANKID_KEY_FILE")
+BANKID_P12_FILE = envstr("BANKID_P12_FILE")
+BANKID_P12_PASSWORD = envstr("BANKID_P12_PASSWORD")
+BANKID_CA_FILE = envstr("BANKID_CA_FILE")
+BANKID_CONNECT_TIMEOUT = envint("BANKID_CONNECT_TIMEOUT", 5)  # seconds
+BANKID_READ_TIMEOUT = envint("BANKID_READ_TIMEOUT", 10)  # seconds
+BANKID_ATTEMPTS = envint("BANKID_ATTEMPTS", 3)  # tries of a call answered maintenance/internalError
+BANKID_RETRY_PAUSE_MS = envint("BANKID_RETRY_PAUSE_MS", 1000)  # pause between those tries
 
 # "Large volumes" quote requests go to SUPPORT_EMAIL (with the email settings below).
 
