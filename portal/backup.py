@@ -183,12 +183,19 @@ def _pg_server_major() -> int:
         return int(cursor.fetchone()[0]) // 10000
 
 
-def pg_tool(name: str, server_major: int) -> str:
-    """pg_dump/pg_restore of the server's major version (Debian's layout first, then PATH).
+def pg_tool(name: str, major: int, *, or_newer: bool = False) -> str:
+    """pg_dump/pg_restore of PostgreSQL `major` (Debian's layout first, then PATH); with
+    `or_newer`, a newer one will do.
 
-    An older pg_dump refuses a newer server, and a newer pg_dump writes archives an older
-    pg_restore cannot read, so the same major version as the server is required."""
-    candidates = [f"/usr/lib/postgresql/{server_major}/bin/{name}", shutil.which(name) or ""]
+    An older pg_dump refuses a newer server, a newer pg_dump writes archives an older pg_restore
+    cannot read, and a newer pg_restore may write SQL an older server does not know: dumping and
+    restoring want the server's own major version. Reading an archive (`--list`) only needs a
+    pg_restore at least as new as the pg_dump that wrote it."""
+    candidates = [f"/usr/lib/postgresql/{major}/bin/{name}"]
+    if or_newer:
+        installed = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), reverse=True)
+        candidates += [str(path) for path in installed]
+    candidates.append(shutil.which(name) or "")
     for candidate in candidates:
         if not candidate or not os.access(candidate, os.X_OK):
             continue
@@ -197,14 +204,14 @@ def pg_tool(name: str, server_major: int) -> str:
         ).stdout
         # "pg_dump (PostgreSQL) 15.20 (Debian 15.20-0+deb12u1)"
         try:
-            major = int(out.split(")")[1].split()[0].split(".")[0])
+            found = int(out.split(")")[1].split()[0].split(".")[0])
         except (IndexError, ValueError):
             continue
-        if major == server_major:
+        if found == major or (or_newer and found > major):
             return candidate
     raise BackupError(
-        f"no {name} for PostgreSQL {server_major} found (looked in /usr/lib/postgresql/{server_major}/bin "
-        f"and PATH); install the PostgreSQL {server_major} client tools"
+        f"no {name} for PostgreSQL {major} found (looked in /usr/lib/postgresql/{major}/bin "
+        f"and PATH); install the PostgreSQL {major} client tools"
     )
 
 
@@ -217,10 +224,10 @@ def _run(command: Sequence[str], *, env: dict[str, str], what: str) -> str:
     return result.stdout
 
 
-def _pg_dump(target: Path) -> Snapshot:
+def _pg_dump(target: Path, server_major: int) -> Snapshot:
     connection = connections["default"]
     db = connection.settings_dict
-    tool = pg_tool("pg_dump", _pg_server_major())
+    tool = pg_tool("pg_dump", server_major)
     raw = connection.get_new_connection(connection.get_connection_params())
     try:
         raw.autocommit = True
@@ -242,20 +249,23 @@ def _pg_dump(target: Path) -> Snapshot:
     return contents
 
 
-def _pg_dump_readable(dump: Path) -> int:
-    """pg_restore --list of the archive; the number of entries in its table of contents."""
-    tool = pg_tool("pg_restore", _pg_server_major())
-    listing = _run(
-        [tool, "--list", str(dump)],
-        env=_pg_env(connections["default"].settings_dict),
-        what="pg_restore --list",
-    )
+def _pg_dump_readable(dump: Path, dumped_by: int) -> int:
+    """pg_restore --list of the archive; the number of entries in its table of contents.
+    Needs no database: a backup can be checked on any machine with the client tools."""
+    tool = pg_tool("pg_restore", dumped_by, or_newer=True)
+    listing = _run([tool, "--list", str(dump)], env=dict(os.environ), what="pg_restore --list")
     return sum(1 for line in listing.splitlines() if line and not line.startswith(";"))
 
 
-def _pg_restore(dump: Path) -> None:
+def _pg_restore(dump: Path, dumped_by: int) -> None:
     db = connections["default"].settings_dict
-    tool = pg_tool("pg_restore", _pg_server_major())
+    server_major = _pg_server_major()
+    if dumped_by > server_major:
+        raise BackupError(
+            f"the backup was dumped from PostgreSQL {dumped_by}; it cannot be restored into the "
+            f"older PostgreSQL {server_major}"
+        )
+    tool = pg_tool("pg_restore", server_major)
     connections["default"].close()
     # One transaction: a failure leaves the target database as empty as it was.
     _run(
@@ -325,9 +335,12 @@ def backup_create(*, output_dir: Path, say: Say = logger.info) -> BackupResult:
     try:
         database_file = PG_DUMP if vendor == "postgresql" else SQLITE_COPY
         say(f"Dumping the database ({vendor}) ...")
-        snapshot = (
-            _pg_dump(work / database_file) if vendor == "postgresql" else _sqlite_copy(work / database_file)
-        )
+        database: dict[str, Any] = {"vendor": vendor, "file": database_file}
+        if vendor == "postgresql":
+            database["server_major"] = _pg_server_major()
+            snapshot = _pg_dump(work / database_file, database["server_major"])
+        else:
+            snapshot = _sqlite_copy(work / database_file)
         db_size, db_sha = _sha256_file(work / database_file)
         say(f"Copying {len(snapshot.files)} stored files ...")
         entries, problems = _copy_files(snapshot.files, work / FILES)
@@ -335,7 +348,7 @@ def backup_create(*, output_dir: Path, say: Say = logger.info) -> BackupResult:
             "format": FORMAT,
             "created_at": stamp.isoformat(),
             "app_version": app_version(),
-            "database": {"vendor": vendor, "file": database_file, "size": db_size, "sha256": db_sha},
+            "database": database | {"size": db_size, "sha256": db_sha},
             "migrations": snapshot.migrations,
             "storage": type(default_storage()).__name__,
             "files": [{"key": e.key, "size": e.size, "sha256": e.sha256} for e in entries],
@@ -431,8 +444,10 @@ def backup_verify(path: Path, *, say: Say = logger.info) -> VerifyResult:
         count += 1
     if failures:
         raise BackupError("the backup does not match its manifest:\n  " + "\n  ".join(failures))
-    readable = _pg_dump_readable if database["vendor"] == "postgresql" else _sqlite_readable
-    entries = readable(db_path)
+    if database["vendor"] == "postgresql":
+        entries = _pg_dump_readable(db_path, int(database["server_major"]))
+    else:
+        entries = _sqlite_readable(db_path)
     say(f"{count} files and the database copy ({entries} entries) match the manifest.")
     return VerifyResult(files=count, database_entries=entries, problems=list(manifest.get("problems", [])))
 
@@ -513,7 +528,7 @@ def backup_restore(path: Path, *, say: Say = logger.info) -> VerifyResult:
     db_path = path / safe_key(database["file"])
     say("Restoring the database ...")
     if vendor == "postgresql":
-        _pg_restore(db_path)
+        _pg_restore(db_path, int(database["server_major"]))
     else:
         _sqlite_restore(db_path)
     say(f"Restoring {result.files} files ...")

@@ -226,6 +226,16 @@ def test_restore_into_a_fresh_database_gives_back_every_row_file_and_balance(
     assert manifest["database"]["vendor"] == "postgresql"
 
     call_command("verify_backup", str(backup), stdout=StringIO())
+    # Checking a backup needs no database (on another machine, or with the server gone).
+    elsewhere = run_manage(
+        "verify_backup",
+        str(backup),
+        database="no_such_database",
+        media_root=tmp_path / "x",
+        var_dir=tmp_path / "v",
+    )
+    assert elsewhere.returncode == 0, elsewhere.stderr
+    assert elsewhere.stdout.splitlines()[-1] == "OK"
 
     media = tmp_path / "restored-media"
     with fresh_database() as target:

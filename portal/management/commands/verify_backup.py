@@ -16,7 +16,8 @@ class Command(BaseCommand):
         "against manifest.json (size and sha256), the database copy too, and the database copy "
         "must be readable (pg_restore --list, or SQLite's integrity_check). Fails naming every "
         "missing or differing file, and also when the backup recorded problems at backup time. "
-        "Changes nothing. Needs the same PostgreSQL client version as the configured server."
+        "Changes nothing and needs no database, only (for PostgreSQL) a pg_restore of the "
+        "dumping server's major version or newer, so a backup can be checked on any machine."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
