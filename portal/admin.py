@@ -16,12 +16,13 @@ from axes import admin as axes_admin
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, IntegerField, Model, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -205,6 +206,15 @@ class UserAdmin(NormalizedSearchMixin, DjangoUserAdmin):
         if change and "is_active" in form.changed_data and not obj.is_active:
             # Deactivated: every open session of the person ends now, not at its next request.
             sessions_end(user=obj, actor=request.user, reason="deactivated")  # type: ignore[arg-type]
+
+    def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> HttpResponse:
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:  # the new password was saved
+            user = User.objects.get(pk=unquote(id))
+            # An operator setting their own password here keeps this session, as Django does.
+            keep = request if user.pk == request.user.pk else None
+            sessions_end(user=user, actor=request.user, reason="password_reset", keep=keep)  # type: ignore[arg-type]
+        return response
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         readonly = list(super().get_readonly_fields(request, obj))

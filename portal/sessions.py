@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from datetime import timedelta
 from importlib import import_module
 from typing import Literal
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -195,8 +196,6 @@ def _return_path(request: HttpRequest) -> str:
     if referer and url_has_allowed_host_and_scheme(
         referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
-        from urllib.parse import urlsplit
-
         parts = urlsplit(referer)
         return parts.path + (f"?{parts.query}" if parts.query else "")
     return reverse("home")

@@ -165,6 +165,22 @@ def test_htmx_request_gets_a_401_with_hx_redirect_to_the_page_it_came_from(world
     assert not is_logged_in(client)
 
 
+def test_an_idle_form_post_returns_to_the_page_of_the_form_not_the_post(world: World) -> None:
+    client = logged_in(world.staff)
+    age(client, idle=3 * 3600)
+    response = client.post(
+        reverse("switch_organisation"), {"org": "x"}, headers={"Referer": "http://testserver/account/"}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == login_with_next("/account/")
+    foreign = logged_in(world.admin)
+    age(foreign, idle=3 * 3600)
+    response = foreign.post(
+        reverse("switch_organisation"), {"org": "x"}, headers={"Referer": "https://evil.example/phish"}
+    )
+    assert response["Location"] == login_with_next("/")
+
+
 def test_upload_script_gets_a_401_json_it_can_show(world: World) -> None:
     client = logged_in(english(world.staff))
     age(client, idle=3 * 3600)
@@ -348,6 +364,22 @@ def test_deactivation_in_django_admin_ends_every_session(world: World) -> None:
     assert not UserSession.objects.filter(user=world.staff).exists()
     assert not Session.objects.filter(session_key__in=[session_key(c) for c in victim]).exists()
     assert AuditEvent.objects.get(action="session.ended_all").details == {"reason": "deactivated", "count": 2}
+
+
+def test_a_password_set_in_django_admin_ends_every_session_of_the_person(world: World) -> None:
+    operator = User.objects.create_superuser(email="root@example.com", name="Root", password=PASSWORD)
+    admin_client = logged_in(operator)
+    victim = logged_in(world.staff)
+    victim_key = session_key(victim)
+    response = admin_client.post(
+        reverse("admin:auth_user_password_change", args=[world.staff.pk]),
+        {"password1": "a-new-Secret-9911", "password2": "a-new-Secret-9911", "usable_password": "true"},
+    )
+    assert response.status_code == 302
+    assert not Session.objects.filter(session_key=victim_key).exists()
+    assert not UserSession.objects.filter(user=world.staff).exists()
+    assert AuditEvent.objects.get(action="session.ended_all").details["reason"] == "password_reset"
+    assert is_logged_in(admin_client)
 
 
 def test_saving_a_user_in_admin_without_deactivating_ends_nothing(world: World) -> None:
