@@ -186,18 +186,22 @@ class BankIDClient:
         self.timeout = (connect_timeout, read_timeout)
         self.session = requests.Session()
         self.session.headers["Content-Type"] = "application/json"
+        # Passed with every request, not set on the session: requests lets REQUESTS_CA_BUNDLE in
+        # the environment override a session's `verify`, and BankID's CA must win.
+        self.cert: tuple[str, str] | None = None
+        self.verify: str | bool = True
         if p12_file:
-            self.session.cert = _pem_files_from_p12(p12_file, p12_password)
+            self.cert = _pem_files_from_p12(p12_file, p12_password)
         elif cert_file or key_file:
             if not (cert_file and key_file):
                 raise BankIDConfigurationError(
                     "Set both PORTAL_BANKID_CERT_FILE and PORTAL_BANKID_KEY_FILE, or PORTAL_BANKID_P12_FILE."
                 )
-            self.session.cert = (cert_file, key_file)
+            self.cert = (cert_file, key_file)
         if ca_file:
             if not Path(ca_file).is_file():
                 raise BankIDConfigurationError(f"PORTAL_BANKID_CA_FILE {ca_file!r} does not exist.")
-            self.session.verify = ca_file
+            self.verify = ca_file
 
     @classmethod
     def from_settings(cls, *, base_url: str | None = None) -> BankIDClient:
@@ -326,7 +330,9 @@ class BankIDClient:
     def _post(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
         url = self.base_url + method
         try:
-            response = self.session.post(url, json=body, timeout=self.timeout)
+            response = self.session.post(
+                url, json=body, timeout=self.timeout, cert=self.cert, verify=self.verify
+            )
         except requests.RequestException as exc:
             raise BankIDUnavailable(f"{url}: {exc}") from exc
         try:

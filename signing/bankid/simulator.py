@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import html
 import ipaddress
@@ -136,6 +137,47 @@ class _ErrorScenario:
     endpoint: str
 
 
+@functools.cache
+def simulator_keys() -> tuple[rsa.RSAPrivateKey, x509.Certificate, rsa.RSAPrivateKey, x509.Certificate]:
+    """The simulator's CA (key, certificate) and the signing key and certificate it issued; made
+    once per process at first use, so every simulator in a test run shares them."""
+    now = datetime.now(UTC)
+    ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "BankID Simulator CA (test only)")])
+    ca_cert = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=365))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    sign_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    sign_cert = (
+        x509.CertificateBuilder()
+        .subject_name(
+            x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "BankID Simulator signer (test only)")])
+        )
+        .issuer_name(ca_name)
+        .public_key(sign_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=365))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(True, True, False, False, False, False, False, False, False), critical=True
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    return ca_key, ca_cert, sign_key, sign_cert
+
+
 class Simulator:
     """The simulated service's state; every method is safe to call from many threads."""
 
@@ -146,50 +188,15 @@ class Simulator:
         self.outcomes: list[tuple[str, str]] = []  # (outcome, personal number or "")
         self.errors: list[_ErrorScenario] = []
         self.calls: Counter[str] = Counter()
-        self._make_keys()
-
-    # --- keys and evidence -------------------------------------------------------------------
-
-    def _make_keys(self) -> None:
-        now = datetime.now(UTC)
-        self.ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "BankID Simulator CA (test only)")])
-        self.ca_cert = (
-            x509.CertificateBuilder()
-            .subject_name(ca_name)
-            .issuer_name(ca_name)
-            .public_key(self.ca_key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(minutes=5))
-            .not_valid_after(now + timedelta(days=365))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(
-                x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
-            )
-            .sign(self.ca_key, hashes.SHA256())
-        )
-        self.sign_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        self.sign_cert = (
-            x509.CertificateBuilder()
-            .subject_name(
-                x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "BankID Simulator signer (test only)")])
-            )
-            .issuer_name(ca_name)
-            .public_key(self.sign_key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(minutes=5))
-            .not_valid_after(now + timedelta(days=365))
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(True, True, False, False, False, False, False, False, False), critical=True
-            )
-            .sign(self.ca_key, hashes.SHA256())
-        )
+        keys = simulator_keys()
+        self.ca_key, self.ca_cert, self.sign_key, self.sign_cert = keys
         self.sign_key_pem = self.sign_key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
         self.sign_cert_pem = self.sign_cert.public_bytes(serialization.Encoding.PEM)
         self.ca_cert_pem = self.ca_cert.public_bytes(serialization.Encoding.PEM)
+
+    # --- evidence ---------------------------------------------------------------------------
 
     def _signature_xml(self, order: SimOrder, identity: Identity) -> bytes:
         def child(parent: Any, tag: str, text: str = "", **attrib: str) -> Any:
@@ -614,5 +621,7 @@ def start_in_thread(
 ) -> SimulatorServer:
     """Serve in a daemon thread (port 0: a free one); stop with `server.shutdown()`."""
     server = SimulatorServer((host, port), simulator or Simulator(), ssl_context)
-    threading.Thread(target=server.serve_forever, name="bankid-simulator", daemon=True).start()
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="bankid-simulator", daemon=True
+    ).start()
     return server
