@@ -45,7 +45,7 @@ help:
 	@echo "make typecheck    mypy"
 	@echo "make messages     update and compile the sv/en translations"
 	@echo "make services     start PostgreSQL and Redis if they are not answering"
-	@echo "make system-deps  install chromium, gettext, poppler, DejaVu fonts, nginx and clamd from Debian if missing (as root)"
+	@echo "make system-deps  install chromium, gettext, poppler, DejaVu fonts, nginx, clamd and sigtool from Debian if missing (as root)"
 	@echo "make clean        remove var/ (SQLite database, media, Celery queue, static)"
 
 # --- Environment ---------------------------------------------------------------
@@ -124,16 +124,17 @@ system-deps:
 	command -v pdfsig >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
 	[ -x /usr/sbin/nginx ] || missing="$$missing nginx"; \
 	[ -x /usr/sbin/clamd ] || missing="$$missing clamav-daemon"; \
+	command -v sigtool >/dev/null 2>&1 || missing="$$missing clamav"; \
 	[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing="$$missing fonts-dejavu-core"; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" != 0 ]; then \
-		echo "warning: missing Debian packages:$$missing (install them as root: apt-get install chromium gettext fonts-dejavu-core poppler-utils nginx clamav-daemon)" >&2; \
+		echo "warning: missing Debian packages:$$missing (install them as root: apt-get install chromium gettext fonts-dejavu-core poppler-utils nginx clamav-daemon clamav)" >&2; \
 		exit 0; \
 	fi; \
 	echo "installing Debian packages (missing:$$missing)"; \
 	export DEBIAN_FRONTEND=noninteractive; \
 	apt-get update -qq && \
-	apt-get install -y -qq --no-install-recommends chromium gettext fonts-dejavu-core poppler-utils nginx clamav-daemon </dev/null && \
+	apt-get install -y -qq --no-install-recommends chromium gettext fonts-dejavu-core poppler-utils nginx clamav-daemon clamav </dev/null && \
 	{ [ ! -d /run/systemd/system ] || systemctl disable --now clamav-freshclam clamav-daemon || true; }
 
 # --- Translations ----------------------------------------------------------------
