@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import base64
+import functools
 import ipaddress
 import logging
 import os
@@ -139,9 +140,11 @@ def checked_base_url(url: str) -> str:
     return url if url.endswith("/") else url + "/"
 
 
+@functools.cache
 def _pem_files_from_p12(p12_file: str, password: str) -> tuple[str, str]:
     """Write the certificate and key of a PKCS#12 file to PEM files in a private temporary
-    directory (mode 0700, files 0600), removed when the process ends: requests takes files."""
+    directory (mode 0700, files 0600), removed when the process ends: requests takes files.
+    Once per process and file, however many clients are made."""
     try:
         key, cert, extra = pkcs12.load_key_and_certificates(
             Path(p12_file).read_bytes(), password.encode() if password else None

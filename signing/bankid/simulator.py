@@ -137,45 +137,40 @@ class _ErrorScenario:
     endpoint: str
 
 
+def _issue(
+    subject: x509.Name, key: rsa.RSAPrivateKey, issuer: x509.Name, issuer_key: rsa.RSAPrivateKey, *, ca: bool
+) -> x509.Certificate:
+    now = datetime.now(UTC)
+    # KeyUsage: a CA signs certificates and CRLs/OCSP; the signer makes digital signatures.
+    usage = (not ca, not ca, False, False, False, ca, ca, False, False)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=365))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=0 if ca else None), critical=True)
+        .add_extension(x509.KeyUsage(*usage), critical=True)
+        .sign(issuer_key, hashes.SHA256())
+    )
+
+
 @functools.cache
 def simulator_keys() -> tuple[rsa.RSAPrivateKey, x509.Certificate, rsa.RSAPrivateKey, x509.Certificate]:
     """The simulator's CA (key, certificate) and the signing key and certificate it issued; made
     once per process at first use, so every simulator in a test run shares them."""
-    now = datetime.now(UTC)
     ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "BankID Simulator CA (test only)")])
-    ca_cert = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=365))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
     sign_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    sign_cert = (
-        x509.CertificateBuilder()
-        .subject_name(
-            x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "BankID Simulator signer (test only)")])
-        )
-        .issuer_name(ca_name)
-        .public_key(sign_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=365))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(True, True, False, False, False, False, False, False, False), critical=True
-        )
-        .sign(ca_key, hashes.SHA256())
+    sign_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "BankID Simulator signer (test only)")])
+    return (
+        ca_key,
+        _issue(ca_name, ca_key, ca_name, ca_key, ca=True),
+        sign_key,
+        _issue(sign_name, sign_key, ca_name, ca_key, ca=False),
     )
-    return ca_key, ca_cert, sign_key, sign_cert
 
 
 class Simulator:
@@ -406,9 +401,13 @@ class Simulator:
                 code = str(body["error"])
                 if code not in ERROR_STATUS:
                     raise ValueError(f"error must be one of {', '.join(ERROR_STATUS)}")
-                self.errors.append(
-                    _ErrorScenario(code, int(body.get("times", 1)), str(body.get("endpoint", "")))
-                )
+                endpoint = str(body.get("endpoint", ""))
+                if endpoint not in ("", "auth", "sign", "collect", "cancel"):
+                    raise ValueError("endpoint must be auth, sign, collect or cancel (or absent: any)")
+                times = int(body.get("times", 1))
+                if times < 1:
+                    raise ValueError("times must be at least 1")
+                self.errors.append(_ErrorScenario(code, times, endpoint))
                 return
             outcome = str(body.get("next", ""))
             if outcome not in OUTCOMES:

@@ -334,3 +334,18 @@ def test_the_signed_xml_names_the_order(simulator, client) -> None:
     assert xml.findtext(f".//{{{SIGNATURE_NS}}}orderRef") == order.order_ref
     assert xml.findtext(f".//{{{SIGNATURE_NS}}}funcId") == "Identification"
     assert base64.b64decode(xml.findtext(f"{{{SIGNATURE_NS}}}usrNonVisibleData")) == b"nonce-42"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"next": "bogus"},
+        {"error": "bogus"},
+        {"error": "maintenance", "endpoint": "x"},
+        {"error": "maintenance", "times": 0},
+    ],
+)
+def test_a_scenario_the_simulator_does_not_know_is_refused(simulator, body) -> None:
+    response = requests.post(simulator.base_url + "/sim/scenario", json=body, timeout=5)
+    assert response.status_code == 400
+    assert calls(simulator) == {}
