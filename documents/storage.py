@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import tempfile
@@ -70,10 +71,14 @@ def spool_upload(chunks: Iterable[bytes], *, max_bytes: int | None = None) -> Sp
             spool.write(chunk)
         if size == 0:
             raise ServiceError(_("The file is empty."))
+        spool.seek(0)  # inside: the last buffered bytes are written here, and may not fit
+    except OSError as error:
+        spool.close()
+        _refuse_if_full(error, where="the upload spool")
+        raise
     except BaseException:
         spool.close()
         raise
-    spool.seek(0)
     return SpooledUpload(
         file=spool, size=size, sha256=digest.hexdigest(), content_type=sniff_content_type(head)
     )
@@ -96,8 +101,30 @@ def sniff_content_type(head: bytes) -> str:
 
 
 def store(upload: SpooledUpload, *, key: str) -> str:
-    """Write the spooled file to document storage under `key` and return the key actually used."""
-    return document_storage().save(key, File(upload.file, name=key))
+    """Write the spooled file to document storage under `key` and return the key actually used.
+
+    A failed write leaves nothing: FileSystemStorage keeps what it wrote of a file it could not
+    finish (a full disk), so the key, new and ours alone, is removed here. A full disk refuses
+    the upload with a message instead of an error page."""
+    try:
+        return document_storage().save(key, File(upload.file, name=key))
+    except OSError as error:
+        delete_quietly([key])
+        _refuse_if_full(error, where="document storage")
+        raise
+
+
+class StorageFull(ServiceError, OSError):
+    """A full disk: refused with a message to whoever uploads, and still an OSError to the tasks
+    that retry on one (sealing stores its PDF through document_upload)."""
+
+
+def _refuse_if_full(error: OSError, *, where: str) -> None:
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        logger.error("upload refused, %s is full: %s", where, error)
+        raise StorageFull(
+            _("There is no room to store the file just now, so it was not stored. Please try again later.")
+        ) from error
 
 
 def delete_quietly(keys: Iterable[str]) -> None:
