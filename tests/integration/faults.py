@@ -168,7 +168,7 @@ def production_env(*, database_url: str, media_root: Path, var_dir: Path, **extr
     """PORTAL_* of a production process (debug off, so errors get the portal's own pages) that
     passes portal/production.py: its own key, an SMTP host and sealing files that are not the
     development ones. No Redis: cache in process, Celery's queue in files nobody reads."""
-    for folder in ("celery/queue", "celery/processed", "celery/control"):
+    for folder in ("celery/queue", "celery/processed", "celery/control", "static"):
         (var_dir / folder).mkdir(parents=True, exist_ok=True)
     env = {
         k: v
