@@ -25,6 +25,7 @@ import html
 import ipaddress
 import json
 import logging
+import re
 import secrets
 import socket
 import ssl
@@ -434,6 +435,11 @@ class Simulator:
                 for o in ended
             )
         notice = f'<p role="alert">{html.escape(message)}</p>' if message else ""
+        people = "".join(
+            f"<li>{html.escape(i.name)}, {i.personal_number}"
+            f"{': ' + html.escape(i.note) if i.note else ''}</li>"
+            for i in IDENTITIES
+        )
         return (
             '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -441,7 +447,8 @@ class Simulator:
             "<h1>BankID simulator</h1><p>Stands in for the BankID app, for development and tests "
             'only. <a href="/">Refresh</a></p>'
             f"{notice}<h2>Pending orders</h2>{rows or '<p>No pending orders.</p>'}"
-            f"<h2>Ended orders</h2><ul>{done or '<li>None.</li>'}</ul></main></body></html>"
+            f"<h2>Ended orders</h2><ul>{done or '<li>None.</li>'}</ul>"
+            f"<h2>Test identities</h2><ul>{people}</ul></main></body></html>"
         )
 
     def _order_html(self, order: SimOrder, now: float) -> str:
@@ -451,7 +458,7 @@ class Simulator:
         options = "".join(
             f'<option value="{i.personal_number}"'
             f"{' selected' if i.personal_number == order.required_number else ''}>"
-            f"{html.escape(i.name)} ({i.personal_number}{', ' + html.escape(i.note) if i.note else ''})"
+            f"{html.escape(i.name)} ({i.personal_number})"
             "</option>"
             for i in IDENTITIES
         )
@@ -462,8 +469,8 @@ class Simulator:
             f"<p>Hint: {html.escape(order.hint_code)}; {seconds} s old; from "
             f"{html.escape(order.end_user_ip)}.{required}</p>"
             f"<p>Shown to the person:</p><pre>{html.escape(order.user_visible_text) or '-'}</pre>"
-            f"<p>QR code now: <code>{html.escape(qr_now)}</code></p>"
-            f"<p>Autostart token: <code>{html.escape(order.auto_start_token)}</code></p>"
+            f"<p>QR code now: <code>{_breakable(qr_now)}</code></p>"
+            f"<p>Autostart token: <code>{_breakable(order.auto_start_token)}</code></p>"
             f'<form method="post" action="/sim/orders/{ref}/open"><button>Open in the app</button></form>'
             f'<form method="post" action="/sim/orders/{ref}/approve">'
             f'<label for="pn-{ref}">Identity</label> '
@@ -473,6 +480,12 @@ class Simulator:
             f'<form method="post" action="/sim/orders/{ref}/expire"><button>Let it expire</button></form>'
             "</section>"
         )
+
+
+def _breakable(code: str) -> str:
+    """Long tokens may wrap on a phone (no stylesheet on this page): after dots, dashes and every
+    16 characters of the HMAC."""
+    return re.sub(r"([.-]|[0-9a-zA-Z]{16})", r"\1<wbr>", html.escape(code))
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -41,7 +41,7 @@ def test_complete_through_the_app_page(simulator, client) -> None:
     order = client.sign(end_user_ip="192.0.2.7", user_visible_data=text)
     assert client.collect(order.order_ref).hint_code == "outstandingTransaction"
 
-    page = requests.get(simulator.base_url + "/", timeout=5).text
+    page = requests.get(simulator.base_url + "/", timeout=5).text.replace("<wbr>", "")
     assert order.order_ref in page
     assert "Underteckna **Avtal.pdf** från Byggfirman AB" in page  # decoded from base64 by the service
     assert f"bankid.{order.qr_start_token}." in page
@@ -265,7 +265,7 @@ def test_the_service_checks_the_request_fields(simulator, client, api_url) -> No
 
 def test_the_qr_on_the_page_is_the_published_algorithm(simulator, client) -> None:
     order = client.auth(end_user_ip="127.0.0.1")
-    page = requests.get(simulator.base_url + "/", timeout=5).text
+    page = requests.get(simulator.base_url + "/", timeout=5).text.replace("<wbr>", "")
     shown = re.search(rf"bankid\.{order.qr_start_token}\.(\d+)\.[0-9a-f]{{64}}", page)
     assert shown is not None
     assert shown.group(0) == qr_content(order.qr_start_token, order.qr_start_secret, int(shown.group(1)))
