@@ -4,6 +4,9 @@ Mutual TLS: the portal presents its relying-party certificate (PEM certificate a
 PKCS#12 file) and trusts only the configured CA. Plain HTTP is allowed only to a loopback address
 (the simulator). `maintenance` and `internalError` are retried a few times after a pause, as
 BankID's guidelines allow; every other error raises its class from `errors` at once.
+
+A client holds a requests.Session, which is not meant to be shared between threads: make one per
+unit of work (`BankIDClient.from_settings()` is cheap; a PKCS#12 file is unpacked once per process).
 """
 
 from __future__ import annotations

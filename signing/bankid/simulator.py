@@ -12,6 +12,7 @@ Test control (JSON POSTs): `/sim/scenario` with `{"next": <hintCode or "complete
 "personalNumber"?: ...}` decides how the next order (or the next one requiring that personal
 number) ends, `{"error": <errorCode>, "times": n, "endpoint"?: "auth"}` makes the next n calls
 answer that error; `/sim/reset` forgets everything. GET `/sim/stats` counts calls per endpoint,
+`/sim/orders` lists the orders as received (decoded userVisibleData, requirement, returnUrl...),
 `/sim/certificate` and `/sim/ca` hand out the certificates that sign the evidence.
 """
 
@@ -108,6 +109,7 @@ class SimOrder:
     user_non_visible_data_b64: str
     requirement: dict[str, Any]
     return_url: str
+    user_visible_data_format: str
     created: float  # time.monotonic()
     auto_start_token: str = field(default_factory=lambda: str(uuid.uuid4()))
     qr_start_token: str = field(default_factory=lambda: str(uuid.uuid4()))
@@ -318,6 +320,7 @@ class Simulator:
             user_non_visible_data_b64=str(body.get("userNonVisibleData", "")),
             requirement=requirement,
             return_url=str(body.get("returnUrl", "")),
+            user_visible_data_format=str(body.get("userVisibleDataFormat", "")),
             created=time.monotonic(),
         )
         order.outcome = self._take_outcome(number)
@@ -414,6 +417,25 @@ class Simulator:
             if outcome not in OUTCOMES:
                 raise ValueError(f"next must be one of {', '.join(OUTCOMES)}")
             self.outcomes.append((outcome, str(body.get("personalNumber", ""))))
+
+    def orders_seen(self) -> list[dict[str, Any]]:
+        """The orders as the service received them, for tests to check what a client sent."""
+        with self.lock:
+            return [
+                {
+                    "orderRef": o.order_ref,
+                    "kind": o.kind,
+                    "endUserIp": o.end_user_ip,
+                    "userVisibleData": o.user_visible_text,
+                    "userVisibleDataFormat": o.user_visible_data_format,
+                    "userNonVisibleData": o.user_non_visible_data_b64,
+                    "requirement": o.requirement,
+                    "returnUrl": o.return_url,
+                    "status": o.status,
+                    "hintCode": o.hint_code,
+                }
+                for o in self.orders.values()
+            ]
 
     def reset(self) -> None:
         with self.lock:
@@ -533,6 +555,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._json(200, {"calls": dict(simulator.calls), "orders": len(simulator.orders)})
         elif path == "/sim/certificate":
             self._send(200, simulator.sign_cert_pem, "application/x-pem-file")
+        elif path == "/sim/orders":
+            self._json(200, simulator.orders_seen())
         elif path == "/sim/ca":
             self._send(200, simulator.ca_cert_pem, "application/x-pem-file")
         else:

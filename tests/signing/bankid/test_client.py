@@ -349,3 +349,29 @@ def test_a_scenario_the_simulator_does_not_know_is_refused(simulator, body) -> N
     response = requests.post(simulator.base_url + "/sim/scenario", json=body, timeout=5)
     assert response.status_code == 400
     assert calls(simulator) == {}
+
+
+def test_the_client_sends_the_v6_fields(simulator, client) -> None:
+    order = client.sign(
+        end_user_ip="2001:db8::1",
+        user_visible_data="# Avtal\nsha256: abc",
+        user_non_visible_data=b"\x00\x01",
+        requirement={"personalNumber": KARIN, "pinCode": True},
+        return_url="https://portal.example/s/abc#nonce",
+    )
+    seen = requests.get(simulator.base_url + "/sim/orders", timeout=5).json()
+    assert seen == [
+        {
+            "orderRef": order.order_ref,
+            "kind": "sign",
+            "endUserIp": "2001:db8::1",
+            "userVisibleData": "# Avtal\nsha256: abc",
+            "userVisibleDataFormat": "simpleMarkdownV1",
+            "userNonVisibleData": "AAE=",
+            "requirement": {"personalNumber": KARIN, "pinCode": True},
+            "returnUrl": "https://portal.example/s/abc#nonce",
+            "status": "pending",
+            "hintCode": "outstandingTransaction",
+        }
+    ]
+    assert order.autostart_url() == f"bankid:///?autostarttoken={order.auto_start_token}&redirect=null"
