@@ -43,21 +43,14 @@ class Command(BaseCommand):
 
     def _follow(self, client: BankIDClient, options: dict[str, Any]) -> None:
         order = client.auth(end_user_ip=options["end_user_ip"], user_visible_data="Connectivity check")
-        started = time.monotonic()
         self.stdout.write(f"orderRef: {order.order_ref}")
         self.stdout.write(f"autostart: {order.autostart_url()}")
         self.stdout.write(f"QR now: {qr_content(order.qr_start_token, order.qr_start_secret, 0)}")
-        result: CollectResult | None = None
-        last_hint = None
-        while True:
-            result = client.collect(order.order_ref)
-            if result.hint_code != last_hint or result.done:
-                elapsed = time.monotonic() - started
-                self.stdout.write(f"{elapsed:5.1f} s  {result.status}  {result.hint_code or ''}".rstrip())
-                last_hint = result.hint_code
-            if result.done or time.monotonic() - started + options["interval"] > options["seconds"]:
-                break
-            time.sleep(options["interval"])
+        try:
+            result = self._collect(client, order.order_ref, options["seconds"], options["interval"])
+        except KeyboardInterrupt:
+            client.cancel(order.order_ref)
+            raise CommandError("Interrupted; the order was cancelled.") from None
         if result.status == "complete" and result.completion_data:
             user = result.completion_data.user
             self.stdout.write(f"outcome: complete, {user.name} ({user.personal_number})")
@@ -67,3 +60,19 @@ class Command(BaseCommand):
             client.cancel(order.order_ref)
             self.stdout.write(f"outcome: still {result.hint_code} after {options['seconds']:g} s; cancelled")
         self.stdout.write("The service answered every call: certificate and connection work.")
+
+    def _collect(
+        self, client: BankIDClient, order_ref: str, seconds: float, interval: float
+    ) -> CollectResult:
+        """Collect until the order ends or `seconds` pass, printing each new hint code."""
+        started = time.monotonic()
+        last_hint: str | None = None
+        while True:
+            result = client.collect(order_ref)
+            if result.hint_code != last_hint or result.done:
+                elapsed = time.monotonic() - started
+                self.stdout.write(f"{elapsed:5.1f} s  {result.status}  {result.hint_code or ''}".rstrip())
+                last_hint = result.hint_code
+            if result.done or time.monotonic() - started + interval > seconds:
+                return result
+            time.sleep(interval)

@@ -375,3 +375,11 @@ def test_the_client_sends_the_v6_fields(simulator, client) -> None:
         }
     ]
     assert order.autostart_url() == f"bankid:///?autostarttoken={order.auto_start_token}&redirect=null"
+
+
+def test_the_app_page_will_not_approve_as_someone_the_order_does_not_allow(simulator, client) -> None:
+    order = client.auth(end_user_ip="127.0.0.1", requirement={"personalNumber": KARIN})
+    response = _press(simulator, order.order_ref, "approve", personalNumber="197211056572")
+    assert response.status_code == 409
+    assert "requires another personal number" in response.text
+    assert client.collect(order.order_ref).hint_code == "outstandingTransaction"
