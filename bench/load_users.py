@@ -75,7 +75,8 @@ def _write_results(**_kw: Any) -> None:
 
 # --- Mail: the SMTP sink's maildir, parsed once per file --------------------------------------
 
-_mail_seen: dict[str, tuple[str, str]] = {}  # file name -> (recipients, text)
+_mail_seen: set[str] = set()  # maildir file names read
+_mail_by_recipient: dict[str, list[str]] = {}  # address -> texts, in the order they were found
 
 
 def _text_of(message: Message) -> str:
@@ -88,13 +89,16 @@ def _text_of(message: Message) -> str:
 
 
 def _mail_to(address: str) -> list[str]:
-    """The text of every message the sink has for `address`, oldest first."""
+    """The text of every message the sink has for `address`, oldest first. A request's email is
+    always found before the code is asked for, so the order found is the order sent."""
     new = Path(PLAN["maildir"]) / "new"
-    for path in sorted(new.iterdir(), key=lambda p: p.stat().st_mtime):
-        if path.name not in _mail_seen:
-            message = email.message_from_bytes(path.read_bytes())
-            _mail_seen[path.name] = (str(message.get("X-RcptTo", "")).lower(), _text_of(message))
-    return [text for to, text in _mail_seen.values() if address in to]
+    for name in sorted(os.listdir(new)):  # maildir names start with the time
+        if name not in _mail_seen:
+            _mail_seen.add(name)
+            message = email.message_from_bytes((new / name).read_bytes())
+            for recipient in str(message.get("X-RcptTo", "")).lower().split(","):
+                _mail_by_recipient.setdefault(recipient.strip(), []).append(_text_of(message))
+    return _mail_by_recipient.get(address, [])
 
 
 def _wait_for_mail(address: str, pattern: re.Pattern[str], skip: int = 0) -> str | None:
