@@ -588,7 +588,8 @@ def main(argv: list[str] | None = None) -> int:
         seconds = min(elapsed, max((r[3] for r in records), default=elapsed))
         warm_up = args.seconds / 2  # memory after the first half against the end
         print()
-        missed = report(pages_of(records), seconds, hash_ms, memory_verdict(memory.samples, warm_up))
+        pages = pages_of(records)
+        missed = report(pages, seconds, hash_ms, memory_verdict(memory.samples, warm_up))
         missed += worker_work
         print(
             f"Celery queue (tasks waiting for the worker), every {SAMPLE_SECONDS:.0f} s: "
@@ -609,6 +610,13 @@ def main(argv: list[str] | None = None) -> int:
         )
         print("load average (1/5/15 min) at the end: " + "/".join(f"{x:.1f}" for x in os.getloadavg()))
         print()
+        if any(p.errors for p in pages.values()):  # what the servers said about them
+            for log in (tmp / "nginx-error.log", logs / "gunicorn.log"):
+                lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+                print(f"last lines of {log.name} ({len(lines)} in all):")
+                for line in lines[-8:]:
+                    print(f"  {line[:300]}")
+            print()
         if missed:
             print("TARGETS MISSED:")
             for line in missed:
