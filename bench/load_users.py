@@ -19,6 +19,7 @@ repeats a weighted mix of what such a person does, with 0.5-2.5 s between action
 from __future__ import annotations
 
 import email
+import functools
 import itertools
 import json
 import os
@@ -134,9 +135,19 @@ class PortalUser(FastHttpUser):
     def csrf(self) -> str:
         return next((c.value or "" for c in self.client.cookiejar if c.name == "csrftoken"), "")
 
-    def expect(self, method: str, url: str, name: str, status: int, **kwargs: Any) -> str | None:
-        """One request counted under `name`; a failure unless it answers `status`. Returns the body."""
-        with self.client.request(method, url, name=name, catch_response=True, **kwargs) as response:
+    def expect(
+        self,
+        method: str,
+        url: str,
+        name: str,
+        status: int,
+        client: FastHttpSession | None = None,
+        **kwargs: Any,
+    ) -> str | None:
+        """One request counted under `name` (by this user's client, or `client`); a failure unless
+        it answers `status`. Returns the body."""
+        client = client or self.client
+        with client.request(method, url, name=name, catch_response=True, **kwargs) as response:
             assert isinstance(response, ResponseContextManager)
             if response.status_code != status:
                 response.failure(f"HTTP {response.status_code}")
@@ -307,14 +318,7 @@ class PartnerUser(PortalUser):
         signer_client.cookiejar.clear()
         sign_url = f"/sign/{token}/"
 
-        def signer_request(method: str, url: str, name: str, status: int, **kwargs: Any) -> str | None:
-            with signer_client.request(method, url, name=name, catch_response=True, **kwargs) as response:
-                assert isinstance(response, ResponseContextManager)
-                if response.status_code != status:
-                    response.failure(f"HTTP {response.status_code}")
-                    return None
-                return response.text or ""
-
+        signer_request = functools.partial(self.expect, client=signer_client)
         page = signer_request("GET", sign_url, "sign: page", 200)
         token_input = _CSRF_INPUT.search(page or "")
         if token_input is None:
