@@ -117,7 +117,8 @@ def gunicorn(
         str(workers),
         "--worker-class",
         "gthread" if threads else "sync",
-        *(["--threads", str(threads)] if threads else []),
+        # gthread keeps connections open longer than nginx does (deploy/nginx.conf), as in compose.
+        *(["--threads", str(threads), "--keep-alive", "75"] if threads else []),
         "--timeout",
         str(timeout),
         "--error-logfile",

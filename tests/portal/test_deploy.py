@@ -117,6 +117,20 @@ def test_web_and_worker_scan_uploads_with_the_compose_clamd_once_it_is_healthy()
     assert "PORTAL_CLAMD_SOCKET" not in COMPOSE.split("services:", 1)[0]
 
 
+def test_gunicorn_keeps_connections_open_longer_than_nginx_reuses_them() -> None:
+    """nginx must drop an idle upstream connection before gunicorn does: otherwise an upload
+    sent on a connection gunicorn just closed is a 502 (nginx never retries a POST)."""
+    web = _service("web")
+    keep_alive = re.search(r'- --keep-alive\n\s+- "(\d+)"', web)
+    assert keep_alive, web
+    nginx = (BASE_DIR / "deploy" / "nginx.conf").read_text()
+    upstream = re.search(r"upstream portal_web \{(.*?)\}", nginx, re.S)
+    assert upstream and "keepalive 16;" in upstream.group(1)
+    nginx_timeout = re.search(r"keepalive_timeout (\d+)s;", upstream.group(1))
+    assert nginx_timeout, upstream.group(1)
+    assert int(keep_alive.group(1)) > int(nginx_timeout.group(1))
+
+
 def test_compose_clamd_accepts_the_largest_upload() -> None:
     """clamd refuses a stream over StreamMaxLength (100 MB by default): the portal would then refuse
     every larger upload as unchecked."""
