@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -46,6 +47,7 @@ def unsafe_production_settings() -> list[str]:
         )
     problems.extend(_sealing_problems())
     problems.extend(_s3_problems())
+    problems.extend(_bankid_problems())
     return problems
 
 
@@ -103,5 +105,16 @@ def _s3_problems() -> list[str]:
         return [
             "PORTAL_S3_ACCESS_KEY or PORTAL_S3_SECRET_KEY is the example from the repository: "
             "give the S3 identity keys of its own."
+        ]
+    return []
+
+
+def _bankid_problems() -> list[str]:
+    # The client takes plain HTTP only on loopback: that is the development simulator, whose page
+    # lets anyone approve an order as any of its test identities.
+    if urlsplit(settings.BANKID_URL).scheme == "http":
+        return [
+            "PORTAL_BANKID_URL is plain HTTP, i.e. the development BankID simulator: point it at "
+            "BankID's service (https://appapi2.bankid.com/rp/v6.0/) or leave it empty."
         ]
     return []

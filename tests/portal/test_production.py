@@ -52,6 +52,7 @@ def production(settings: Any, tmp_path: Path) -> Any:
     settings.SIGNING_SEAL_CERT_FILE = Path(files["PORTAL_SIGNING_SEAL_CERT_FILE"])
     settings.SIGNING_SEAL_CA_FILE = Path(files["PORTAL_SIGNING_SEAL_CA_FILE"])
     settings.S3_BUCKET = ""
+    settings.BANKID_URL = ""
     return settings
 
 
@@ -106,6 +107,25 @@ def test_example_s3_credentials_are_refused(production: Any, access: str, secret
         ImproperlyConfigured, match="PORTAL_S3_ACCESS_KEY or PORTAL_S3_SECRET_KEY is the example"
     ):
         refuse_unsafe_production()
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8765/rp/v6.0/", "http://localhost:8765/rp/v6.0/", "http://[::1]:8765/rp/v6.0/"]
+)
+def test_a_plain_http_bankid_service_is_refused(production: Any, url: str) -> None:
+    """Plain HTTP is the development simulator on loopback: in production it would sign and log
+    people in with identities anyone can pick on its page."""
+    production.BANKID_URL = url
+    with pytest.raises(ImproperlyConfigured, match="PORTAL_BANKID_URL is plain HTTP"):
+        refuse_unsafe_production()
+
+
+@pytest.mark.parametrize(
+    "url", ["", "https://appapi2.test.bankid.com/rp/v6.0/", "https://appapi2.bankid.com/rp/v6.0/"]
+)
+def test_bankid_over_https_or_unset_passes(production: Any, url: str) -> None:
+    production.BANKID_URL = url
+    assert unsafe_production_settings() == []
 
 
 def test_own_s3_credentials_pass(production: Any) -> None:
