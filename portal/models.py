@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
@@ -155,3 +156,58 @@ class UserSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class BankIDOrder(models.Model):
+    """One BankID order (auth or sign) and what became of it; signing.bankid.flow keeps it.
+
+    It belongs to the browser session that started it (`session_key`, for the login) or to a
+    signing party (`party_id`, for the signing step); only that owner may poll or cancel it.
+    `qr_start_secret` never leaves the server. A completed order is used once: `consumed_at`."""
+
+    class Purpose(models.TextChoices):
+        LOGIN = "login", _("Log in")
+        SIGN = "sign", _("Sign")
+
+    class Flow(models.TextChoices):
+        QR = "qr", _("BankID on another device")
+        SAME_DEVICE = "same_device", _("BankID on this device")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        COMPLETE = "complete", _("complete")
+        FAILED = "failed", _("failed")
+        CANCELLED = "cancelled", _("cancelled")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    purpose = models.CharField(max_length=10, choices=Purpose.choices)
+    flow = models.CharField(max_length=12, choices=Flow.choices, default=Flow.QR)
+    order_ref = models.CharField(max_length=64, unique=True)
+    qr_start_token = models.CharField(max_length=64)
+    qr_start_secret = models.CharField(max_length=64)
+    auto_start_token = models.CharField(max_length=64)
+    started_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    hint_code = models.CharField(max_length=40, blank=True)
+    # The errorCode of a call that ended the order (BankID's, or "unreachable"), for its message.
+    error_code = models.CharField(max_length=40, blank=True)
+    completion_data = models.JSONField(null=True, blank=True)
+    last_collect_at = models.DateTimeField(null=True, blank=True)
+    consumed_at = models.DateTimeField(null=True, blank=True)
+    session_key = models.CharField(max_length=40, blank=True, db_index=True)
+    party_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("BankID order")
+        verbose_name_plural = _("BankID orders")
+        indexes = [models.Index(fields=["status", "started_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} {self.order_ref} {self.status}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.PENDING
+
+    def autostart_url(self) -> str:
+        return f"bankid:///?autostarttoken={self.auto_start_token}&redirect=null"
