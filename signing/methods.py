@@ -7,6 +7,7 @@ says what it proved (the evidence printed on the audit trail page).
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import hmac
@@ -14,12 +15,24 @@ import secrets
 from typing import Protocol
 
 from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Q, Value, When
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import override
+from lxml import etree
 
+from notifications.models import Event as Notice
+from notifications.services import notify
 from portal.errors import ServiceError
-from signing.models import Method, Party
+from signing.bankid.client import BankIDClient, CollectResult, Order
+from signing.models import Event, Method, Party, SigningRequest
+
+# What a party gives back: the email code as typed, or BankID's collected (complete) order.
+Answer = str | CollectResult
+
+BANKID_SIGNATURE_NS = "http://www.bankid.com/signature/v1.0.0/types"
 
 
 class SigningMethod(Protocol):
@@ -28,7 +41,7 @@ class SigningMethod(Protocol):
     def start(self, party: Party) -> str:
         """Begin proving identity; returns a secret to deliver to the party (or "")."""
 
-    def verify(self, party: Party, answer: str) -> None:
+    def verify(self, party: Party, answer: Answer) -> None:
         """Raise ServiceError unless `answer` proves the party; record the proof on `party`."""
 
     def evidence(self, party: Party) -> dict[str, str]: ...
@@ -85,7 +98,9 @@ class EmailCode:
         )
         return value
 
-    def verify(self, party: Party, answer: str) -> None:
+    def verify(self, party: Party, answer: Answer) -> None:
+        if not isinstance(answer, str):
+            raise ServiceError(_("Enter the code you were sent."), field="code")
         party.refresh_from_db(fields=["code_hash", "code_sent_at", "code_attempts", "code_verified_at"])
         if not party.code_hash or party.code_sent_at is None:
             raise ServiceError(_("Ask for a code first."), field="code")
@@ -135,7 +150,131 @@ class EmailCode:
         }
 
 
-METHODS: dict[str, SigningMethod] = {str(Method.EMAIL_CODE): EmailCode()}
+def mask_personnummer(value: str) -> str:
+    """19850312-XXXX: the birth date only, for pages that anyone holding the file can read."""
+    digits = "".join(ch for ch in value if ch.isdigit())
+    return f"{digits[:8]}-XXXX" if len(digits) == 12 else ("XXXX" if digits else "")
+
+
+class BankID:
+    """A BankID sign order that shows the party what it signs. The order is started and collected
+    by the signing page's BankID flow (`start_order`, then collect until complete); `verify` takes
+    the complete CollectResult and records BankID's completionData on the party.
+
+    One completed order proves one signature: its orderRef is stored on the party under a unique
+    constraint, so the same order offered for a second party (or a second time) is refused."""
+
+    code: str = Method.BANKID
+
+    def start(self, party: Party) -> str:
+        return ""  # nothing to email: the party opens BankID on the signing page
+
+    @staticmethod
+    def order_text(party: Party) -> str:
+        """userVisibleData: what the party reads in the BankID app, in the request's language."""
+        request = party.request
+        with override(request.language):
+            return _("I sign %(document)s, sent by %(sender)s.") % {
+                "document": request.title,
+                "sender": request.created_by.get_full_name(),
+            }
+
+    @staticmethod
+    def order_data(party: Party) -> bytes:
+        """userNonVisibleData: ties the signature to this party and the exact file (its sha256)."""
+        request = party.request
+        return f"portal-signing:{request.pk}:{party.pk}:{request.version_sha256}".encode()
+
+    def start_order(self, party: Party, *, client: BankIDClient, end_user_ip: str) -> Order:
+        """Open a sign order for `party`; a party given a personnummer can only sign as that person."""
+        requirement = {"personalNumber": party.personnummer} if party.personnummer else None
+        return client.sign(
+            end_user_ip=end_user_ip,
+            user_visible_data=self.order_text(party),
+            user_non_visible_data=self.order_data(party),
+            requirement=requirement,
+        )
+
+    def verify(self, party: Party, answer: Answer) -> None:
+        data = answer.completion_data if isinstance(answer, CollectResult) else None
+        if not isinstance(answer, CollectResult) or answer.status != "complete" or data is None:
+            raise ServiceError(_("Sign with BankID first."))
+        order_ref = answer.order_ref
+        try:
+            signed = etree.fromstring(base64.b64decode(data.signature))
+        except (ValueError, etree.XMLSyntaxError):
+            raise ServiceError(_("BankID's answer could not be read. Sign with BankID again.")) from None
+        ns = {"b": BANKID_SIGNATURE_NS}
+        if signed.findtext(".//b:clientInfo/b:orderRef", namespaces=ns) != order_ref or base64.b64decode(
+            signed.findtext("b:usrNonVisibleData", default="", namespaces=ns)
+        ) != self.order_data(party):
+            raise ServiceError(
+                _("That BankID signature was made for another signing. Sign with BankID again.")
+            )
+        if party.personnummer and data.user.personal_number != party.personnummer:
+            self._wrong_person(party, data.user.name)
+            raise ServiceError(
+                _(
+                    "You signed with the BankID of someone other than the person this signature is for. "
+                    "The signature was not accepted, and the sender has been told."
+                )
+            )
+        evidence = {**data.raw, "orderRef": order_ref}
+        try:
+            with transaction.atomic():
+                stored = Party.objects.filter(pk=party.pk, acted_at__isnull=True).update(
+                    bankid_order_ref=order_ref, bankid_evidence=evidence
+                )
+        except IntegrityError:
+            raise ServiceError(
+                _("That BankID signature has already been used. Sign with BankID again.")
+            ) from None
+        if not stored:
+            raise ServiceError(_("You have already answered this signing."))
+        party.bankid_order_ref, party.bankid_evidence = order_ref, evidence
+
+    @staticmethod
+    def _wrong_person(party: Party, used_name: str) -> None:
+        """Count a wrong answer, note it on the timeline and tell the sender."""
+        Party.objects.filter(pk=party.pk).update(code_failures=F("code_failures") + 1)
+        request = SigningRequest.objects.select_related("collaboration", "created_by").get(
+            pk=party.request_id
+        )
+        Event.objects.create(
+            request=request, kind="bankid_wrong_person", party=party, detail={"used": used_name}
+        )
+        notify(
+            event=Notice.SIGNING_ATTENTION,
+            recipients=[request.created_by],
+            actor=None,
+            collaboration=request.collaboration,
+            url=reverse("signing:partner_detail", args=[request.collaboration_id, request.pk]),
+            params={"document": request.title, "party": party.name},
+        )
+
+    def evidence(self, party: Party) -> dict[str, str]:
+        data = party.bankid_evidence or {}
+        user = data.get("user") or {}
+        device = data.get("device") or {}
+        when = timezone.localtime(party.acted_at).strftime("%Y-%m-%d %H:%M:%S") if party.acted_at else ""
+        lines = {
+            "bankid": _("%(name)s, %(number)s, signed %(time)s")
+            % {
+                "name": user.get("name", ""),
+                "number": mask_personnummer(str(user.get("personalNumber", ""))),
+                "time": when,
+            }
+        }
+        if data.get("bankIdIssueDate"):
+            lines["bankid_issued"] = str(data["bankIdIssueDate"])
+        if device.get("ipAddress"):
+            lines["bankid_device"] = str(device["ipAddress"])
+        if data.get("orderRef"):
+            lines["bankid_order"] = str(data["orderRef"])
+        return lines
+
+
+METHODS: dict[str, SigningMethod] = {str(Method.EMAIL_CODE): EmailCode(), str(Method.BANKID): BankID()}
 
 
 def method_for(party: Party) -> SigningMethod:

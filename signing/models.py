@@ -32,6 +32,7 @@ class Role(models.TextChoices):
 
 class Method(models.TextChoices):
     EMAIL_CODE = "email_code", _("Code by email")
+    BANKID = "bankid", _("BankID")
 
 
 class Language(models.TextChoices):
@@ -149,6 +150,10 @@ class Party(models.Model):
     user_agent = models.CharField(max_length=300, blank=True)
     decline_reason = models.TextField(blank=True)
     sealed_sent_at = models.DateTimeField(null=True, blank=True)  # the sealed PDF was emailed
+    # BankID: the completed order's reference (one order proves one signature, never two) and its
+    # completionData as BankID sent it (user, device, bankIdIssueDate, stepUp, signature, ocspResponse).
+    bankid_order_ref = models.CharField(max_length=64, blank=True)
+    bankid_evidence = models.JSONField(default=dict, blank=True)
 
     class Meta:
         verbose_name = _("party")
@@ -156,6 +161,11 @@ class Party(models.Model):
         ordering = ["request", "order", "id"]
         constraints = [
             models.UniqueConstraint(fields=["request", "email"], name="party_email_once_per_request"),
+            models.UniqueConstraint(
+                fields=["bankid_order_ref"],
+                condition=~models.Q(bankid_order_ref=""),
+                name="party_bankid_order_once",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -46,7 +46,7 @@ from portal.models import User
 from portal.queue import enqueue_on_commit
 from signing import pdfcheck
 from signing import selectors as signing_selectors
-from signing.methods import max_failures, method_for
+from signing.methods import Answer, max_failures, method_for
 from signing.models import Attachment, Event, Language, Method, Party, Role, SigningRequest, Status
 
 MAX_PARTIES = 30
@@ -436,7 +436,7 @@ def party_act(
     *,
     party: Party,
     action: str,
-    answer: str = "",
+    answer: Answer = "",
     ip: str | None = None,
     user_agent: str = "",
     reason: str = "",
@@ -745,6 +745,8 @@ def describe_event(event: Event) -> str:
         "sealed": _("The sealed PDF was stored"),
         "locked": _("%(who)s's link was locked after too many wrong codes") % {"who": who},
         "link_revoked": _("%(who)s was given a new link; the old one no longer works") % {"who": who},
+        "bankid_wrong_person": _("%(who)s's BankID signature was refused: it was made by someone else")
+        % {"who": who},
     }
     if event.party is None and event.kind == "declined":
         text = _("The signing was declined and stopped")
