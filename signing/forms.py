@@ -18,6 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from documents.models import Document
+from portal.validators import normalize_personnummer
+from signing.methods import default_method, method_choices
 from signing.models import Language, Method, Role
 from signing.services import MAX_PARTIES, PartyInput
 
@@ -47,8 +49,20 @@ class PartyForm(forms.Form):
         help_text=_("Equal numbers act at the same time."),
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # BankID is offered, and chosen for a new row, only when the portal is configured for it.
+        method = self.fields["method"]
+        assert isinstance(method, forms.ChoiceField)
+        method.choices = method_choices()
+        method.initial = default_method()
+
     def clean_name(self) -> str:
         return " ".join(self.cleaned_data["name"].split())
+
+    def clean_personnummer(self) -> str:
+        value = self.cleaned_data["personnummer"].strip()
+        return normalize_personnummer(value) if value else ""
 
     def clean_email(self) -> str:
         return self.cleaned_data["email"].strip().lower()

@@ -274,6 +274,20 @@ class BankID:
         return lines
 
 
+def bankid_configured() -> bool:
+    return bool(settings.BANKID_URL)
+
+
+def method_choices() -> list[tuple[str, str]]:
+    """The methods a sender may choose now: BankID only when the portal is configured for it."""
+    offered = bankid_configured()
+    return [(value, str(label)) for value, label in Method.choices if value != Method.BANKID or offered]
+
+
+def default_method() -> str:
+    return str(Method.BANKID if bankid_configured() else Method.EMAIL_CODE)
+
+
 METHODS: dict[str, SigningMethod] = {str(Method.EMAIL_CODE): EmailCode(), str(Method.BANKID): BankID()}
 
 

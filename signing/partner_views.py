@@ -32,6 +32,7 @@ from portal.context import AuthedRequest
 from portal.errors import ServiceError
 from signing import access, pdfcheck, selectors, services
 from signing.forms import PARTY_FIELDS, PARTY_PREFIX, BasePartyFormSet, SigningForm, party_formset
+from signing.methods import bankid_configured, default_method
 from signing.models import Event, Language, Method, Party, Role, SigningRequest, Status
 
 
@@ -93,8 +94,9 @@ def _raw_form_initial(data: QueryDict) -> dict[str, Any]:
 
 
 def _new_row(person: selectors.Person | None) -> dict[str, Any]:
-    """A row to add: blank, or filled in with a person; a signer acting first, by email code."""
-    row: dict[str, Any] = {"role": Role.SIGNER, "method": Method.EMAIL_CODE, "order": 1}
+    """A row to add: blank, or filled in with a person; a signer acting first, by BankID when the
+    portal has it, else by email code."""
+    row: dict[str, Any] = {"role": Role.SIGNER, "method": default_method(), "order": 1}
     if person is not None:
         row |= {
             "name": person.name,
@@ -146,6 +148,7 @@ class _Wizard:
             "customer_people": self.customer_people,
             "staff_people": self.staff_people,
             "listed_emails": listed,
+            "bankid": bankid_configured(),
             "tab": "signings",
             "nav": "customers",
             **extra,

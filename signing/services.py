@@ -44,9 +44,10 @@ from portal.emails import send_templated_email_to
 from portal.errors import ServiceError
 from portal.models import User
 from portal.queue import enqueue_on_commit
+from portal.validators import normalize_personnummer
 from signing import pdfcheck
 from signing import selectors as signing_selectors
-from signing.methods import Answer, max_failures, method_for
+from signing.methods import Answer, bankid_configured, max_failures, method_for
 from signing.models import Attachment, Event, Language, Method, Party, Role, SigningRequest, Status
 
 MAX_PARTIES = 30
@@ -109,13 +110,22 @@ def _clean_parties(parties: Sequence[PartyInput]) -> list[PartyInput]:
             raise ServiceError(
                 _("Choose a role and a signing method for %(name)s.") % {"name": name}, field="parties"
             )
+        if p.method == Method.BANKID and not bankid_configured():
+            raise ServiceError(
+                _("BankID is not available: choose another signing method for %(name)s.") % {"name": name},
+                field="parties",
+            )
         if not 1 <= p.order <= 99:
             raise ServiceError(
                 _("The order of %(name)s must be from 1 to 99.") % {"name": name}, field="parties"
             )
-        cleaned.append(
-            PartyInput(name, email, p.role, p.method, p.order, p.mobile.strip(), p.personnummer.strip())
-        )
+        try:
+            personnummer = normalize_personnummer(p.personnummer) if p.personnummer.strip() else ""
+        except ValidationError as invalid:
+            raise ServiceError(
+                _("%(name)s: %(error)s") % {"name": name, "error": invalid.messages[0]}, field="parties"
+            ) from None
+        cleaned.append(PartyInput(name, email, p.role, p.method, p.order, p.mobile.strip(), personnummer))
     if not any(p.role == Role.SIGNER for p in cleaned):
         raise ServiceError(_("At least one party must sign."), field="parties")
     return cleaned
