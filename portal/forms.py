@@ -17,13 +17,16 @@ from portal.links import absolute_url
 from portal.models import User
 from portal.validators import normalize_mobile, normalize_personnummer
 
+# A failed login's one message, whichever way it failed (password, BankID, unknown, inactive).
+LOGIN_FAILED = _("The email address or password is wrong.")
+
 
 class EmailLoginForm(AuthenticationForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["username"].label = _("Email")
         self.fields["username"].widget = forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
-        self.error_messages["invalid_login"] = _("The email address or password is wrong.")
+        self.error_messages["invalid_login"] = LOGIN_FAILED
 
 
 class UserFieldsCleaningMixin:

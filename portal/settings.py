@@ -276,6 +276,7 @@ RATE_SIGNING_LINK = envstr("RATE_SIGNING_LINK", "300/h")  # signing link pages p
 RATE_SIGNING_CODE = envstr("RATE_SIGNING_CODE", "20/h")  # code checks (sign/approve) per IP
 RATE_SIGNING_CODE_SEND = envstr("RATE_SIGNING_CODE_SEND", "30/h")  # code emails per IP, all parties
 RATE_UPLOAD = envstr("RATE_UPLOAD", "1000/h")  # uploaded files per user
+RATE_BANKID_START = envstr("RATE_BANKID_START", "30/h")  # BankID logins started per IP
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 # Two-factor authentication (portal/twofactor.py, django-otp): the issuer an authenticator app shows,

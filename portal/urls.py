@@ -8,7 +8,7 @@ from django.urls import include, path, reverse_lazy
 from django.views.generic import RedirectView
 from django.views.static import serve
 
-from portal import session_views, twofactor_views, views
+from portal import bankid_views, session_views, twofactor_views, views
 from portal.forms import LocalisedPasswordResetForm
 from portal.tokens import password_reset_tokens
 from portal.twofactor import reauth_required
@@ -27,6 +27,18 @@ urlpatterns = [
     # Browsers ask for /favicon.ico where a page names no icon (a PDF in the viewer, say).
     path("favicon.ico", FaviconView.as_view()),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
+    path("accounts/login/bankid/", bankid_views.bankid_login_start, name="bankid_login_start"),
+    path("accounts/login/bankid/<uuid:order_id>/", bankid_views.bankid_login_wait, name="bankid_login_wait"),
+    path(
+        "accounts/login/bankid/<uuid:order_id>/status/",
+        bankid_views.bankid_login_status,
+        name="bankid_login_status",
+    ),
+    path(
+        "accounts/login/bankid/<uuid:order_id>/cancel/",
+        bankid_views.bankid_login_cancel,
+        name="bankid_login_cancel",
+    ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "accounts/password/change/",

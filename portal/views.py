@@ -96,11 +96,15 @@ def set_language(request: HttpRequest) -> HttpResponse:
 
 
 class LoginView(auth_views.LoginView):
-    """Email and password. Five failures for one email from one address lock that pair for a
-    while: django-axes (settings.AXES_*) answers with portal.throttle.lockout_response."""
+    """Email and password; BankID beside them is portal.bankid_views. Five failures for one
+    email from one address lock that pair for a while: django-axes (settings.AXES_*) answers
+    with portal.throttle.lockout_response."""
 
     form_class = EmailLoginForm
     redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return {**super().get_context_data(**kwargs), "bankid_enabled": bool(settings.BANKID_URL)}
 
 
 def _reset_email_key(group: str, request: HttpRequest) -> str:

@@ -173,14 +173,14 @@ def cancel(order: BankIDOrder) -> None:
 
 
 def consume(order: BankIDOrder) -> bool:
-    """Use a completed order: True exactly once, for the first caller; False afterwards and for
-    an order that did not complete."""
+    """Use a completed order: True exactly once, for the first caller (`order` is then reloaded,
+    completion data and all); False afterwards and for an order that did not complete."""
     now = timezone.now()
     used = BankIDOrder.objects.filter(
         pk=order.pk, status=BankIDOrder.Status.COMPLETE, consumed_at__isnull=True
     ).update(consumed_at=now)
     if used:
-        order.consumed_at = now
+        order.refresh_from_db()  # the completion data a poll stored on its own copy of the row
     return bool(used)
 
 
