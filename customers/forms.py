@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from customers.services import NewCustomerUser
 from portal.models import Language
-from portal.validators import normalize_orgnr
+from portal.validators import normalize_orgnr, normalize_personnummer
 
 
 class OrgNumberField(forms.CharField):
@@ -23,9 +23,25 @@ class OrgNumberField(forms.CharField):
         return normalize_orgnr(super().clean(value))
 
 
+class PersonnummerField(forms.CharField):
+    """Optional; normalised to the 12 digits BankID uses (portal.validators, as in My account)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("label", _("Personal identity number"))
+        kwargs.setdefault("max_length", 13)
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("help_text", _("Optional. YYYYMMDD-NNNN, lets the person log in with BankID."))
+        super().__init__(**kwargs)
+
+    def clean(self, value: Any) -> str:
+        value = (super().clean(value) or "").strip()
+        return normalize_personnummer(value) if value else ""
+
+
 class CustomerUserForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=200)
     email = forms.EmailField(label=_("Email"))
+    personnummer = PersonnummerField()
     language = forms.ChoiceField(label=_("Language"), choices=Language.choices, initial=Language.SWEDISH)
     send_welcome = forms.BooleanField(label=_("Send welcome email"), required=False, initial=True)
 
@@ -39,6 +55,7 @@ class CustomerUserForm(forms.Form):
             email=data["email"],
             language=data["language"],
             send_welcome=data["send_welcome"],
+            personnummer=data["personnummer"],
         )
 
 
@@ -76,6 +93,7 @@ class DocumentsCustomerForm(forms.Form):
     org_number = OrgNumberField()
     contact_name = forms.CharField(label=_("Name"), max_length=200)
     contact_email = forms.EmailField(label=_("Email"))
+    contact_personnummer = PersonnummerField()
     contact_language = forms.ChoiceField(
         label=_("Language"), choices=Language.choices, initial=Language.SWEDISH
     )
@@ -88,6 +106,7 @@ class DocumentsCustomerForm(forms.Form):
             email=data["contact_email"].strip().lower(),
             language=data["contact_language"],
             send_welcome=data["contact_send_welcome"],
+            personnummer=data["contact_personnummer"],
         )
 
 

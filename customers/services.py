@@ -41,6 +41,7 @@ class NewCustomerUser:
     email: str
     language: str = Language.SWEDISH
     send_welcome: bool = True
+    personnummer: str = ""  # 12 digits (the form normalises it), or ""
 
 
 def hash_token(token: str) -> str:
@@ -66,7 +67,9 @@ def _add_member(
     the customer and read what other partners share with it."""
     if by_partner is not None:
         _refuse_partner_member(partner=by_partner, email=spec.email)
-    user, _created = user_get_or_create(email=spec.email, name=spec.name, language=spec.language)
+    user, created = user_get_or_create(email=spec.email, name=spec.name, language=spec.language)
+    if spec.personnummer:
+        _set_personnummer(user, spec.personnummer, created=created)
     if CustomerMembership.objects.filter(customer=customer, user=user).exists():
         raise ServiceError(
             _("%(email)s is already a user at %(customer)s.")
@@ -79,6 +82,32 @@ def _add_member(
         is_primary_contact=is_primary_contact,
         is_admin=is_admin or is_primary_contact,
     )
+
+
+def _set_personnummer(user: User, personnummer: str, *, created: bool) -> None:
+    """Give a new user the personnummer they will log in with by BankID. Someone who already has an
+    account sets theirs in My account: nobody else may tie a BankID to their account. Two users
+    never share one (a unique constraint, so two forms at once cannot both take it)."""
+    if not created:
+        if user.personnummer == personnummer:
+            return
+        raise ServiceError(
+            _("%(email)s already has an account: only they can set its personal identity number.")
+            % {"email": user.email},
+            field="personnummer",
+        )
+    taken = ServiceError(
+        _("%(email)s: another user already has this personal identity number.") % {"email": user.email},
+        field="personnummer",
+    )
+    if User.objects.filter(personnummer=personnummer).exists():
+        raise taken
+    try:
+        with transaction.atomic():
+            User.objects.filter(pk=user.pk).update(personnummer=personnummer)
+    except IntegrityError:
+        raise taken from None
+    user.personnummer = personnummer
 
 
 def _refuse_partner_member(*, partner: Partner, email: str) -> None:
