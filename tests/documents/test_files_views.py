@@ -299,7 +299,7 @@ def test_pdf_opens_inline_when_asked(world: World, edit_folder: Folder, login: A
     client = login(world.customer_user)
     response = client.get(reverse("documents:document_download", args=[version.document_id]) + "?inline=1")
     assert response["Content-Disposition"] == "inline; filename*=utf-8''%C3%85rsredovisning.pdf"
-    assert "Content-Security-Policy" not in response
+    assert response["Content-Security-Policy"] == "sandbox"
     response = client.get(reverse("documents:version_download", args=[version.pk]) + "?inline=1")
     assert response["Content-Disposition"].startswith("inline;")
 

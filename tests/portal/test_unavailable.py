@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.test import Client
 from django.urls import path
-from django.utils import translation
 
 from portal import urls as portal_urls
 
@@ -43,13 +43,23 @@ def test_the_portal_uses_it() -> None:
 @pytest.mark.parametrize("url", ["/lost/", "/wrapped/"])
 def test_a_database_error_is_a_503_asking_to_try_again(url: str) -> None:
     client = Client(raise_request_exception=False)
-    with translation.override("en"):
-        response = client.post(url, data=b"x" * 100_000, content_type="application/octet-stream")
+    # The page speaks the visitor's language (their cookie; Swedish by default), like every page.
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    response = client.post(url, data=b"x" * 100_000, content_type="application/octet-stream")
     assert response.status_code == 503
     assert response["Retry-After"] == "5"
     html = response.content.decode()
     assert "<h1>Briefly unavailable</h1>" in html
     assert "Please try again in a moment." in html
+
+
+@pytest.mark.urls(__name__)
+def test_the_503_page_is_swedish_by_default() -> None:
+    response = Client(raise_request_exception=False).get("/lost/")
+    assert response.status_code == 503
+    html = response.content.decode()
+    assert '<html lang="sv">' in html
+    assert "Försök igen om en liten stund." in html
 
 
 @pytest.mark.urls(__name__)
