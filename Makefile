@@ -70,6 +70,8 @@ $(SYNC_STAMP): uv.lock pyproject.toml
 # The embedded default is development: production (PORTAL_DEBUG false) refuses its key, console
 # email and sealing files.
 run: export PORTAL_DEBUG ?= true
+# Log in with BankID against the simulator run_embedded starts beside the portal (development only).
+run: export PORTAL_BANKID_URL ?= $(if $(filter true,$(PORTAL_DEBUG)),http://127.0.0.1:8765/rp/v6.0/,)
 run: venv
 	@# The compiled .mo files are committed; recompile only where gettext is installed.
 	@if command -v msgfmt >/dev/null 2>&1; then $(MANAGE) compilemessages -v0 $(I18N_IGNORE); fi

@@ -1,4 +1,5 @@
-"""Run the whole portal on one machine: Celery worker, Celery beat and runserver.
+"""Run the whole portal on one machine: Celery worker, Celery beat and runserver, and the BankID
+simulator when PORTAL_BANKID_URL points at one (plain HTTP on loopback, as `make run` sets it).
 
 This is what `make run` ends with. Each part is a child process of the same
 Python interpreter, kept running by portal.supervisor: one that dies is logged
@@ -17,11 +18,13 @@ import time
 from pathlib import Path
 from types import FrameType
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from portal.supervisor import Child, Supervisor
+from signing.bankid.client import is_loopback_host
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +36,12 @@ DEMO_LOGINS: tuple[tuple[str, str], ...] = (
     ("olle@kund.example", "customer user of Kund AB"),
     ("bo@bygg.example", "primary contact of Bygg AB"),
     ("per@annan.example", "admin of Annan Byrå AB (another tenant)"),
+)
+
+# Which demo user BankID's simulator identities log in (seed_demo gives them these numbers).
+DEMO_BANKID: tuple[tuple[str, str], ...] = (
+    ("karin@kund.example", "Karin Karlsson 19850312-2387"),
+    ("bo@bygg.example", "Bo Bengtsson 19721105-6572"),
 )
 
 # How long children get to stop after SIGTERM before they are killed.
@@ -101,7 +110,27 @@ class Command(BaseCommand):
             ),
             Child("celery beat", [python, "-m", "celery", "-A", "portal", "beat", "--loglevel=info"]),
             Child("runserver", runserver),
+            *self._bankid_simulator(python, manage_py),
         ]
+
+    def _bankid_simulator(self, python: str, manage_py: str) -> list[Child]:
+        """The simulator as a child when PORTAL_BANKID_URL is plain HTTP on loopback (only the
+        simulator may be reached so) at a port nothing else listens on yet."""
+        address = simulator_address()
+        if address is None:
+            return []
+        host, port = address
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, port))
+            except OSError:
+                logger.warning(
+                    "%s:%s is in use: the BankID simulator already running there is used", host, port
+                )
+                return []
+        command = [python, manage_py, "bankid_simulator", "--host", host, "--port", str(port)]
+        return [Child("bankid simulator", command)]
 
     def _child_env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -176,9 +205,30 @@ class Command(BaseCommand):
             f"  Demo logins (password: {DEMO_PASSWORD})",
             *(f"    {email.ljust(width)}  {role}" for email, role in DEMO_LOGINS),
             "",
+            *self._bankid_lines(),
             "  Celery worker and beat run beside it. Press Ctrl-C to stop everything.",
             "=" * 72,
             "",
         ]
         self.stdout.write("\n".join(lines))
         self.stdout.flush()
+
+    def _bankid_lines(self) -> list[str]:
+        address = simulator_address()
+        if address is None:
+            return []
+        host, port = address
+        width = max(len(email) for email, _ in DEMO_BANKID)
+        return [
+            f"  Log in with BankID: approve as a test identity at http://{host}:{port}/",
+            *(f"    {email.ljust(width)}  {who}" for email, who in DEMO_BANKID),
+            "",
+        ]
+
+
+def simulator_address() -> tuple[str, int] | None:
+    """(host, port) of PORTAL_BANKID_URL when it is the simulator's: plain HTTP on loopback."""
+    parts = urlsplit(settings.BANKID_URL or "")
+    if parts.scheme != "http" or not parts.hostname or not is_loopback_host(parts.hostname):
+        return None
+    return parts.hostname, parts.port or 80

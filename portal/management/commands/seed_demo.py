@@ -76,6 +76,9 @@ PARTNERS = [
     ),
 ]
 
+# The BankID simulator's test identities, so these demo users can log in with BankID.
+DEMO_PERSONNUMMER = {"karin@kund.example": "198503122387", "bo@bygg.example": "197211056572"}
+
 CUSTOMERS = [
     # partner, customer name, org number, [(email, name, is_primary)], assigned staff
     (
@@ -269,6 +272,7 @@ class Command(BaseCommand):
             )
             for email, person, is_primary in people:
                 user = self._user(email, person)
+                self._personnummer(user)
                 CustomerMembership.objects.get_or_create(
                     customer=customer,
                     user=user,
@@ -281,6 +285,13 @@ class Command(BaseCommand):
                 assign_perm(WORK_WITH_CUSTOMER, User.objects.get(email=email), collaboration)
             collaborations.append(collaboration)
         return collaborations
+
+    def _personnummer(self, user: User) -> None:
+        """The demo user's BankID test number, unless they have one or another user has it."""
+        number = DEMO_PERSONNUMMER.get(user.email, "")
+        if number and not user.personnummer and not User.objects.filter(personnummer=number).exists():
+            user.personnummer = number
+            user.save(update_fields=["personnummer"])
 
     # --- Documents ------------------------------------------------------------------------------
 

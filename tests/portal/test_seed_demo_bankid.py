@@ -1,0 +1,34 @@
+"""seed_demo gives Karin and Bo the BankID simulator's test numbers, so they can log in with BankID."""
+
+from __future__ import annotations
+
+import pytest
+
+from portal.management.commands.seed_demo import DEMO_PERSONNUMMER, Command
+from signing.bankid.simulator import IDENTITIES_BY_NUMBER
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_numbers_are_simulator_identities() -> None:
+    assert DEMO_PERSONNUMMER == {"karin@kund.example": "198503122387", "bo@bygg.example": "197211056572"}
+    assert all(number in IDENTITIES_BY_NUMBER for number in DEMO_PERSONNUMMER.values())
+
+
+def test_number_given_once_and_never_taken_from_another_user() -> None:
+    karin = UserFactory.create(email="karin@kund.example")
+    Command()._personnummer(karin)
+    karin.refresh_from_db()
+    assert karin.personnummer == "198503122387"
+    Command()._personnummer(karin)  # idempotent
+    holder = UserFactory.create(personnummer="197211056572")
+    bo = UserFactory.create(email="bo@bygg.example")
+    Command()._personnummer(bo)
+    bo.refresh_from_db()
+    holder.refresh_from_db()
+    assert bo.personnummer == "" and holder.personnummer == "197211056572"
+    olle = UserFactory.create(email="olle@kund.example")
+    Command()._personnummer(olle)
+    olle.refresh_from_db()
+    assert olle.personnummer == ""
