@@ -69,6 +69,9 @@ class PartyEvidence:
     ip: str
     user_agent: str
     evidence: dict[str, str] = field(default_factory=dict)
+    # The method's raw proof (BankID's completionData as JSON), embedded in the sealed file as an
+    # attachment of its own, so that the seal covers it and anyone can check it later.
+    evidence_file: bytes = b""
 
 
 @dataclass(frozen=True)
@@ -274,6 +277,9 @@ def build_sealed_pdf(*, inputs: Sequence[InputFile], audit: AuditTrail, key: Sea
         writer.append(reader, outline_item=item.name)
     writer.append(PdfReader(io.BytesIO(audit_pdf)), outline_item=audit_heading)
     _freeze_form_fields(writer)
+    for index, party in enumerate(audit.parties):
+        if party.evidence_file:  # before the seal, which then covers it
+            writer.add_attachment(evidence_file_name(index, party), party.evidence_file)
     writer.add_metadata({"/Title": audit.title, "/Subject": audit.reference})
     merged = io.BytesIO()
     writer.write(merged)
@@ -289,6 +295,12 @@ def build_sealed_pdf(*, inputs: Sequence[InputFile], audit: AuditTrail, key: Sea
     )
     out = _outside_event_loop(lambda: signers.PdfSigner(meta, signer=key.signer).sign_pdf(pdf))
     return bytes(out.getvalue())
+
+
+def evidence_file_name(index: int, party: PartyEvidence) -> str:
+    """The embedded evidence file's name: the party's place in the list and an ASCII form of its name."""
+    stem = re.sub(r"[^A-Za-z0-9]+", "-", party.name.encode("ascii", "ignore").decode()).strip("-")
+    return f"evidence-{index + 1}-{party.method}-{stem or 'party'}.json"
 
 
 def _freeze_form_fields(writer: PdfWriter) -> None:
@@ -405,7 +417,13 @@ def _audit_lines(
 
     roles = {"signer": _("Signer"), "approver": _("Approver"), "viewer": _("Gets a copy")}
     methods = {"email_code": _("Code by email"), "bankid": _("BankID")}
-    evidence_labels = {"email_code": _("Code by email"), "bankid": _("BankID")}
+    evidence_labels = {
+        "email_code": _("Code by email"),
+        "bankid": _("BankID"),
+        "bankid_issued": _("BankID issued"),
+        "bankid_device": _("Device IP address"),
+        "bankid_order": _("BankID order"),
+    }
 
     lines.append(_Line([(MARGIN, _("Audit trail"))], 18, BLUE))
     paragraph(audit.title, size=11)
@@ -418,7 +436,7 @@ def _audit_lines(
     row(_("Electronic seal"), seal_subject)
 
     heading(_("Parties"))
-    for party in audit.parties:
+    for index, party in enumerate(audit.parties):
         lines.append(_Line([(MARGIN, party.name)], 10, BLACK, 8, keep_with_next=3))
         if party.action == "signed" and party.acted_at:
             action = _("Signed %(time)s") % {"time": _when(party.acted_at)}
@@ -434,6 +452,8 @@ def _audit_lines(
         row(_("User agent"), party.user_agent or "–", 8)
         for name, value in party.evidence.items():
             row(evidence_labels.get(name, name), value, 8)
+        if party.evidence_file:
+            row(_("Evidence file"), evidence_file_name(index, party), 8)
 
     heading(_("Files"))
     for index, (item, pages) in enumerate(zip(inputs, page_counts, strict=True)):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from typing import Any
 
@@ -14,7 +15,8 @@ from django.utils import timezone, translation
 from documents import services as documents
 from documents import storage
 from documents.models import DocumentSource
-from portal import claims
+from documents.rendering import version_page_png
+from portal import claims, pdfium
 from portal.emails import send_templated_email_to
 from portal.links import absolute_url
 from portal.queue import publish
@@ -55,6 +57,21 @@ def email_party(party_id: int, kind: str) -> None:
             "sign_url": sign_url(party),
         },
     )
+
+
+@shared_task(acks_late=True)
+def render_signing_pages(request_id: int) -> None:
+    """Render the page images the signing page shows, ahead of the signer's first look, into the
+    shared cache (version_page_png). Idempotent: a page in the cache is not rendered again; a
+    signing that is gone or has no document is a normal exit."""
+    request = SigningRequest.objects.filter(pk=request_id).select_related("version").first()
+    if request is None or request.version is None:
+        return
+    for number in services.page_image_numbers(request):
+        try:
+            version_page_png(request.version, number=number, width=services.PAGE_WIDTH)
+        except pdfium.PdfiumBusy:
+            return  # the signer's own request renders what is left
 
 
 @shared_task(acks_late=True)
@@ -148,6 +165,10 @@ def build_sealed(request: SigningRequest) -> bytes:
             ip=p.ip or "",
             user_agent=p.user_agent,
             evidence=method_for(p).evidence(p) if p.acted_at else {},
+            # BankID's completionData as received: the signature XML and OCSP response, checkable later.
+            evidence_file=json.dumps(p.bankid_evidence, indent=2).encode()
+            if p.bankid_evidence and p.acted_at
+            else b"",
         )
         for p in request.parties.all()
     ]

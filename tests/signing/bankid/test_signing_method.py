@@ -3,6 +3,10 @@ the personnummer check, the evidence stored once per order, and one charge per r
 
 from __future__ import annotations
 
+import base64
+import io
+import json
+import subprocess
 from collections.abc import Iterator
 from typing import Any
 
@@ -10,14 +14,17 @@ import pytest
 import requests
 from django.db import IntegrityError, transaction
 from django.utils import translation
+from pypdf import PdfReader
+from signxml import XMLVerifier
 
 from billing.models import BalanceEntry, EntryKind
+from documents.storage import document_storage as documents_storage
 from notifications.models import Event as Told
 from notifications.models import Notification
 from portal.errors import ServiceError
-from signing import services
+from signing import sealing, services
 from signing.bankid.client import BankIDClient, CollectResult
-from signing.bankid.simulator import SimulatorServer
+from signing.bankid.simulator import SIGNATURE_NS, SimulatorServer
 from signing.methods import BankID, method_for
 from signing.models import Event, Method, Party, SigningRequest, Status
 from signing.services import PartyInput
@@ -33,6 +40,11 @@ BO = "197211056572"
 def _english() -> Iterator[None]:
     with translation.override("en"):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _bankid_configured(settings: Any, api_url: str) -> None:
+    settings.BANKID_URL = api_url
 
 
 def approved(server: SimulatorServer, client: BankIDClient, order_ref: str, number: str) -> CollectResult:
@@ -185,3 +197,81 @@ def test_two_bankid_parties_cost_one_signature(
     assert list(charges.values_list("reference", flat=True)) == [request.charge_reference]
     refs = set(Party.objects.filter(request=request).values_list("bankid_order_ref", flat=True))
     assert len(refs) == 2 and "" not in refs
+
+
+# --- The evidence in the sealed PDF ---------------------------------------------------------------
+
+
+def test_the_sealed_pdf_carries_the_bankid_evidence_under_the_seal(
+    funded: World,
+    folder: Any,
+    simulator: SimulatorServer,
+    client: BankIDClient,
+    seal_keys: Any,
+    settings: Any,
+    tmp_path: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    settings.NOTIFICATION_BATCH_SECONDS = 0
+    request = bankid_request(
+        funded,
+        folder,
+        PartyInput("Karin Karlsson", "k@example.com", method=Method.BANKID, personnummer=KARIN),
+        PartyInput("Bo Bengtsson", "bo@example.com", method=Method.BANKID),
+    )
+    p = parties_of(request)
+    with django_capture_on_commit_callbacks(execute=True):
+        for name, number in (("Karin Karlsson", KARIN), ("Bo Bengtsson", BO)):
+            result = bankid_sign(simulator, client, p[name], number)
+            services.party_act(
+                party=Party.objects.get(pk=p[name].pk), action="sign", answer=result, ip="10.0.0.9"
+            )
+    request.refresh_from_db()
+    assert request.sealed_version is not None
+    with documents_storage().open(request.sealed_version.storage_key, "rb") as handle:
+        data = handle.read()
+
+    reader = PdfReader(io.BytesIO(data))
+    files = reader.attachments
+    assert sorted(files) == [
+        "evidence-1-bankid-Karin-Karlsson.json",
+        "evidence-2-bankid-Bo-Bengtsson.json",
+    ]
+    cert_pem = requests.get(simulator.base_url + "/sim/certificate", timeout=5).text
+    for file_name, number in (
+        ("evidence-1-bankid-Karin-Karlsson.json", KARIN),
+        ("evidence-2-bankid-Bo-Bengtsson.json", BO),
+    ):
+        evidence = json.loads(files[file_name][0])
+        assert evidence["user"]["personalNumber"] == number
+        assert (
+            evidence["orderRef"]
+            == Party.objects.get(
+                request=request, personnummer__in=["", number], name=evidence["user"]["name"]
+            ).bankid_order_ref
+        )
+        assert {"device", "bankIdIssueDate", "stepUp", "signature", "ocspResponse"} <= set(evidence)
+        verified = XMLVerifier().verify(base64.b64decode(evidence["signature"]), x509_cert=cert_pem)
+        assert not isinstance(verified, list)
+        assert verified.signed_xml is not None
+        assert verified.signed_xml.findtext(f".//{{{SIGNATURE_NS}}}personalNumber") == number
+
+    # The audit trail names the method and the birth date only.
+    audit = "\n".join(page.extract_text() for page in reader.pages[1:])
+    assert "19850312-XXXX" in audit and "19721105-XXXX" in audit
+    assert KARIN not in audit and BO not in audit
+    assert "BankID" in audit and "192.0.2.7" in audit and "2024-01-15" in audit
+    assert "evidence-1-bankid-Karin-Karlsson.json" in audit
+
+    # The seal covers the embedded files: intact for pyHanko and for poppler's pdfsig.
+    assert sealing.validate_sealed_pdf(data, ca_file=seal_keys).ok
+    path = tmp_path / "sealed.pdf"
+    path.write_bytes(data)
+    report = subprocess.run(
+        ["pdfsig", str(path)], capture_output=True, text=True, timeout=60, check=True
+    ).stdout
+    assert "Signature Validation: Signature is Valid." in report and "Total document signed" in report
+    # A change to an embedded evidence file breaks the seal.
+    tampered = data.replace(b'"personalNumber": "198503122387"', b'"personalNumber": "199604302407"')
+    assert tampered != data
+    assert not sealing.validate_sealed_pdf(tampered, ca_file=seal_keys).ok
