@@ -140,6 +140,16 @@ def _signable(version: DocumentVersion, name: str) -> pdfcheck.PdfInfo:
         ) from None
 
 
+# The page images of the signing page: at most MAX_THUMBNAILS pages (beyond that, the document
+# itself, opened inline, shows the rest), PAGE_WIDTH pixels wide.
+MAX_THUMBNAILS = 60
+PAGE_WIDTH = 260
+
+
+def page_image_numbers(request: SigningRequest) -> range:
+    return range(1, min(request.pages, MAX_THUMBNAILS) + 1)
+
+
 @transaction.atomic
 def signing_send(
     *,
@@ -295,6 +305,10 @@ def _add_parties_and_charge(
     )
     _event(request, "sent", actor=actor, parties=len(cleaned), attachments=len(picked))
     _start_turn(request)
+    from signing import tasks
+
+    # The signer's first look would otherwise wait for PDFium, one render at a time per process.
+    enqueue_on_commit(tasks.render_signing_pages, request.pk)
 
 
 def current_order(request: SigningRequest) -> int | None:

@@ -28,8 +28,6 @@ from portal.errors import ServiceError
 from signing import services
 from signing.models import Party, Role
 
-MAX_THUMBNAILS = 60  # beyond that, the document itself (opened inline) shows the rest
-
 
 def _party(token: str) -> Party:
     try:
@@ -52,7 +50,7 @@ def _gone(request: HttpRequest, party: Party) -> HttpResponse:
 def _throttled(request: HttpRequest) -> HttpResponse | None:
     """The 429 page once one address has opened too many signing links (settings.RATE_SIGNING_LINK):
     links need no login, so this bounds what one client can try. Page thumbnails are not counted:
-    a signing page shows up to MAX_THUMBNAILS of them, and each is rendered once (version_page_png)."""
+    a signing page shows up to services.MAX_THUMBNAILS of them, each rendered once (version_page_png)."""
     if throttle.limited(request, group="signing-link", rate=settings.RATE_SIGNING_LINK, key=throttle.ip_key):
         return throttle.too_many_requests(request, scope="signing_link")
     return None
@@ -126,7 +124,7 @@ def sign(request: HttpRequest, token: str) -> HttpResponse:
             "blocked": services.may_act(party),
             "verb": "approve" if party.role == Role.APPROVER else "sign",
             "attachments": list(signing.attachments.all()),
-            "page_numbers": range(1, min(signing.pages, MAX_THUMBNAILS) + 1),
+            "page_numbers": services.page_image_numbers(signing),
             "error": error,
         },
         status=status,
@@ -154,9 +152,6 @@ def document(request: HttpRequest, token: str, position: int = -1) -> HttpRespon
     return file_response(key=version.storage_key, filename=name, content_type="application/pdf", inline=True)
 
 
-PAGE_WIDTH = 260  # pixels of a page thumbnail on the signing page
-
-
 @require_GET
 def page_image(request: HttpRequest, token: str, number: int) -> HttpResponse:
     """Page `number` (from 1) of the document as a small PNG, for the party of the link. Only the
@@ -167,10 +162,10 @@ def page_image(request: HttpRequest, token: str, number: int) -> HttpResponse:
         return gone
     signing = party.request
     version = signing.version
-    if version is None or not 1 <= number <= min(signing.pages, MAX_THUMBNAILS):
+    if version is None or number not in services.page_image_numbers(signing):
         raise Http404
     try:
-        png = version_page_png(version, number=number, width=PAGE_WIDTH)
+        png = version_page_png(version, number=number, width=services.PAGE_WIDTH)
     except pdfium.PdfiumBusy:
         return HttpResponse(status=503, headers={"Retry-After": "10"})
     if png is None:
