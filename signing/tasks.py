@@ -16,7 +16,6 @@ from documents import services as documents
 from documents import storage
 from documents.models import DocumentSource
 from documents.rendering import version_page_png
-from documents.rendering import version_page_png
 from portal import claims, pdfium
 from portal.emails import send_templated_email_to
 from portal.links import absolute_url
@@ -58,21 +57,6 @@ def email_party(party_id: int, kind: str) -> None:
             "sign_url": sign_url(party),
         },
     )
-
-
-@shared_task(acks_late=True)
-def render_signing_pages(request_id: int) -> None:
-    """Render the page images the signing page shows, ahead of the signer's first look, into the
-    shared cache (version_page_png). Idempotent: a page in the cache is not rendered again; a
-    signing that is gone or has no document is a normal exit."""
-    request = SigningRequest.objects.filter(pk=request_id).select_related("version").first()
-    if request is None or request.version is None:
-        return
-    for number in services.page_image_numbers(request):
-        try:
-            version_page_png(request.version, number=number, width=services.PAGE_WIDTH)
-        except pdfium.PdfiumBusy:
-            return  # the signer's own request renders what is left
 
 
 @shared_task(acks_late=True)
