@@ -161,6 +161,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "portal.tasks.prune_login_records",
         "schedule": crontab(hour=3, minute=30),
     },
+    # Nightly: BankID orders older than a day (their secrets and completion data go with them).
+    "prune-bankid-orders": {
+        "task": "portal.tasks.prune_bankid_orders",
+        "schedule": crontab(hour=3, minute=40),
+    },
     # Nightly: the usage counters against the stored sizes, then the day's snapshot.
     "reconcile-storage": {"task": "billing.tasks.reconcile_storage", "schedule": crontab(hour=2, minute=15)},
     "snapshot-usage": {"task": "billing.tasks.snapshot_usage", "schedule": crontab(hour=23, minute=55)},

@@ -20,3 +20,11 @@ def prune_login_records() -> None:
     from portal.throttle import login_records_prune
 
     login_records_prune(days=settings.AXES_LOG_DAYS)
+
+
+@shared_task
+def prune_bankid_orders() -> None:
+    """Nightly: BankID orders (login and signing) started more than a day ago."""
+    from signing.bankid.flow import prune
+
+    prune()

@@ -145,7 +145,8 @@ def _collect_if_due(order: BankIDOrder, now: datetime) -> BankIDOrder:
             logger.warning("BankID collect for %s failed: %s", locked.order_ref, exc)
             if not (exc.retryable or isinstance(exc, BankIDUnavailable)):
                 locked.status, locked.error_code = BankIDOrder.Status.FAILED, exc.error_code
-            locked.save(update_fields=["last_collect_at", "status", "error_code"])
+                locked.qr_start_secret = ""
+            locked.save(update_fields=["last_collect_at", "status", "error_code", "qr_start_secret"])
             return locked
         locked.hint_code = result.hint_code or ""
         if result.status == "complete" and result.completion_data is not None:
@@ -153,14 +154,18 @@ def _collect_if_due(order: BankIDOrder, now: datetime) -> BankIDOrder:
             locked.completion_data = result.completion_data.raw
         elif result.status == "failed":
             locked.status = BankIDOrder.Status.FAILED
-        locked.save(update_fields=["last_collect_at", "status", "hint_code", "completion_data"])
+        if locked.status != BankIDOrder.Status.PENDING:
+            locked.qr_start_secret = ""  # no QR code is drawn for an ended order
+        locked.save(
+            update_fields=["last_collect_at", "status", "hint_code", "completion_data", "qr_start_secret"]
+        )
         return locked
 
 
 def cancel(order: BankIDOrder) -> None:
     """Cancel an open order at BankID and here; a finished one stays as it is."""
     updated = BankIDOrder.objects.filter(pk=order.pk, status=BankIDOrder.Status.PENDING).update(
-        status=BankIDOrder.Status.CANCELLED
+        status=BankIDOrder.Status.CANCELLED, qr_start_secret=""
     )
     order.refresh_from_db()
     if not updated:
@@ -196,3 +201,10 @@ def owned(*, order_id: Any, purpose: str, session_key: str = "", party_id: int |
 def personal_number(order: BankIDOrder) -> str:
     data = order.completion_data or {}
     return str((data.get("user") or {}).get("personalNumber", ""))
+
+
+def prune(*, older_than: timedelta = timedelta(days=1)) -> int:
+    """Delete orders started more than `older_than` ago (BankID ends every order within three
+    minutes; what a signing keeps as evidence is stored on its party). Returns how many went.
+    Idempotent; nightly as portal.tasks.prune_bankid_orders."""
+    return int(BankIDOrder.objects.filter(started_at__lt=timezone.now() - older_than).delete()[0])

@@ -182,3 +182,20 @@ def test_sign_order_for_a_party(simulator: SimulatorServer) -> None:
     assert collect_now(order).status == "complete"
     order.refresh_from_db()
     assert order.completion_data is not None and order.completion_data["signature"]
+
+
+def test_secret_blanked_once_the_order_ends_and_old_orders_pruned(simulator: SimulatorServer) -> None:
+    order = flow.start(purpose="login", end_user_ip="127.0.0.1", session_key="s1")
+    approve(simulator, order)
+    collect_now(order)
+    collect_now(order)
+    order.refresh_from_db()
+    assert order.status == "complete" and order.qr_start_secret == ""
+    cancelled = flow.start(purpose="login", end_user_ip="127.0.0.1", session_key="s2")
+    flow.cancel(cancelled)
+    assert cancelled.qr_start_secret == ""
+    fresh = flow.start(purpose="login", end_user_ip="127.0.0.1", session_key="s3")
+    BankIDOrder.objects.exclude(pk=fresh.pk).update(started_at=timezone.now() - timedelta(days=2))
+    assert flow.prune() == 2
+    assert flow.prune() == 0
+    assert list(BankIDOrder.objects.all()) == [fresh]
