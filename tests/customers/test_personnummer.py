@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -140,3 +141,31 @@ def test_others_cannot_add_a_user_with_a_personnummer(
     assert response.status_code in (403, 404)
     assert _counts() == before
     assert not User.objects.filter(personnummer=KARIN).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_personnummer_added_at_once_for_three_customers_goes_to_one_user(world: Any) -> None:
+    """Adds to different customers do not wait for each other (each locks its own customer): all
+    may pass the check before any has written. The unique constraint decides, and the others
+    get the form's message, never a 500."""
+    from customers import services
+    from customers.services import NewCustomerUser
+    from tests.parallel import run_in_parallel
+
+    places = [
+        (world.collaboration, world.admin),
+        (world.other_collaboration, world.admin),
+        (world.outsider_collaboration, world.outsider),
+    ]
+
+    def add(collaboration: Any, actor: User, email: str, number: str) -> Callable[[], object]:
+        return lambda: services.customer_user_add_by_partner(
+            collaboration=collaboration,
+            actor=actor,
+            spec=NewCustomerUser(name="Person", email=email, personnummer=number, send_welcome=False),
+        )
+
+    for round_, number in enumerate([KARIN, BO, "199604302407", "196802145315"]):
+        calls = [add(c, a, f"p{round_}-{i}@example.com", number) for i, (c, a) in enumerate(places)]
+        assert sorted(run_in_parallel(calls)) == ["ok", "refused", "refused"]
+        assert User.objects.filter(personnummer=number).count() == 1
