@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
-from typing import Protocol
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -26,7 +26,7 @@ from lxml import etree
 from notifications.models import Event as Notice
 from notifications.services import notify
 from portal.errors import ServiceError
-from signing.bankid.client import BankIDClient, CollectResult, Order
+from signing.bankid.client import BankIDClient, CollectResult, CompletionData, Order
 from signing.models import Event, Method, Party, SigningRequest
 
 # What a party gives back: the email code as typed, or BankID's collected (complete) order.
@@ -185,15 +185,26 @@ class BankID:
         request = party.request
         return f"portal-signing:{request.pk}:{party.pk}:{request.version_sha256}".encode()
 
+    def order_options(self, party: Party) -> dict[str, Any]:
+        """The sign order's fields for `party` (for client.sign, or the signing page's BankID flow):
+        what it signs, what ties it to this signing, and, for a party given a personnummer,
+        BankID's requirement that only that person can sign."""
+        return {
+            "user_visible_data": self.order_text(party),
+            "user_non_visible_data": self.order_data(party),
+            "requirement": {"personalNumber": party.personnummer} if party.personnummer else None,
+        }
+
     def start_order(self, party: Party, *, client: BankIDClient, end_user_ip: str) -> Order:
         """Open a sign order for `party`; a party given a personnummer can only sign as that person."""
-        requirement = {"personalNumber": party.personnummer} if party.personnummer else None
-        return client.sign(
-            end_user_ip=end_user_ip,
-            user_visible_data=self.order_text(party),
-            user_non_visible_data=self.order_data(party),
-            requirement=requirement,
-        )
+        return client.sign(end_user_ip=end_user_ip, **self.order_options(party))
+
+    @staticmethod
+    def answer(order_ref: str, completion_data: dict[str, Any] | None) -> CollectResult:
+        """The answer for `verify` from a completed order kept elsewhere (the BankID flow's row:
+        its order_ref and completion_data, once consumed)."""
+        completion = CompletionData.from_json(completion_data) if completion_data else None
+        return CollectResult(order_ref, "complete" if completion else "pending", None, completion)
 
     def verify(self, party: Party, answer: Answer) -> None:
         data = answer.completion_data if isinstance(answer, CollectResult) else None
