@@ -81,7 +81,7 @@ def _finish(request: HttpRequest, order: BankIDOrder) -> str:
             actor=None, action="login.bankid_refused", object_type="bankidorder", object_repr=str(order.pk)
         )
         return _login_page_with(request, str(LOGIN_FAILED))
-    target = _safe_next(request, request.session.get(NEXT_SESSION_KEY, ""))
+    target = _safe_next(request, request.session.pop(NEXT_SESSION_KEY, ""))
     auth.login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     audit_record(actor=user, action="login.bankid", obj=user, order=str(order.pk))
     return target
@@ -91,6 +91,8 @@ def _finish(request: HttpRequest, order: BankIDOrder) -> str:
 def bankid_login_start(request: HttpRequest) -> HttpResponse:
     if not bankid_login_enabled():
         raise Http404
+    if request.user.is_authenticated:  # as the password login: no switching users on the way
+        return redirect(settings.LOGIN_REDIRECT_URL)
     if throttle.limited(request, group="bankid-start", rate=settings.RATE_BANKID_START, key=throttle.ip_key):
         return throttle.too_many_requests(request, scope="bankid_login")
     chosen = request.POST.get("flow", "")

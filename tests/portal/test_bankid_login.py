@@ -230,3 +230,10 @@ def test_bankid_unavailable_is_a_message_not_a_500(en: Client, settings: Any) ->
     response = en.post(reverse("bankid_login_start"), {"flow": "qr"}, follow=True)
     assert response.status_code == 200
     assert "The BankID service is temporarily unavailable" in response.content.decode()
+
+
+def test_a_logged_in_person_starts_no_order(client: Client, sim: SimulatorServer) -> None:
+    client.force_login(UserFactory.create())
+    response = client.post(reverse("bankid_login_start"), {"flow": "qr"})
+    assert response.status_code == 302 and response["Location"] == reverse("home")
+    assert not BankIDOrder.objects.exists()
