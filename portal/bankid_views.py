@@ -87,6 +87,10 @@ def _finish(request: HttpRequest, order: BankIDOrder) -> str:
     return target
 
 
+def _context(order: BankIDOrder, state: flow.PollState) -> dict[str, object]:
+    return {"order": order, "state": state, "restart_url": reverse("bankid_login_start")}
+
+
 @require_POST
 def bankid_login_start(request: HttpRequest) -> HttpResponse:
     if not bankid_login_enabled():
@@ -120,7 +124,7 @@ def bankid_login_wait(request: HttpRequest, order_id: uuid.UUID) -> HttpResponse
     state = flow.poll(order)
     if state.status == BankIDOrder.Status.COMPLETE:
         return redirect(_finish(request, order))
-    return render(request, "registration/bankid_wait.html", {"order": order, "state": state})
+    return render(request, "registration/bankid_wait.html", _context(order, state))
 
 
 @never_cache
@@ -133,7 +137,7 @@ def bankid_login_status(request: HttpRequest, order_id: uuid.UUID) -> HttpRespon
         response = HttpResponse(status=204)
         response["HX-Redirect"] = _finish(request, order)
         return response
-    return render(request, "registration/_bankid_state.html", {"order": order, "state": state})
+    return render(request, "bankid/_state.html", _context(order, state))
 
 
 @require_POST

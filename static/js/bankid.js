@@ -1,6 +1,7 @@
-// The BankID waiting page: fetch its changing part (the QR code of this second and BankID's
-// message) every second, and go on when the server says where (HX-Redirect). Without
-// JavaScript the page's "Check again" link does the same by hand.
+// A BankID waiting page (login or signing): fetch its changing part, #bankid-state from its
+// data-status-url (the QR code of this second and BankID's message), every second, and go on
+// when the server says where (an HX-Redirect header). Without JavaScript the page's "Check
+// again" link does the same by hand.
 (function () {
   "use strict";
   var box = document.getElementById("bankid-state");
