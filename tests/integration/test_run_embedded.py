@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -57,9 +58,11 @@ def _answers(url: str) -> bool:
         return False
 
 
-def test_a_child_killed_under_make_run_is_started_again(database_url: str) -> None:
-    port = harness.free_port()
-    var_dir = tempfile.mkdtemp(prefix="run-embedded-var-")
+def start_run_embedded(
+    database_url: str, port: int, var_dir: str, **extra_env: str
+) -> tuple[subprocess.Popen[bytes], Callable[[], str]]:
+    """`manage.py run_embedded` in its own session, as `make run` starts it, with no PORTAL_*
+    variable but these; the process and a function reading its log so far."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
     env.update(
         {
@@ -69,6 +72,7 @@ def test_a_child_killed_under_make_run_is_started_again(database_url: str) -> No
             "PORTAL_DEBUG": "true",  # a development run, as `make run` is
             "PORTAL_VAR_DIR": var_dir,  # no Redis: the filesystem queue and a cache of its own
             "PYTHONUNBUFFERED": "1",
+            **extra_env,
         }
     )
     log_path = Path(var_dir) / "run_embedded.log"
@@ -84,6 +88,14 @@ def test_a_child_killed_under_make_run_is_started_again(database_url: str) -> No
 
     def log() -> str:
         return log_path.read_text(errors="replace")
+
+    return process, log
+
+
+def test_a_child_killed_under_make_run_is_started_again(database_url: str) -> None:
+    port = harness.free_port()
+    var_dir = tempfile.mkdtemp(prefix="run-embedded-var-")
+    process, log = start_run_embedded(database_url, port, var_dir)
 
     url = f"http://127.0.0.1:{port}/accounts/login/"
     try:

@@ -4,20 +4,16 @@ BankID, and SIGTERM stops the simulator with the rest."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import signal
-import subprocess
-import sys
 import tempfile
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 from tests.integration import harness
-from tests.integration.test_run_embedded import STARTED, _alive, _answers
+from tests.integration.test_run_embedded import STARTED, _alive, _answers, start_run_embedded
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -25,31 +21,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 def test_run_embedded_runs_the_bankid_simulator(database_url: str) -> None:
     port, sim_port = harness.free_port(), harness.free_port()
     var_dir = tempfile.mkdtemp(prefix="run-embedded-bankid-")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
-    env.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "portal.settings",
-            "PORTAL_DATABASE_URL": database_url,
-            "PORTAL_DB_CONN_MAX_AGE": "0",
-            "PORTAL_DEBUG": "true",
-            "PORTAL_VAR_DIR": var_dir,
-            "PORTAL_BANKID_URL": f"http://127.0.0.1:{sim_port}/rp/v6.0/",
-            "PYTHONUNBUFFERED": "1",
-        }
+    process, log = start_run_embedded(
+        database_url, port, var_dir, PORTAL_BANKID_URL=f"http://127.0.0.1:{sim_port}/rp/v6.0/"
     )
-    log_path = Path(var_dir) / "run_embedded.log"
-    with log_path.open("wb") as log_file:
-        process = subprocess.Popen(
-            [sys.executable, "manage.py", "run_embedded", "--port", str(port)],
-            cwd=harness.BASE_DIR,
-            env=env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def log() -> str:
-        return log_path.read_text(errors="replace")
 
     login = f"http://127.0.0.1:{port}/accounts/login/"
     try:
