@@ -237,3 +237,14 @@ def test_a_logged_in_person_starts_no_order(client: Client, sim: SimulatorServer
     response = client.post(reverse("bankid_login_start"), {"flow": "qr"})
     assert response.status_code == 302 and response["Location"] == reverse("home")
     assert not BankIDOrder.objects.exists()
+
+
+def test_cancelled_in_the_app_offers_to_try_again(en: Client, sim: SimulatorServer) -> None:
+    order = start(en)
+    requests.post(f"{sim.base_url}/sim/orders/{order.order_ref}/cancel", timeout=5)
+    page = status(en, order).content.decode()
+    assert "Action cancelled." in page and "data-pending" not in page
+    assert f'action="{reverse("bankid_login_start")}"' in page and 'value="qr"' in page
+    again = start(en)
+    assert again.pk != order.pk and again.status == "pending"
+    assert not logged_in_user(en).is_authenticated
