@@ -13,6 +13,10 @@ urlpatterns = [
     path("sign/<str:token>/pages/<int:number>.png", views.page_image, name="page"),
     path("sign/<str:token>/attachments/<int:position>/", views.document, name="attachment"),
     path("sign/<str:token>/signed.pdf", views.sealed, name="sealed"),
+    path("sign/<str:token>/bankid/", views.bankid_start, name="bankid_start"),
+    path("sign/<str:token>/bankid/<uuid:order_id>/", views.bankid_wait, name="bankid_wait"),
+    path("sign/<str:token>/bankid/<uuid:order_id>/status/", views.bankid_status, name="bankid_status"),
+    path("sign/<str:token>/bankid/<uuid:order_id>/cancel/", views.bankid_cancel, name="bankid_cancel"),
     path("signings/mine/<int:party_id>/", views.party_open, name="party_open"),
     # Partner side: Mina samarbeten / customer / Signeringar
     path(P, partner_views.signing_list, name="partner_list"),

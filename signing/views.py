@@ -11,22 +11,30 @@ fetch the sealed PDF for services.SEALED_DAYS.
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from documents.delivery import file_response
 from documents.rendering import version_page_png
 from portal import pdfium, throttle
 from portal.audit import client_ip
 from portal.errors import ServiceError
+from portal.models import BankIDOrder
 from signing import services
-from signing.models import Party, Role
+from signing.bankid import flow
+from signing.bankid.errors import BankIDError
+from signing.methods import BankID
+from signing.models import Method, Party, Role
 
 
 def _party(token: str) -> Party:
@@ -78,6 +86,8 @@ def sign(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST":
         action = request.POST.get("action", "")
         # Code checks per address, on top of the tries per party (settings.SIGNING_CODE_TRIES).
+        if party.method == Method.BANKID and action in {"code", "sign", "approve", "decline"}:
+            return redirect("signing:sign", token=token)  # BankID's own step below, not a code
         if action in {"sign", "approve"} and throttle.limited(
             request, group="signing-code", rate=settings.RATE_SIGNING_CODE, key=throttle.ip_key
         ):
@@ -104,31 +114,25 @@ def sign(request: HttpRequest, token: str) -> HttpResponse:
         except ServiceError as refusal:
             error, status = refusal.message, 422
         else:
-            messages.success(
-                request,
-                {
-                    "sign": _("Thank you: you have signed."),
-                    "approve": _("Thank you: you have approved."),
-                    "decline": _("You have declined. The sender has been told."),
-                }.get(action, ""),
-            )
+            messages.success(request, _done_message(action))
             return redirect("signing:sign", token=token)
         party.refresh_from_db()
-    return render(
-        request,
-        "signing/sign.html",
-        {
-            "party": party,
-            "signing": signing,
-            "token": token,
-            "blocked": services.may_act(party),
-            "verb": "approve" if party.role == Role.APPROVER else "sign",
-            "attachments": list(signing.attachments.all()),
-            "page_numbers": services.page_image_numbers(signing),
-            "error": error,
-        },
-        status=status,
-    )
+    context = {**_page_context(party, token), "error": error}
+    return render(request, "signing/sign.html", context, status=status)
+
+
+def _page_context(party: Party, token: str) -> dict[str, object]:
+    signing = party.request
+    return {
+        "party": party,
+        "signing": signing,
+        "token": token,
+        "blocked": services.may_act(party),
+        "verb": "approve" if party.role == Role.APPROVER else "sign",
+        "bankid": party.method == Method.BANKID,
+        "attachments": list(signing.attachments.all()),
+        "page_numbers": services.page_image_numbers(signing),
+    }
 
 
 @require_GET
@@ -197,3 +201,167 @@ def party_open(request: HttpRequest, party_id: int) -> HttpResponse:
     """Where a portal user's notification leads (it stores no token): their own party's link."""
     party = get_object_or_404(Party, pk=party_id, user_id=request.user.pk)
     return redirect("signing:sign", token=services.party_token(party))
+
+
+# --- The BankID step (a party whose method is BankID) -------------------------------------------
+# The party starts a sign order on this device (the autostart link) or another (an animated QR
+# code); the page polls `bankid_status` every second (static/js/bankid.js) and, once BankID says
+# complete, the order is consumed once and handed to services.party_act, which checks it against
+# the party (personnummer, this signing's file). Declining needs the same proof, as with the code:
+# the reason waits in the browser session under the order's id until the order completes.
+
+DECLINE_SESSION_KEY = "bankid_decline_{}"
+
+
+def _bankid_party(request: HttpRequest, token: str) -> tuple[Party, HttpResponse | None]:
+    """The link's BankID party and, when its request is not open, the 410 page to answer."""
+    party = _party(token)
+    if party.method != Method.BANKID:
+        raise Http404
+    translation.activate(party.request.language)
+    request.LANGUAGE_CODE = party.request.language
+    return party, _unless_open(request, party)
+
+
+def _bankid_order(party: Party, order_id: uuid.UUID) -> BankIDOrder:
+    try:
+        order = flow.owned(order_id=order_id, purpose=BankIDOrder.Purpose.SIGN, party_id=party.pk)
+    except BankIDOrder.DoesNotExist:
+        raise Http404 from None
+    if order.consumed_at is not None:
+        raise Http404
+    return order
+
+
+def _open_order(
+    request: HttpRequest, token: str, order_id: uuid.UUID, *, counted: bool = True
+) -> tuple[Party, BankIDOrder] | HttpResponse:
+    """The link's BankID party and its unused order `order_id`; the 429 page (when `counted`
+    against RATE_SIGNING_LINK), the 410 page when the request is not open; 404 for another
+    party's order, or a used one."""
+    if counted and (refused := _throttled(request)):
+        return refused
+    party, gone = _bankid_party(request, token)
+    return gone or (party, _bankid_order(party, order_id))
+
+
+def _bankid_finish(request: HttpRequest, party: Party, order: BankIDOrder, token: str) -> str:
+    """The completed order answers for the party, once. Returns where the browser goes next."""
+    if not flow.consume(order):
+        raise Http404
+    reason = request.session.pop(DECLINE_SESSION_KEY.format(order.pk), None)
+    action = "decline" if reason else ("approve" if party.role == Role.APPROVER else "sign")
+    try:
+        services.party_act(
+            party=party,
+            action=action,
+            answer=BankID.answer(order.order_ref, order.completion_data),
+            reason=reason or "",
+            ip=client_ip(request),
+            user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        )
+    except ServiceError as refusal:
+        messages.error(request, refusal.message)
+    else:
+        messages.success(request, _done_message(action))
+    return reverse("signing:sign", args=[token])
+
+
+def _done_message(action: str) -> str:
+    return {
+        "sign": _("Thank you: you have signed."),
+        "approve": _("Thank you: you have approved."),
+        "decline": _("You have declined. The sender has been told."),
+    }.get(action, "")
+
+
+@require_POST
+def bankid_start(request: HttpRequest, token: str) -> HttpResponse:
+    """Start (again) the party's sign order; an open earlier one is cancelled by flow.start."""
+    if refused := _throttled(request):
+        return refused
+    party, gone = _bankid_party(request, token)
+    if gone:
+        return gone
+    if throttle.limited(request, group="bankid-start", rate=settings.RATE_BANKID_START, key=throttle.ip_key):
+        return throttle.too_many_requests(request, scope="bankid_sign")
+    if reason_not := services.may_act(party):
+        messages.error(request, reason_not)
+        return redirect("signing:sign", token=token)
+    declining = request.POST.get("intent") == "decline"
+    reason = request.POST.get("reason", "").strip()
+    if declining and not reason:
+        messages.error(request, _("Say why you decline."))
+        return redirect("signing:sign", token=token)
+    device = (
+        BankIDOrder.Flow.SAME_DEVICE
+        if request.POST.get("flow") == BankIDOrder.Flow.SAME_DEVICE
+        else BankIDOrder.Flow.QR
+    )
+    options = BankID().order_options(party)
+    if declining:
+        with translation.override(party.request.language):
+            options["user_visible_data"] = _("I decline to sign %(document)s.") % {
+                "document": party.request.title
+            }
+    try:
+        order = flow.start(
+            purpose=BankIDOrder.Purpose.SIGN,
+            end_user_ip=client_ip(request) or "127.0.0.1",
+            flow=device,
+            party_id=party.pk,
+            **options,
+        )
+    except BankIDError as exc:
+        messages.error(request, exc.user_message)
+        return redirect("signing:sign", token=token)
+    if declining:
+        request.session[DECLINE_SESSION_KEY.format(order.pk)] = reason
+    return redirect("signing:bankid_wait", token=token, order_id=order.pk)
+
+
+@never_cache
+@require_GET
+def bankid_wait(request: HttpRequest, token: str, order_id: uuid.UUID) -> HttpResponse:
+    """The signing page with the order's waiting part in place of the choice."""
+    if isinstance(found := _open_order(request, token, order_id), HttpResponse):
+        return found
+    party, order = found
+    state = flow.poll(order)
+    if state.status == BankIDOrder.Status.COMPLETE:
+        return redirect(_bankid_finish(request, party, order, token))
+    context = {**_page_context(party, token), **_bankid_context(order, state, token)}
+    context["declining"] = DECLINE_SESSION_KEY.format(order.pk) in request.session
+    return render(request, "signing/sign.html", context)
+
+
+@never_cache
+@require_GET
+def bankid_status(request: HttpRequest, token: str, order_id: uuid.UUID) -> HttpResponse:
+    """The waiting part, polled every second; on completion an `HX-Redirect` header says where
+    to go. Not counted against RATE_SIGNING_LINK (a minute of waiting is 60 polls): it answers
+    only for an order of the link's own party, and collects at BankID at most every
+    flow.COLLECT_INTERVAL per order."""
+    if isinstance(found := _open_order(request, token, order_id, counted=False), HttpResponse):
+        return found
+    party, order = found
+    state = flow.poll(order)
+    if state.status == BankIDOrder.Status.COMPLETE:
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = _bankid_finish(request, party, order, token)
+        return response
+    return render(request, "bankid/_state.html", _bankid_context(order, state, token))
+
+
+@require_POST
+def bankid_cancel(request: HttpRequest, token: str, order_id: uuid.UUID) -> HttpResponse:
+    if isinstance(found := _open_order(request, token, order_id), HttpResponse):
+        return found
+    _party, order = found
+    flow.cancel(order)
+    request.session.pop(DECLINE_SESSION_KEY.format(order.pk), None)
+    return redirect("signing:sign", token=token)
+
+
+def _bankid_context(order: BankIDOrder, state: flow.PollState, token: str) -> dict[str, object]:
+    return {"order": order, "state": state, "restart_url": reverse("signing:bankid_start", args=[token])}

@@ -65,20 +65,27 @@ def start(
     purpose: str,
     end_user_ip: str,
     user_visible_data: str = "",
+    user_non_visible_data: bytes = b"",
     requirement: dict[str, Any] | None = None,
     flow: str = BankIDOrder.Flow.QR,
     session_key: str = "",
     party_id: int | None = None,
 ) -> BankIDOrder:
     """Start an auth (login) or sign order for a session or a party, cancelling that owner's
-    earlier open order of the same purpose. Raises BankIDError (user_message) when BankID
+    earlier open order of the same purpose. `user_non_visible_data` (bytes) ties a signature to
+    what is signed. Raises BankIDError (user_message) when BankID
     refuses or can't be reached; nothing is stored then."""
     owner = _owner_filter(session_key=session_key, party_id=party_id)
     for old in BankIDOrder.objects.filter(owner, purpose=purpose, status=BankIDOrder.Status.PENDING):
         cancel(old)
     with _client() as client:
         call = client.sign if purpose == BankIDOrder.Purpose.SIGN else client.auth
-        started = call(end_user_ip=end_user_ip, user_visible_data=user_visible_data, requirement=requirement)
+        started = call(
+            end_user_ip=end_user_ip,
+            user_visible_data=user_visible_data,
+            user_non_visible_data=user_non_visible_data,
+            requirement=requirement,
+        )
     return BankIDOrder.objects.create(
         purpose=purpose,
         flow=flow,

@@ -52,6 +52,31 @@ def qr_markup(page: Page) -> str:
     return str(page.locator(".bankid-qr").inner_html())
 
 
+def assert_qr_changes_each_second(page: Page) -> None:
+    expect(page.locator(".bankid-qr svg")).to_be_visible()
+    first = qr_markup(page)
+    time.sleep(1.3)  # the page fetches the QR code of the next second by itself
+    expect(page.locator(".bankid-qr svg")).to_be_visible()
+    second = qr_markup(page)
+    assert first != second, "the QR code did not change after a second"
+    time.sleep(1.1)
+    assert qr_markup(page) not in (first, second)
+
+
+def approve_in_app(page: Page, sim: SimulatorServer, errors: list[str], shots: Shots) -> None:
+    """Karin's phone: the simulator's page in a second tab of `page`'s browser, approve as her."""
+    app = page.context.new_page()
+    watch_errors(app, errors)
+    app.goto(sim.base_url + "/")
+    order = app.locator("section").filter(has=app.get_by_role("button", name="Approve"))
+    expect(order).to_have_count(1)
+    order.get_by_label("Identity").select_option(KARIN)
+    shots.take(app, "simulator")
+    order.get_by_role("button", name="Approve").click()
+    app.wait_for_load_state()
+    app.close()
+
+
 def test_karin_logs_in_with_bankid_on_another_device(
     page: Page,
     browser: Browser,
@@ -78,27 +103,9 @@ def test_karin_logs_in_with_bankid_on_another_device(
     shots.take(page, "login")
     page.get_by_role("button", name=ANOTHER_DEVICE).click()
     page.wait_for_load_state()
-    expect(page.locator(".bankid-qr svg")).to_be_visible()
-    first = qr_markup(page)
-    time.sleep(1.3)  # the page fetches the QR code of the next second by itself
-    expect(page.locator(".bankid-qr svg")).to_be_visible()
-    second = qr_markup(page)
-    assert first != second, "the QR code did not change after a second"
-    time.sleep(1.1)
-    assert qr_markup(page) not in (first, second)
+    assert_qr_changes_each_second(page)
     shots.take(page, "qr")
-
-    # Karin's phone: the simulator's page in a second tab, approve as her.
-    app = page.context.new_page()
-    watch_errors(app, browser_errors)
-    app.goto(sim.base_url + "/")
-    order = app.locator("section").filter(has=app.get_by_role("button", name="Approve"))
-    expect(order).to_have_count(1)
-    order.get_by_label("Identity").select_option(KARIN)
-    shots.take(app, "simulator")
-    order.get_by_role("button", name="Approve").click()
-    app.wait_for_load_state()
-    app.close()
+    approve_in_app(page, sim, browser_errors, shots)
 
     # Back on the login tab, nobody touches anything: it moves on to Karin's start page.
     page.wait_for_url(re.compile(r"/collaborations?/|/samarbeten/"), timeout=20_000)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import threading
 from datetime import timedelta
 from typing import Any
@@ -171,12 +172,14 @@ def test_sign_order_for_a_party(simulator: SimulatorServer) -> None:
         purpose="sign",
         end_user_ip="127.0.0.1",
         user_visible_data="Avtal 1",
+        user_non_visible_data=b"portal-signing:7:42:abc",
         requirement={"personalNumber": KARIN},
         party_id=42,
     )
     assert order.session_key == "" and order.party_id == 42
     seen = requests.get(simulator.base_url + "/sim/orders", timeout=5).json()
     assert seen[0]["kind"] == "sign" and seen[0]["requirement"] == {"personalNumber": KARIN}
+    assert base64.b64decode(seen[0]["userNonVisibleData"]) == b"portal-signing:7:42:abc"
     approve(simulator, order)
     collect_now(order)
     assert collect_now(order).status == "complete"

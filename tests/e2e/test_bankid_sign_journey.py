@@ -1,0 +1,135 @@
+"""A party signs with BankID in a real browser, on a phone-sized screen: Karin opens her signing
+link, chooses BankID on another device, the QR code changes every second, she approves in the
+simulator (standing in for the BankID app) in a second tab, and the signing page moves on by
+itself to the done page; the request completes and is sealed. No console errors (the page's
+script is a static file under the CSP), no sideways scrolling at 390 px.
+
+Screenshots: test-artifacts/screenshots/bankid-sign-* (and bankid-sign-device-*).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import Browser, Page, expect
+
+from documents.models import Document
+from signing import services
+from signing.bankid.simulator import SimulatorServer
+from signing.models import Method, Party, SigningRequest, Status
+from tests.e2e.conftest import Shots, journey_shots, no_horizontal_scroll, watch_errors
+from tests.e2e.test_bankid_login_journey import KARIN, PHONE, approve_in_app, assert_qr_changes_each_second
+from tests.e2e.test_bankid_login_journey import sim as sim  # the simulator fixture
+from tests.e2e.test_signing_journey import _seed
+
+pytestmark = [pytest.mark.e2e]
+
+
+@pytest.fixture
+def shots(screenshot_dir: Path) -> Shots:
+    return journey_shots(screenshot_dir, "bankid-sign-")
+
+
+@pytest.fixture
+def device_shots(screenshot_dir: Path) -> Shots:
+    return journey_shots(screenshot_dir, "bankid-sign-device-")
+
+
+def karin_s_signing(settings: Any, tmp_path: Path) -> SigningRequest:
+    """Karin's signing of the folder's PDF with BankID, in English."""
+    staff, collaboration, karin, _olle, folder = _seed(settings, tmp_path)
+    return services.signing_send(
+        collaboration=collaboration,
+        actor=staff,
+        document=Document.objects.get(folder=folder),
+        parties=[services.PartyInput(karin.name, karin.email, method=Method.BANKID, personnummer=KARIN)],
+        deadline=timezone.now() + dt.timedelta(days=7),
+        language="en",
+    )
+
+
+def on_phone(page: Page, link: str, errors: list[str]) -> Page:
+    watch_errors(page, errors)
+    page.goto(link)
+    return page
+
+
+def test_karin_signs_with_bankid_on_another_device(
+    browser: Browser,
+    live_server: Any,
+    transactional_db: None,
+    sim: SimulatorServer,
+    settings: Any,
+    tmp_path: Path,
+    shots: Shots,
+) -> None:
+    signing = karin_s_signing(settings, tmp_path)
+    party = Party.objects.get(request=signing)
+    link = f"{live_server.url}/sign/{services.party_token(party)}/"
+
+    errors: list[str] = []
+    context = browser.new_context(viewport=PHONE)
+    page = on_phone(context.new_page(), link, errors)
+    expect(page.get_by_role("button", name="BankID on another device")).to_be_visible()
+    expect(page.get_by_label("Code from the email")).to_have_count(0)
+    assert no_horizontal_scroll(page)
+    shots.take(page, "choice")
+    page.get_by_role("button", name="BankID on another device").click()
+    page.wait_for_load_state()
+    assert_qr_changes_each_second(page)
+    assert no_horizontal_scroll(page)
+    shots.take(page, "qr")
+    approve_in_app(page, sim, errors, shots)
+
+    # Back on the signing tab, nobody touches anything: it moves on to the done page.
+    expect(page.get_by_text("Thank you: you have signed.")).to_be_visible(timeout=20_000)
+    assert page.url == link
+    assert no_horizontal_scroll(page)
+    shots.take(page, "done")
+    signing = SigningRequest.objects.get(pk=signing.pk)
+    assert signing.status == Status.COMPLETED
+    deadline = time.monotonic() + 20
+    while signing.sealed_version_id is None and time.monotonic() < deadline:
+        time.sleep(0.5)
+        signing.refresh_from_db()
+    assert signing.sealed_version_id is not None
+    party.refresh_from_db()
+    assert party.bankid_evidence["user"]["personalNumber"] == KARIN
+    context.close()
+    assert errors == []
+
+
+def test_bankid_on_this_device_link(
+    browser: Browser,
+    live_server: Any,
+    transactional_db: None,
+    sim: SimulatorServer,
+    settings: Any,
+    tmp_path: Path,
+    device_shots: Shots,
+) -> None:
+    shots = device_shots
+    signing = karin_s_signing(settings, tmp_path)
+    link = f"{live_server.url}/sign/{services.party_token(Party.objects.get(request=signing))}/"
+    errors: list[str] = []
+    context = browser.new_context(viewport=PHONE)
+    page = on_phone(context.new_page(), link, errors)
+    page.get_by_role("button", name="BankID on this device").click()
+    page.wait_for_load_state()
+    autostart = page.locator("a[href^='bankid:///?autostarttoken=']")
+    expect(autostart).to_be_visible()
+    assert (autostart.get_attribute("href") or "").endswith("&redirect=null")
+    assert no_horizontal_scroll(page)
+    shots.take(page, "this-device")
+    page.get_by_role("button", name="Cancel").click()
+    page.wait_for_load_state()
+    expect(page.get_by_role("button", name="BankID on another device")).to_be_visible()
+    assert re.search(r"/sign/[^/]+/$", page.url)
+    context.close()
+    assert errors == []
