@@ -103,7 +103,9 @@ def test_a_bankid_party_signs_and_its_evidence_is_stored(
     seen = requests.get(simulator.base_url + "/sim/orders", timeout=5).json()
     mine = next(o for o in seen if o["orderRef"] == result.order_ref)
     assert mine["requirement"] == {"personalNumber": KARIN}
-    assert mine["kind"] == "sign" and "I sign Avtal.pdf" in mine["userVisibleData"]
+    # (in the request's language, Swedish here, whatever language the test runs in)
+    assert mine["kind"] == "sign" and mine["userVisibleData"] == BankID.order_text(party)
+    assert "Avtal.pdf" in mine["userVisibleData"]
 
 
 def test_someone_else_s_bankid_is_refused_and_the_sender_is_told(
