@@ -288,8 +288,12 @@ def bankid_start(request: HttpRequest, token: str) -> HttpResponse:
     if reason_not := services.may_act(party):
         messages.error(request, reason_not)
         return redirect("signing:sign", token=token)
-    declining = request.POST.get("intent") == "decline"
-    reason = request.POST.get("reason", "").strip()
+    intent, reason = request.POST.get("intent"), request.POST.get("reason", "").strip()
+    if intent is None:  # "Try again" after an order ended: what that order was for
+        last = BankIDOrder.objects.filter(party_id=party.pk).order_by("-started_at").first()
+        if last is not None and (carried := request.session.get(DECLINE_SESSION_KEY.format(last.pk))):
+            intent, reason = "decline", carried
+    declining = intent == "decline"
     if declining and not reason:
         messages.error(request, _("Say why you decline."))
         return redirect("signing:sign", token=token)

@@ -34,8 +34,10 @@ def _bankid(settings: Any, api_url: str, monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setattr(flow, "COLLECT_INTERVAL", timedelta(0))  # every poll collects
 
 
-def _signing(world: World, folder: Any, *parties: PartyInput, name: str = "Avtal.pdf") -> SigningRequest:
-    return send(world, document(folder, world.admin, name), list(parties), language="en")
+def _signing(
+    world: World, folder: Any, *parties: PartyInput, name: str = "Avtal.pdf", **options: Any
+) -> SigningRequest:
+    return send(world, document(folder, world.admin, name), list(parties), language="en", **options)
 
 
 def karin() -> PartyInput:
@@ -178,8 +180,16 @@ def test_declining_needs_bankid_and_a_reason(funded: World, folder: Any, simulat
     order = start(browser, token, intent="decline", reason="Fel pris")
     seen = requests.get(simulator.base_url + "/sim/orders", timeout=5).json()[0]
     assert seen["userVisibleData"].startswith("I decline to sign")
-    assert _press(simulator, order.order_ref, "approve", personalNumber=KARIN).status_code == 303
-    until_done(browser, token, order)
+    # The person cancels in the app; "Try again" (a POST with the flow only) declines again.
+    assert _press(simulator, order.order_ref, "cancel").status_code == 303
+    assert "Try again" in status(browser, token, order).content.decode()
+    again = start(browser, token)
+    seen = requests.get(simulator.base_url + "/sim/orders", timeout=5).json()
+    assert next(o for o in seen if o["orderRef"] == again.order_ref)["userVisibleData"].startswith(
+        "I decline"
+    )
+    assert _press(simulator, again.order_ref, "approve", personalNumber=KARIN).status_code == 303
+    until_done(browser, token, again)
     party.refresh_from_db()
     assert party.action == "declined" and party.decline_reason == "Fel pris"
     assert SigningRequest.objects.get(pk=request.pk).status == Status.DECLINED
@@ -238,3 +248,40 @@ def test_starts_are_rate_limited_per_address(
     start(browser, token)
     assert browser.post(reverse("signing:bankid_start", args=[token]), {"flow": "qr"}).status_code == 429
     assert BankIDOrder.objects.count() == 2
+
+
+def test_a_new_sign_order_after_a_decline_order_signs(
+    funded: World, folder: Any, simulator: SimulatorServer
+) -> None:
+    request = _signing(funded, folder, karin(), PartyInput("Bo", "bo@example.com"))
+    party = parties_of(request)["Karin Karlsson"]
+    token = services.party_token(party)
+    browser = Client()
+    start(browser, token, intent="decline", reason="Fel pris")
+    order = start(browser, token, intent="sign")  # changed her mind: the choice's own buttons
+    assert _press(simulator, order.order_ref, "approve", personalNumber=KARIN).status_code == 303
+    until_done(browser, token, order)
+    party.refresh_from_db()
+    assert party.action == "signed" and party.decline_reason == ""
+
+
+def test_the_new_endpoints_count_against_the_signing_link_limit(
+    funded: World, folder: Any, simulator: SimulatorServer, settings: Any
+) -> None:
+    settings.RATE_SIGNING_LINK = "2/h"
+    token = services.party_token(parties_of(_signing(funded, folder, karin()))["Karin Karlsson"])
+    browser = Client()
+    order = start(browser, token)
+    assert browser.get(reverse("signing:bankid_wait", args=[token, order.pk])).status_code == 200
+    assert browser.post(reverse("signing:bankid_cancel", args=[token, order.pk])).status_code == 429
+    assert status(browser, token, order).status_code == 200  # polling is not counted
+
+
+def test_a_party_whose_turn_it_is_not_starts_no_order(
+    funded: World, folder: Any, simulator: SimulatorServer
+) -> None:
+    bo = PartyInput("Bo Bengtsson", "bo@example.com", method=Method.BANKID, order=2, personnummer=BO)
+    request = _signing(funded, folder, karin(), bo)
+    token = services.party_token(parties_of(request)["Bo Bengtsson"])
+    response = Client().post(reverse("signing:bankid_start", args=[token]), {"flow": "qr"})
+    assert response.status_code == 302 and not BankIDOrder.objects.exists()
