@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import io
+from typing import Any
+
 import pytest
+from django.core.management import call_command
 
 from portal.management.commands.seed_demo import DEMO_PERSONNUMMER, Command
 from signing.bankid.simulator import IDENTITIES_BY_NUMBER
+from signing.models import Method, Party
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -32,3 +37,19 @@ def test_number_given_once_and_never_taken_from_another_user() -> None:
     Command()._personnummer(olle)
     olle.refresh_from_db()
     assert olle.personnummer == ""
+
+
+@pytest.mark.parametrize("bankid_url", ["http://127.0.0.1:8765/rp/v6.0/", ""])
+def test_the_pending_demo_signing_uses_bankid_where_bankid_is_configured(
+    settings: Any, bankid_url: str
+) -> None:
+    """After `make run` (BankID pointed at the simulator) a new user can try BankID: Karin's
+    waiting signing asks for her BankID; without BankID it asks for the emailed code."""
+    settings.BANKID_URL = bankid_url
+    call_command("seed_demo", "--force", stdout=io.StringIO())
+    waiting = Party.objects.get(email="karin@kund.example", acted_at__isnull=True)
+    if bankid_url:
+        assert (waiting.method, waiting.personnummer) == (Method.BANKID, "198503122387")
+    else:
+        assert waiting.method == Method.EMAIL_CODE
+    assert Party.objects.filter(method=Method.BANKID).count() == (1 if bankid_url else 0)

@@ -18,6 +18,7 @@ the stored files before the curve is drawn.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,7 @@ from signing import sealing
 from signing import services as signing_services
 from signing import tasks as signing_tasks
 from signing.methods import method_for
-from signing.models import Party, SigningRequest
+from signing.models import Method, Party, SigningRequest
 
 PASSWORD = "portal-demo"
 
@@ -392,11 +393,15 @@ class Command(BaseCommand):
         done.refresh_from_db()
         if done.sealed_version_id is not None:
             documents_tasks.render_preview(done.sealed_version_id)
+        # Karin signs this one with BankID where BankID is configured (make run: the simulator).
+        karin_first = party(karin)
+        if settings.BANKID_URL and karin.personnummer:
+            karin_first = replace(karin_first, method=Method.BANKID, personnummer=karin.personnummer)
         signing_services.signing_send(
             collaboration=collaboration,
             actor=sender,
             document=doc("Avtal", "Personuppgiftsbiträdesavtal.pdf"),
-            parties=[party(karin), party(olle, order=2)],
+            parties=[karin_first, party(olle, order=2)],
             deadline=deadline,
             reminder_days=3,
         )
