@@ -41,8 +41,9 @@ class SigningMethod(Protocol):
     def start(self, party: Party) -> str:
         """Begin proving identity; returns a secret to deliver to the party (or "")."""
 
-    def verify(self, party: Party, answer: Answer) -> None:
-        """Raise ServiceError unless `answer` proves the party; record the proof on `party`."""
+    def verify(self, party: Party, answer: Answer, *, declining: bool = False) -> None:
+        """Raise ServiceError unless `answer` proves the party (and, where the proof says what it
+        was given for, that it was given to decline exactly when `declining`); record the proof."""
 
     def evidence(self, party: Party) -> dict[str, str]: ...
 
@@ -98,7 +99,7 @@ class EmailCode:
         )
         return value
 
-    def verify(self, party: Party, answer: Answer) -> None:
+    def verify(self, party: Party, answer: Answer, *, declining: bool = False) -> None:
         if not isinstance(answer, str):
             raise ServiceError(_("Enter the code you were sent."), field="code")
         party.refresh_from_db(fields=["code_hash", "code_sent_at", "code_attempts", "code_verified_at"])
@@ -180,18 +181,21 @@ class BankID:
             }
 
     @staticmethod
-    def order_data(party: Party) -> bytes:
-        """userNonVisibleData: ties the signature to this party and the exact file (its sha256)."""
+    def order_data(party: Party, *, declining: bool = False) -> bytes:
+        """userNonVisibleData: ties the signature to this party and the exact file (its sha256),
+        and says when it was given to decline: an order approved as "I decline to sign …" can
+        never be taken as a signature, nor the other way round."""
         request = party.request
-        return f"portal-signing:{request.pk}:{party.pk}:{request.version_sha256}".encode()
+        data = f"portal-signing:{request.pk}:{party.pk}:{request.version_sha256}"
+        return f"{data}:decline".encode() if declining else data.encode()
 
-    def order_options(self, party: Party) -> dict[str, Any]:
+    def order_options(self, party: Party, *, declining: bool = False) -> dict[str, Any]:
         """The sign order's fields for `party` (for client.sign, or the signing page's BankID flow):
         what it signs, what ties it to this signing, and, for a party given a personnummer,
         BankID's requirement that only that person can sign."""
         return {
             "user_visible_data": self.order_text(party),
-            "user_non_visible_data": self.order_data(party),
+            "user_non_visible_data": self.order_data(party, declining=declining),
             "requirement": {"personalNumber": party.personnummer} if party.personnummer else None,
         }
 
@@ -206,7 +210,7 @@ class BankID:
         completion = CompletionData.from_json(completion_data) if completion_data else None
         return CollectResult(order_ref, "complete" if completion else "pending", None, completion)
 
-    def verify(self, party: Party, answer: Answer) -> None:
+    def verify(self, party: Party, answer: Answer, *, declining: bool = False) -> None:
         data = answer.completion_data if isinstance(answer, CollectResult) else None
         if not isinstance(answer, CollectResult) or answer.status != "complete" or data is None:
             raise ServiceError(_("Sign with BankID first."))
@@ -218,7 +222,7 @@ class BankID:
         ns = {"b": BANKID_SIGNATURE_NS}
         if signed.findtext(".//b:clientInfo/b:orderRef", namespaces=ns) != order_ref or base64.b64decode(
             signed.findtext("b:usrNonVisibleData", default="", namespaces=ns)
-        ) != self.order_data(party):
+        ) != self.order_data(party, declining=declining):
             raise ServiceError(
                 _("That BankID signature was made for another signing. Sign with BankID again.")
             )

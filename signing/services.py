@@ -483,7 +483,7 @@ def party_act(
         raise ServiceError(_("That is not what this party does."))
     # Declining stops the signing for everyone: it needs the same proof as signing.
     try:
-        method_for(party).verify(party, answer)
+        method_for(party).verify(party, answer, declining=action == "decline")
     except ServiceError:
         if _lock_if_too_many_failures(party):
             raise ServiceError(str(may_act(party))) from None

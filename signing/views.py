@@ -302,7 +302,7 @@ def bankid_start(request: HttpRequest, token: str) -> HttpResponse:
         if request.POST.get("flow") == BankIDOrder.Flow.SAME_DEVICE
         else BankIDOrder.Flow.QR
     )
-    options = BankID().order_options(party)
+    options = BankID().order_options(party, declining=declining)
     if declining:
         with translation.override(party.request.language):
             options["user_visible_data"] = _("I decline to sign %(document)s.") % {

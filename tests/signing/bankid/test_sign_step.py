@@ -285,3 +285,21 @@ def test_a_party_whose_turn_it_is_not_starts_no_order(
     token = services.party_token(parties_of(request)["Bo Bengtsson"])
     response = Client().post(reverse("signing:bankid_start", args=[token]), {"flow": "qr"})
     assert response.status_code == 302 and not BankIDOrder.objects.exists()
+
+
+def test_a_decline_order_finished_in_another_browser_never_counts_as_a_signature(
+    funded: World, folder: Any, simulator: SimulatorServer
+) -> None:
+    """The person approved "I decline to sign …" in the app: whichever browser polls the order
+    (one without the reason waiting in its session, say), it must not become a signature. What
+    was signed for is in the signed userNonVisibleData, which the method checks."""
+    request = _signing(funded, folder, karin())
+    party = parties_of(request)["Karin Karlsson"]
+    token = services.party_token(party)
+    order = start(Client(), token, intent="decline", reason="Fel pris")
+    assert _press(simulator, order.order_ref, "approve", personalNumber=KARIN).status_code == 303
+    other_browser = Client()
+    until_done(other_browser, token, order)
+    party.refresh_from_db()
+    assert party.acted_at is None and not party.bankid_evidence
+    assert SigningRequest.objects.get(pk=request.pk).status == Status.PENDING

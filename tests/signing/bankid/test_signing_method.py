@@ -179,7 +179,7 @@ def test_one_completed_order_proves_one_signature(
     bo = Party.objects.get(pk=p["Bo Bengtsson"].pk)
     forged = CollectResult(result.order_ref, "complete", None, result.completion_data)
     method = BankID()
-    method.order_data = lambda party: BankID.order_data(p["Karin Karlsson"])  # type: ignore[method-assign]
+    method.order_data = lambda party, **kw: BankID.order_data(p["Karin Karlsson"], **kw)  # type: ignore[method-assign]
     with pytest.raises(ServiceError, match="already been used"):
         method.verify(bo, forged)
     assert Party.objects.get(pk=bo.pk).bankid_order_ref == ""
@@ -284,3 +284,11 @@ def test_the_sealed_pdf_carries_the_bankid_evidence_under_the_seal(
     tampered = data.replace(b'"personalNumber": "198503122387"', b'"personalNumber": "199604302407"')
     assert tampered != data
     assert not sealing.validate_sealed_pdf(tampered, ca_file=seal_keys).ok
+
+
+def test_a_signature_given_to_decline_only_declines() -> None:
+    """What an order was approved for is in its signed userNonVisibleData: a decline order and a
+    sign order for the same party and file differ."""
+    party = Party(pk=7, request=SigningRequest(pk=3, version_sha256="ab" * 32))
+    assert BankID.order_data(party) == b"portal-signing:3:7:" + b"ab" * 32
+    assert BankID.order_data(party, declining=True) == BankID.order_data(party) + b":decline"
