@@ -10,6 +10,7 @@ Screenshots: test-artifacts/screenshots/bankid-sign-* (and bankid-sign-device-*)
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 import time
 from pathlib import Path
@@ -18,8 +19,11 @@ from typing import Any
 import pytest
 from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect
+from pypdf import PdfReader
 
 from documents.models import Document
+from documents.storage import document_storage
+from portal import pdfium
 from signing import services
 from signing.bankid.simulator import SimulatorServer
 from signing.models import Method, Party, SigningRequest, Status
@@ -101,6 +105,15 @@ def test_karin_signs_with_bankid_on_another_device(
     assert signing.sealed_version_id is not None
     party.refresh_from_db()
     assert party.bankid_evidence["user"]["personalNumber"] == KARIN
+    # The sealed PDF's audit trail page shows the BankID evidence, the number only to the birth date.
+    assert signing.sealed_version is not None
+    with document_storage().open(signing.sealed_version.storage_key, "rb") as handle:
+        sealed = handle.read()
+    reader = PdfReader(io.BytesIO(sealed))
+    audit = reader.pages[-1].extract_text()
+    assert "BankID" in audit and "19850312-XXXX" in audit and KARIN not in audit
+    picture = pdfium.render_page(io.BytesIO(sealed), page_index=len(reader.pages) - 1, width=900)
+    picture.save(shots.directory / f"{shots.prefix}90-sealed-audit-page.png")
     context.close()
     assert errors == []
 
