@@ -9,20 +9,16 @@ import json
 import os
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from django.urls import reverse
 
 from deploy.check_deploy import sealing_files
 from tests.integration import harness
@@ -148,22 +144,6 @@ def fill(folder: Path, *, leave: int) -> Path:
 # --- The web server -----------------------------------------------------------------------------
 
 
-@dataclass
-class Server:
-    process: subprocess.Popen[bytes]
-    base_url: str
-    log_path: Path
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-6000:]
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def url(self, name: str, *args: object) -> str:
-        return self.base_url + reverse(name, args=args)
-
-
 def production_env(*, database_url: str, media_root: Path, var_dir: Path, **extra: str) -> dict[str, str]:
     """PORTAL_* of a production process (debug off, so errors get the portal's own pages) that
     passes portal/production.py: its own key, an SMTP host and sealing files that are not the
@@ -210,16 +190,8 @@ def fault_world(env: dict[str, str], command: str) -> dict[str, Any]:
     return result
 
 
-def _accepts(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return True
-    except OSError:
-        return False
-
-
 @contextmanager
-def gunicorn(env: dict[str, str], *, threads: int = 8) -> Iterator[Server]:
+def gunicorn(env: dict[str, str], *, threads: int = 8) -> Iterator[harness.Server]:
     """One gthread worker, so every request lands in the same process."""
     port = harness.free_port()
     command = [
@@ -236,35 +208,11 @@ def gunicorn(env: dict[str, str], *, threads: int = 8) -> Iterator[Server]:
         "--timeout",
         "60",
     ]
-    log_file = tempfile.NamedTemporaryFile(prefix="gunicorn-faults-", suffix=".log", delete=False)  # noqa: SIM115
-    process = subprocess.Popen(
-        command,
-        cwd=harness.BASE_DIR,
-        env=env,
-        stdout=log_file,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    log_file.close()
-    server = Server(process=process, base_url=f"http://127.0.0.1:{port}", log_path=Path(log_file.name))
-    try:
-        if not harness.wait_for(lambda: _accepts(port) or not server.alive(), 30):
-            pytest.fail(f"gunicorn did not start\n{server.log()}")
-        if not server.alive():
-            pytest.fail(f"gunicorn exited on start\n{server.log()}")
+    with harness.web_server(command, port=port, env=env, name="gunicorn-faults") as server:
         yield server
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
-        server.log_path.unlink(missing_ok=True)
 
 
-def logged_in(server: Server, email: str, password: str) -> requests.Session:
+def logged_in(server: harness.Server, email: str, password: str) -> requests.Session:
     """A requests session logged in through the login page, as a browser is."""
     session = requests.Session()
     login_url = server.url("login")

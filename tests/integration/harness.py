@@ -36,6 +36,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from django.conf import settings
 from django.db import connection
+from django.urls import reverse
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -61,6 +62,60 @@ def wait_for(condition: Callable[[], bool], timeout: float, interval: float = 0.
             return True
         time.sleep(interval)
     return condition()
+
+
+def accepts(port: int) -> bool:
+    """Whether something listens on 127.0.0.1:`port`."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+@dataclass
+class Server:
+    """A web server the test started (runserver or gunicorn), with its output in a file."""
+
+    process: subprocess.Popen[bytes]
+    base_url: str
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def url(self, name: str, *args: object) -> str:
+        return self.base_url + reverse(name, args=args)
+
+
+@contextmanager
+def web_server(command: list[str], *, port: int, env: dict[str, str], name: str) -> Iterator[Server]:
+    """Run `command` (serving on 127.0.0.1:`port`) in its own process group, its output in a log
+    file; fail the test when it does not start within 30 s, stop it (TERM, then KILL) after."""
+    log_file = tempfile.NamedTemporaryFile(prefix=f"{name}-", suffix=".log", delete=False)  # noqa: SIM115
+    process = subprocess.Popen(
+        command, cwd=BASE_DIR, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    log_file.close()
+    server = Server(process=process, base_url=f"http://127.0.0.1:{port}", log_path=Path(log_file.name))
+    try:
+        if not wait_for(lambda: accepts(port) or not server.alive(), 30):
+            pytest.fail(f"{name} did not start\n{server.log()}")
+        if not server.alive():
+            pytest.fail(f"{name} exited on start\n{server.log()}")
+        yield server
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+        server.log_path.unlink(missing_ok=True)
 
 
 def worker_database_url() -> str:

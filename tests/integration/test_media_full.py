@@ -25,7 +25,8 @@ from portal.models import User
 from tests.conftest import World
 from tests.factories import PASSWORD
 from tests.integration import fault_world
-from tests.integration.faults import Server, csrf, fill, gunicorn, logged_in, production_env, tmpfs
+from tests.integration.faults import csrf, fill, gunicorn, logged_in, production_env, tmpfs
+from tests.integration.harness import Server
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

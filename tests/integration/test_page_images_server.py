@@ -8,8 +8,6 @@ import datetime as dt
 import io
 import os
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import urllib.error
@@ -17,7 +15,6 @@ import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,19 +39,6 @@ PAGES = 30
 BROWSERS = 16  # parallel clients, each asking for every page image, as a browser does
 
 
-@dataclass
-class Server:
-    process: subprocess.Popen[bytes]
-    base_url: str
-    log_path: Path
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-
 def _server_command(kind: str, port: int) -> list[str]:
     if kind == "runserver":  # threaded by default: one thread per request
         return [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"]
@@ -75,7 +59,7 @@ def _server_command(kind: str, port: int) -> list[str]:
 
 
 @contextmanager
-def threaded_server(kind: str, *, database_url: str) -> Iterator[Server]:
+def threaded_server(kind: str, *, database_url: str) -> Iterator[harness.Server]:
     port = harness.free_port()
     var_dir = tempfile.mkdtemp(prefix="page-images-var-")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
@@ -93,41 +77,11 @@ def threaded_server(kind: str, *, database_url: str) -> Iterator[Server]:
             "PYTHONUNBUFFERED": "1",
         }
     )
-    log_file = tempfile.NamedTemporaryFile(prefix=f"{kind}-", suffix=".log", delete=False)  # noqa: SIM115
-    process = subprocess.Popen(
-        _server_command(kind, port),
-        cwd=harness.BASE_DIR,
-        env=env,
-        stdout=log_file,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    log_file.close()
-    server = Server(process=process, base_url=f"http://127.0.0.1:{port}", log_path=Path(log_file.name))
     try:
-        if not harness.wait_for(lambda: _accepts(port) or not server.alive(), 30):
-            pytest.fail(f"{kind} did not start\n{server.log()}")
-        yield server
+        with harness.web_server(_server_command(kind, port), port=port, env=env, name=kind) as server:
+            yield server
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
-        server.log_path.unlink(missing_ok=True)
         shutil.rmtree(var_dir, ignore_errors=True)
-
-
-def _accepts(port: int) -> bool:
-    import socket
-
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return True
-    except OSError:
-        return False
 
 
 def _fetch(url: str) -> tuple[int, str, bytes]:

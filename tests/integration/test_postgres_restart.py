@@ -33,7 +33,6 @@ from django.utils import timezone
 
 from tests.integration import harness
 from tests.integration.faults import (
-    Server,
     csrf,
     fault_world,
     gunicorn,
@@ -42,6 +41,7 @@ from tests.integration.faults import (
     private_postgres,
     production_env,
 )
+from tests.integration.harness import Server
 
 pytestmark = pytest.mark.integration
 
