@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
-from signing.bankid.simulator import Simulator, SimulatorServer, start_in_thread
+from signing.bankid.simulator import SimulatorServer
+from tests.bankid_sim import running_simulator
 from tests.e2e.conftest import Shots, journey_shots, no_horizontal_scroll, watch_errors
 from tests.factories import CollaborationFactory, CustomerMembershipFactory
 
@@ -41,11 +42,9 @@ def phone_shots(screenshot_dir: Path) -> Shots:
 
 @pytest.fixture
 def sim(settings: Any) -> Iterator[SimulatorServer]:
-    server = start_in_thread(simulator=Simulator(expiry_seconds=180))
-    settings.BANKID_URL = server.base_url + "/rp/v6.0/"
-    yield server
-    server.shutdown()
-    server.server_close()
+    with running_simulator() as server:
+        settings.BANKID_URL = server.base_url + "/rp/v6.0/"
+        yield server
 
 
 def qr_markup(page: Page) -> str:

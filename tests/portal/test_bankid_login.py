@@ -14,7 +14,9 @@ from django.urls import reverse
 
 from portal.models import AuditEvent, BankIDOrder, User, UserSession
 from signing.bankid import flow
-from signing.bankid.simulator import Simulator, SimulatorServer, start_in_thread
+from signing.bankid.simulator import SimulatorServer
+from tests import bankid_sim
+from tests.bankid_sim import running_simulator
 from tests.factories import UserFactory
 from tests.portal.test_twofactor import enrolled
 
@@ -28,10 +30,8 @@ FAILED = "The email address or password is wrong."
 @pytest.fixture
 def sim() -> Iterator[SimulatorServer]:
     """The simulator as a real server on a free loopback port."""
-    server = start_in_thread(simulator=Simulator(expiry_seconds=180))
-    yield server
-    server.shutdown()
-    server.server_close()
+    with running_simulator() as server:
+        yield server
 
 
 @pytest.fixture(autouse=True)
@@ -56,13 +56,7 @@ def start(client: Client, how: str = "qr", next_url: str = "") -> BankIDOrder:
 
 
 def approve(server: SimulatorServer, order: BankIDOrder, number: str) -> None:
-    response = requests.post(
-        f"{server.base_url}/sim/orders/{order.order_ref}/approve",
-        data={"personalNumber": number},
-        allow_redirects=False,
-        timeout=5,
-    )
-    assert response.status_code == 303, response.text
+    bankid_sim.approve(server, order.order_ref, number)
 
 
 def status(client: Client, order: BankIDOrder) -> Any:

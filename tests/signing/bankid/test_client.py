@@ -22,18 +22,10 @@ from signing.bankid.client import BankIDClient
 from signing.bankid.errors import BankIDConfigurationError
 from signing.bankid.qr import qr_content
 from signing.bankid.simulator import ERROR_STATUS, SIGNATURE_NS, Simulator, start_in_thread
-from tests.signing.bankid.conftest import calls, scenario
+from tests.bankid_sim import calls, scenario
+from tests.bankid_sim import press as _press
 
 KARIN = "198503122387"
-
-
-def _press(server, order_ref: str, action: str, **form: str) -> requests.Response:
-    """Find the button's form on the simulator's page and post it, as a person would."""
-    page = requests.get(server.base_url + "/", timeout=5).text
-    actions = re.findall(r'<form method="post" action="([^"]+)"', page)
-    wanted = f"/sim/orders/{order_ref}/{action}"
-    assert wanted in actions, f"no {action} form for {order_ref} on the page"
-    return requests.post(server.base_url + wanted, data=form, allow_redirects=False, timeout=5)
 
 
 def test_complete_through_the_app_page(simulator, client) -> None:

@@ -16,7 +16,7 @@ from django.core.management import CommandError, call_command
 
 from signing.bankid.client import BankIDClient
 from signing.bankid.simulator import SimulatorServer
-from tests.signing.bankid.conftest import calls, scenario
+from tests.bankid_sim import calls, scenario
 
 ROOT = Path(__file__).resolve().parents[3]
 

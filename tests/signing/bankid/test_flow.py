@@ -17,8 +17,8 @@ from portal.models import BankIDOrder
 from signing.bankid import flow, qr
 from signing.bankid.errors import BankIDError
 from signing.bankid.simulator import SimulatorServer
-
-from .conftest import calls, scenario
+from tests import bankid_sim
+from tests.bankid_sim import calls, scenario
 
 pytestmark = pytest.mark.django_db
 
@@ -32,13 +32,7 @@ def bankid_settings(settings: Any, api_url: str) -> None:
 
 
 def approve(server: SimulatorServer, order: BankIDOrder, number: str = KARIN) -> None:
-    response = requests.post(
-        f"{server.base_url}/sim/orders/{order.order_ref}/approve",
-        data={"personalNumber": number},
-        allow_redirects=False,
-        timeout=5,
-    )
-    assert response.status_code == 303, response.text
+    bankid_sim.approve(server, order.order_ref, number)
 
 
 def collect_now(order: BankIDOrder) -> flow.PollState:

@@ -17,8 +17,8 @@ from signing.bankid import flow
 from signing.bankid.simulator import SimulatorServer
 from signing.models import Method, Party, SigningRequest, Status
 from signing.services import PartyInput
+from tests.bankid_sim import press as _press
 from tests.conftest import World
-from tests.signing.bankid.test_client import _press
 from tests.signing.test_services import document, parties_of, send
 
 pytestmark = pytest.mark.django_db

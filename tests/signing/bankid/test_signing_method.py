@@ -28,8 +28,8 @@ from signing.bankid.simulator import SIGNATURE_NS, SimulatorServer
 from signing.methods import BankID, method_for
 from signing.models import Event, Method, Party, SigningRequest, Status
 from signing.services import PartyInput
+from tests.bankid_sim import press as _press
 from tests.conftest import World
-from tests.signing.bankid.test_client import _press
 from tests.signing.test_services import balance, document, parties_of, send
 
 KARIN = "198503122387"
