@@ -49,10 +49,10 @@ def seal_timing(runs: int) -> list[float]:
     from django.utils import timezone
 
     from portal.demo_files import blank_pdf
-    from signing import sealing
+    from signing import devkeys, sealing
 
-    sealing.ensure_dev_sealing_key()
-    key = sealing.load_sealing_key()
+    devkeys.ensure_dev_sealing_key()
+    key = devkeys.load_sealing_key()
     inputs = [
         sealing.InputFile("Avtal.pdf", blank_pdf(50)),
         sealing.InputFile("Bilaga 1.pdf", blank_pdf(1)),

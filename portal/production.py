@@ -83,7 +83,7 @@ def _is_development_certificate(path: Path) -> bool:
     from cryptography.x509.oid import NameOID
 
     # Imported here: signing is an app above portal, and only production start-up needs it.
-    from signing.sealing import DEV_SUBJECT
+    from signing.devkeys import DEV_SUBJECT
 
     try:
         certificate = x509.load_pem_x509_certificate(path.read_bytes())

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from customers.models import CustomerMembership
 from documents import services as documents
 from documents import storage
 from documents.models import DocumentSource
@@ -141,7 +142,7 @@ def _sealed_name(request: SigningRequest) -> str:
 
 
 def build_sealed(request: SigningRequest) -> bytes:
-    from signing import sealing
+    from signing import devkeys, sealing
 
     def read(key: str) -> bytes:
         with storage.document_storage().open(key, "rb") as handle:
@@ -184,29 +185,58 @@ def build_sealed(request: SigningRequest) -> bytes:
         parties=parties,
         history=history,
     )
-    return sealing.build_sealed_pdf(inputs=inputs, audit=audit, key=sealing.load_sealing_key())
+    return sealing.build_sealed_pdf(inputs=inputs, audit=audit, key=devkeys.load_sealing_key())
+
+
+# A larger sealed PDF is emailed as its link only: many mail servers refuse big attachments.
+SEALED_ATTACH_MAX = 10 * 1024 * 1024
+
+
+def _sealed_links(party: Party) -> dict[str, object]:
+    """The party's own link to the sealed PDF (signing:sealed, good for services.SEALED_DAYS) and,
+    for a user of the customer, the signing's page under Samarbeten > partner > Signeringar."""
+    request = party.request
+    finished = request.finished_at or timezone.now()
+    portal_url = ""
+    if party.user_id is not None and CustomerMembership.objects.filter(
+        customer_id=request.collaboration.customer_id, user_id=party.user_id
+    ).exists():
+        page = reverse("signing:customer_detail", args=[request.collaboration_id, request.pk])
+        portal_url = absolute_url(page)
+    return {
+        "sealed_url": absolute_url(reverse("signing:sealed", args=[services.party_token(party)])),
+        "sealed_until": finished + dt.timedelta(days=services.SEALED_DAYS),
+        "portal_url": portal_url,
+        "partner": request.collaboration.partner,
+    }
 
 
 @shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=8)
 def email_sealed(party_id: int) -> None:
-    """Send the sealed PDF to one party, once (claimed on the party row)."""
+    """Send the sealed PDF to one party, once (claimed on the party row): attached up to
+    SEALED_ATTACH_MAX, and always by the party's link besides."""
     claimed = Party.objects.filter(
         pk=party_id, request__sealed_version__isnull=False, sealed_sent_at__isnull=True
     ).update(sealed_sent_at=timezone.now())
     if not claimed:
         return
-    party = Party.objects.select_related("request__sealed_version", "request__created_by").get(pk=party_id)
+    party = Party.objects.select_related(
+        "request__sealed_version", "request__created_by", "request__collaboration__partner"
+    ).get(pk=party_id)
     request = party.request
     assert request.sealed_version is not None
-    with storage.document_storage().open(request.sealed_version.storage_key, "rb") as handle:
-        data = bytes(handle.read())
+    attachments = []
+    attached = request.sealed_version.size <= SEALED_ATTACH_MAX
+    if attached:
+        with storage.document_storage().open(request.sealed_version.storage_key, "rb") as handle:
+            attachments = [(_sealed_name(request), bytes(handle.read()), "application/pdf")]
     try:
         send_templated_email_to(
             party.email,
             language=request.language,
             template="signing_completed",
-            context={"party": party, "request": request},
-            attachments=[(_sealed_name(request), data, "application/pdf")],
+            context={"party": party, "request": request, "attached": attached, **_sealed_links(party)},
+            attachments=attachments,
         )
     except Exception:
         Party.objects.filter(pk=party_id).update(sealed_sent_at=None)

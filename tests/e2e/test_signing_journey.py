@@ -35,7 +35,7 @@ from documents.models import Audience, CustomerAccess, Document, DocumentSource,
 from documents.storage import document_storage
 from partners.models import Partner, PartnerRole
 from portal.models import User
-from signing import sealing
+from signing import devkeys, sealing
 from signing.models import Party, SigningRequest, Status
 from tests.e2e.conftest import Shots, journey_shots, no_horizontal_scroll, watch_errors
 from tests.factories import (
@@ -140,7 +140,7 @@ def _seed(settings: Any, tmp_path: Path) -> tuple[User, Collaboration, User, Use
     settings.SIGNING_SEAL_CERT_FILE = seal_dir / "seal-cert.pem"
     settings.SIGNING_SEAL_CA_FILE = seal_dir / "seal-ca.pem"
     settings.SIGNING_SEAL_KEY_PASSPHRASE = ""
-    assert sealing.ensure_dev_sealing_key()
+    assert devkeys.ensure_dev_sealing_key()
     return staff, collaboration, karin, olle, folder
 
 

@@ -32,7 +32,7 @@ from documents import services as documents
 from documents.models import CustomerAccess, DocumentVersion
 from partners.models import PartnerRole
 from portal.demo_files import blank_pdf
-from signing import sealing
+from signing import devkeys
 from signing import services as signing
 from signing.methods import method_for
 from signing.models import Party, SigningRequest
@@ -201,7 +201,7 @@ def seal_folder(settings: Any, tmp_path: Path) -> Path:
     settings.SIGNING_SEAL_KEY_FILE = folder / "key.pem"
     settings.SIGNING_SEAL_CERT_FILE = folder / "cert.pem"
     settings.SIGNING_SEAL_CA_FILE = folder / "ca.pem"
-    sealing.ensure_dev_sealing_key()
+    devkeys.ensure_dev_sealing_key()
     return folder
 
 

@@ -14,7 +14,7 @@ from documents import services as documents
 from documents.models import CustomerAccess, Document
 from partners.models import PartnerRole
 from portal.demo_files import blank_pdf
-from signing import sealing, services
+from signing import devkeys, services
 from signing.methods import method_for
 from signing.models import Party, SigningRequest, Status
 from tests.factories import CollaborationFactory, PartnerMembershipFactory
@@ -35,7 +35,7 @@ def test_a_worker_killed_while_sealing_leaves_one_sealed_document(
     }
     for name, path in keys.items():
         setattr(settings, name.upper(), path)
-    sealing.ensure_dev_sealing_key()
+    devkeys.ensure_dev_sealing_key()
     membership = PartnerMembershipFactory.create(partner__name="Sigill Byrå AB", role=PartnerRole.ADMIN)
     admin = membership.user
     billing.signature_grant(partner=membership.partner, amount=1, reason="test")

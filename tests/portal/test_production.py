@@ -31,7 +31,7 @@ from portal.production import (
     refuse_unsafe_production,
     unsafe_production_settings,
 )
-from signing.sealing import DEV_SUBJECT
+from signing.devkeys import DEV_SUBJECT
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent

@@ -30,10 +30,10 @@ def funded(world: World) -> World:
 
 @pytest.fixture
 def seal_keys(settings: Any, tmp_path: Any) -> Any:
-    from signing import sealing
+    from signing import devkeys
 
     settings.SIGNING_SEAL_KEY_FILE = tmp_path / "seal-key.pem"
     settings.SIGNING_SEAL_CERT_FILE = tmp_path / "seal-cert.pem"
     settings.SIGNING_SEAL_CA_FILE = tmp_path / "seal-ca.pem"
-    sealing.ensure_dev_sealing_key()
+    devkeys.ensure_dev_sealing_key()
     return tmp_path / "seal-ca.pem"

@@ -325,7 +325,7 @@ def test_a_signing_that_could_not_be_sealed_shows_it_and_the_sweeper_seals_it(
     login: Any,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    from signing import sealing
+    from signing import devkeys, sealing
 
     settings.SIGNING_SEAL_KEY_FILE = tmp_path / "missing-key.pem"
     settings.SIGNING_SEAL_CERT_FILE = tmp_path / "missing-cert.pem"
@@ -344,7 +344,7 @@ def test_a_signing_that_could_not_be_sealed_shows_it_and_the_sweeper_seals_it(
     assert "Sealing failed" in listing.content.decode() and ">Signed<" not in listing.content.decode()
     assert not Notification.objects.filter(event=Told.SIGNING_COMPLETED).exists()
     # The keys are back: the beat sweeper seals it (a recent failure waits for the next sweep).
-    sealing.ensure_dev_sealing_key()
+    devkeys.ensure_dev_sealing_key()
     assert tasks.seal_unsealed() == 0
     SigningRequest.objects.filter(pk=request.pk).update(
         seal_failed_at=timezone.now() - dt.timedelta(minutes=11)

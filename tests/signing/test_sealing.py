@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -30,16 +31,13 @@ from pypdf.generic import (
 )
 
 from portal.demo_files import pdf_from_streams
+from signing.devkeys import DEV_SUBJECT, SealingKey, ensure_dev_sealing_key, load_sealing_key
 from signing.sealing import (
-    DEV_SUBJECT,
     AuditTrail,
     InputFile,
     PartyEvidence,
     SealingError,
-    SealingKey,
     build_sealed_pdf,
-    ensure_dev_sealing_key,
-    load_sealing_key,
     validate_sealed_pdf,
 )
 
@@ -527,3 +525,59 @@ def test_a_filled_form_field_keeps_its_look_as_a_stamp(key: SealingKey, inputs: 
     root: Any = reader.trailer["/Root"]
     assert [str(field.get_object()["/T"]) for field in root["/AcroForm"]["/Fields"]] == ["PortalSeal"]
     assert validate_sealed_pdf(sealed, ca_file=key.ca_file).ok
+
+
+# --- Embedded files -------------------------------------------------------------------------------
+
+
+def _with_embedded_file(name: str, data: bytes) -> bytes:
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    attachment = writer.add_attachment(name, data)
+    attachment.subtype = NameObject("/text#2Fxml")
+    attachment.description = TextStringObject("Factur-X invoice")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_the_inputs_embedded_files_are_kept_under_distinct_names(key: SealingKey) -> None:
+    invoice = _with_embedded_file("factur-x.xml", b"<Invoice>1</Invoice>")
+    other = _with_embedded_file("factur-x.xml", b"<Invoice>2</Invoice>")
+    sealed = build_sealed_pdf(
+        inputs=[InputFile("Faktura.pdf", invoice), InputFile("Bilaga.pdf", other)],
+        audit=_audit("en"),
+        key=key,
+    )
+    reader = PdfReader(io.BytesIO(sealed))
+    files = {item.name: item for item in reader.attachment_list}
+    assert files["factur-x.xml"].content == b"<Invoice>1</Invoice>"
+    assert files["factur-x (2).xml"].content == b"<Invoice>2</Invoice>"
+    assert files["factur-x.xml"].description == "Factur-X invoice"
+    assert validate_sealed_pdf(sealed, ca_file=key.ca_file).ok
+
+
+def test_the_audit_trail_is_embedded_as_data(sealed_en: bytes) -> None:
+    [record] = PdfReader(io.BytesIO(sealed_en)).attachments["audit.json"]
+    data = json.loads(record)
+    assert data["title"] == "Avtal om bokföring 2026" and data["reference"] == "SR-2026-0042"
+    assert data["completed_at"] == (T0 + timedelta(hours=2)).isoformat()
+    assert data["parties"][0] == {
+        "name": "Åsa Ängström",
+        "role": "signer",
+        "method": "email_code",
+        "action": "signed",
+        "acted_at": (T0 + timedelta(hours=2)).isoformat(),
+    }
+    assert "asa@kund.example.se" not in record.decode()  # no contact details in the record
+
+
+def test_a_sealed_input_keeps_its_own_audit_record_under_another_name(
+    key: SealingKey, sealed_en: bytes, inputs: list[InputFile]
+) -> None:
+    sealed = build_sealed_pdf(
+        inputs=[inputs[0], InputFile("old.pdf", sealed_en)], audit=_audit("sv"), key=key
+    )
+    attachments = PdfReader(io.BytesIO(sealed)).attachments
+    assert json.loads(attachments["audit.json"][0])["language"] == "sv"
+    assert json.loads(attachments["audit (2).json"][0])["language"] == "en"

@@ -48,7 +48,7 @@ from partners.models import Partner, PartnerMembership, PartnerRole, Plan
 from portal import demo_files
 from portal.models import AuditEvent, User
 from portal.units import format_sek
-from signing import sealing
+from signing import devkeys
 from signing import services as signing_services
 from signing import tasks as signing_tasks
 from signing.methods import method_for
@@ -362,7 +362,7 @@ class Command(BaseCommand):
         sender = User.objects.get(email="erik@byra.example")
         karin = User.objects.get(email="karin@kund.example")
         olle = User.objects.get(email="olle@kund.example")
-        sealing.ensure_dev_sealing_key()
+        devkeys.ensure_dev_sealing_key()
 
         def doc(folder: str, name: str) -> Document:
             return Document.objects.get(

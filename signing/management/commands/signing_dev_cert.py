@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from signing.sealing import DEV_SUBJECT, ensure_dev_sealing_key, seal_key_paths
+from signing.devkeys import DEV_SUBJECT, ensure_dev_sealing_key, seal_key_paths
 
 
 class Command(BaseCommand):
