@@ -217,6 +217,7 @@ NOTIFICATION_CLAIM_STALE_SECONDS = envint("NOTIFICATION_CLAIM_STALE_SECONDS", 60
 # What may be sent for signing (signing.pdfcheck) and how long an email code lives.
 SIGNING_MAX_PAGES = envint("SIGNING_MAX_PAGES", 500)
 SIGNING_MAX_BYTES = envint("SIGNING_MAX_BYTES", 50 * 10**6)  # 50 MB
+SIGNING_VERIFY_MAX_BYTES = envint("SIGNING_VERIFY_MAX_BYTES", 25 * 2**20)  # 25 MB; the Verify page, in memory
 SIGNING_CODE_MINUTES = envint("SIGNING_CODE_MINUTES", 10)
 SIGNING_CODE_TRIES = envint("SIGNING_CODE_TRIES", 5)
 # The portal's sealing certificate (PAdES seal of every signed PDF). Without these, development
@@ -280,6 +281,7 @@ RATE_CUSTOMER_INVITE = envstr("RATE_CUSTOMER_INVITE", "5/h")  # per partner
 RATE_SIGNING_LINK = envstr("RATE_SIGNING_LINK", "300/h")  # signing link pages per IP
 RATE_SIGNING_CODE = envstr("RATE_SIGNING_CODE", "20/h")  # code checks (sign/approve) per IP
 RATE_SIGNING_CODE_SEND = envstr("RATE_SIGNING_CODE_SEND", "30/h")  # code emails per IP, all parties
+RATE_SIGNING_VERIFY = envstr("RATE_SIGNING_VERIFY", "30/h")  # PDFs checked on the Verify page per IP
 RATE_UPLOAD = envstr("RATE_UPLOAD", "1000/h")  # uploaded files per user
 RATE_BANKID_START = envstr("RATE_BANKID_START", "30/h")  # BankID logins started per IP
 LOGIN_REDIRECT_URL = "home"

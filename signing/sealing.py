@@ -50,6 +50,7 @@ __all__ = [
     "audit_record",
     "build_sealed_pdf",
     "evidence_file_name",
+    "validate_last_signature",
     "validate_sealed_pdf",
 ]
 
@@ -67,6 +68,7 @@ class SealStatus:
     trusted: bool  # the sealing certificate chains to the CA given
     signer_subject: str = ""
     signed_at: datetime | None = None
+    field_name: str = ""
 
     @property
     def ok(self) -> bool:
@@ -224,15 +226,38 @@ def validate_sealed_pdf(data: bytes, *, ca_file: Path | str) -> SealStatus:
         seal = next((s for s in reader.embedded_signatures if s.field_name == SEAL_FIELD), None)
         if seal is None:
             return SealStatus(intact=False, covers_entire_file=False, trusted=False)
-        context = ValidationContext(trust_roots=[load_cert_from_pemder(str(ca_file))], allow_fetching=False)
-        status = _outside_event_loop(lambda: validate_pdf_signature(seal, context))
+        return _check(seal, ca_file)
     except Exception:  # any parse or crypto failure means the seal does not hold
         logger.warning("Seal validation failed", exc_info=True)
         return SealStatus(intact=False, covers_entire_file=False, trusted=False)
+
+
+def validate_last_signature(data: bytes, *, ca_file: Path | str) -> SealStatus | None:
+    """The portal's seal in `data`, or the file's last signature when it has no seal of ours,
+    checked against the CA in `ca_file`; None when the file has no signature at all. Raises
+    SealingError when `data` is not a PDF pyHanko can read."""
+    try:
+        signatures = PdfFileReader(io.BytesIO(data), strict=False).embedded_signatures
+    except Exception as exc:  # pyHanko raises many types for bad input
+        raise SealingError("not a readable PDF") from exc
+    if not signatures:
+        return None
+    seal = next((s for s in signatures if s.field_name == SEAL_FIELD), signatures[-1])
+    try:
+        return _check(seal, ca_file)
+    except Exception:  # a signature too damaged to check is one whose bytes were changed
+        logger.warning("Signature validation failed", exc_info=True)
+        return SealStatus(intact=False, covers_entire_file=False, trusted=False, field_name=seal.field_name)
+
+
+def _check(seal: Any, ca_file: Path | str) -> SealStatus:
+    context = ValidationContext(trust_roots=[load_cert_from_pemder(str(ca_file))], allow_fetching=False)
+    status = _outside_event_loop(lambda: validate_pdf_signature(seal, context))
     return SealStatus(
         intact=bool(status.intact and status.valid),
         covers_entire_file=status.coverage == SignatureCoverageLevel.ENTIRE_FILE,
         trusted=bool(status.trusted),
         signer_subject=str(status.signing_cert.subject.native.get("common_name", "")),
         signed_at=status.signer_reported_dt,
+        field_name=seal.field_name,
     )

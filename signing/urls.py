@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from signing import partner_views, views
+from signing import partner_views, verify_views, views
 
 P = "customers/<int:collaboration_id>/signings/"
 
@@ -18,6 +18,7 @@ urlpatterns = [
     path("sign/<str:token>/bankid/<uuid:order_id>/status/", views.bankid_status, name="bankid_status"),
     path("sign/<str:token>/bankid/<uuid:order_id>/cancel/", views.bankid_cancel, name="bankid_cancel"),
     path("signings/mine/<int:party_id>/", views.party_open, name="party_open"),
+    path("verify/", verify_views.verify_page, name="verify"),  # public: anyone checks a sealed PDF
     # Partner side: Mina samarbeten / customer / Signeringar
     path(P, partner_views.signing_list, name="partner_list"),
     path(P + "new/<int:document_id>/", partner_views.signing_new, name="partner_new"),
