@@ -2,9 +2,9 @@
 
 Pure functions returning bytes, deterministic for the same arguments (no timestamps, no
 randomness beyond a generator seeded from the arguments), so running `seed_demo` twice makes the
-same files. The PDFs are written by hand in plain PDF 1.4 syntax with the standard Helvetica
-fonts in WinAnsiEncoding (which covers å, ä, ö and the en dash), so they open in every viewer and
-need no font files. The PNG charts are drawn the same way and rasterised with pdfium.
+same files. fpdf2 writes the PDFs with the standard Helvetica fonts in WinAnsiEncoding (which
+covers å, ä, ö and the en dash), so they open in every viewer and need no font files. The PNG
+charts are drawn the same way and rasterised with pdfium.
 """
 
 from __future__ import annotations
@@ -14,16 +14,16 @@ import io
 import random
 import textwrap
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from fpdf import FPDF
 
 PAGE_WIDTH, PAGE_HEIGHT = 595, 842  # A4 in points
 MARGIN = 56
 BLUE = (0.13, 0.33, 0.55)
-
-# Helvetica advance widths (1/1000 em) for what right-aligned amounts contain; other characters
-# are estimated. Exact enough to line numbers up in a column.
-_WIDTHS = {**dict.fromkeys("0123456789", 556), " ": 278, "-": 333, ",": 278, ".": 278, "%": 889}
-_AVERAGE_WIDTH = 520
+# Every demo file says it was made at the same moment: the same arguments make the same bytes.
+MADE_AT = datetime(2025, 1, 1, tzinfo=UTC)
 
 
 # --- PDF --------------------------------------------------------------------------------------
@@ -44,54 +44,58 @@ class PdfSpec:
     issuer: str
     pages: Sequence[Sequence[Section]]
     subject: str = ""
-    extra_info: dict[str, str] = field(default_factory=dict)
-
-
-def _text(value: str) -> bytes:
-    """A PDF literal string in WinAnsiEncoding (cp1252), with anything outside ASCII as octal."""
-    out = bytearray(b"(")
-    for byte in value.encode("cp1252", errors="replace"):
-        if byte in (0x28, 0x29, 0x5C):  # ( ) \
-            out += b"\\" + bytes([byte])
-        elif byte < 0x20 or byte > 0x7E:
-            out += f"\\{byte:03o}".encode()
-        else:
-            out.append(byte)
-    return bytes(out + b")")
-
-
-def _info_text(value: str) -> bytes:
-    """A text string for the document information dictionary: UTF-16BE with a byte order mark."""
-    return b"<FEFF" + value.encode("utf-16-be").hex().upper().encode() + b">"
-
-
-def _width(value: str, size: float) -> float:
-    return sum(_WIDTHS.get(ch, _AVERAGE_WIDTH) for ch in value) * size / 1000
 
 
 class _Canvas:
-    def __init__(self) -> None:
-        self.ops: list[bytes] = []
+    """An fpdf2 document drawn in PDF's own coordinates (points, y up from the bottom edge), in
+    Helvetica and Helvetica-Bold."""
+
+    def __init__(self, size: tuple[float, float] = (PAGE_WIDTH, PAGE_HEIGHT)) -> None:
+        self.pdf = FPDF(unit="pt", format=size)
+        self.height = size[1]
+        self.pdf.set_auto_page_break(False)
+        self.pdf.set_margins(0, 0, 0)
+        self.pdf.core_fonts_encoding = "cp1252"  # what fpdf2 declares for core fonts: WinAnsiEncoding
+        self.pdf.set_creation_date(MADE_AT)
+        self.pdf.set_creator("Partnerportalen demo")
+        self.pdf.set_font("Helvetica", size=10)
+
+    def page(self) -> None:
+        self.pdf.add_page()
+
+    def _font(self, size: float, bold: bool) -> None:
+        self.pdf.set_font("Helvetica", "B" if bold else "", size)
+
+    def width(self, value: str, size: float, *, bold: bool = False) -> float:
+        self._font(size, bold)
+        return float(self.pdf.get_string_width(value))
 
     def text(self, x: float, y: float, value: str, *, size: float = 10, bold: bool = False) -> None:
-        font = b"/F2" if bold else b"/F1"
-        self.ops.append(b"BT %s %.1f Tf %.1f %.1f Td %s Tj ET" % (font, size, x, y, _text(value)))
+        self._font(size, bold)
+        self.pdf.text(x, self.height - y, value)
 
     def colour(self, rgb: tuple[float, float, float], *, stroke: bool = False) -> None:
-        self.ops.append(b"%.2f %.2f %.2f %s" % (*rgb, b"RG" if stroke else b"rg"))
+        r, g, b = (round(c * 255) for c in rgb)
+        if stroke:
+            self.pdf.set_draw_color(r, g, b)
+        else:  # as PDF's own non-stroking colour: text and filled shapes
+            self.pdf.set_text_color(r, g, b)
+            self.pdf.set_fill_color(r, g, b)
 
     def rect(self, x: float, y: float, w: float, h: float) -> None:
-        self.ops.append(b"%.1f %.1f %.1f %.1f re f" % (x, y, w, h))
+        """A filled rectangle whose lower left corner is (x, y)."""
+        self.pdf.rect(x, self.height - y - h, w, h, style="F")
 
     def line(self, x1: float, y1: float, x2: float, y2: float, *, width: float = 0.5) -> None:
-        self.ops.append(b"%.1f w %.1f %.1f m %.1f %.1f l S" % (width, x1, y1, x2, y2))
+        self.pdf.set_line_width(width)
+        self.pdf.line(x1, self.height - y1, x2, self.height - y2)
 
-    def stream(self) -> bytes:
-        return b"\n".join(self.ops)
+    def output(self) -> bytes:
+        return bytes(self.pdf.output())
 
 
-def _render_page(spec: PdfSpec, sections: Sequence[Section], number: int, count: int) -> bytes:
-    c = _Canvas()
+def _render_page(c: _Canvas, spec: PdfSpec, sections: Sequence[Section], number: int, count: int) -> None:
+    c.page()
     # Header band with the title, then the company and issuer.
     c.colour(BLUE)
     c.rect(0, PAGE_HEIGHT - 92, PAGE_WIDTH, 92)
@@ -122,70 +126,29 @@ def _render_page(spec: PdfSpec, sections: Sequence[Section], number: int, count:
                     continue
                 bold = label.endswith(":")
                 c.text(MARGIN + 4, y, label.rstrip(":"), size=10, bold=bold)
-                c.text(right - 4 - _width(amount, 10), y, amount, size=10, bold=bold)
+                c.text(right - 4 - c.width(amount, 10, bold=bold), y, amount, size=10, bold=bold)
                 c.line(MARGIN, y - 4, right, y - 4, width=0.3)
                 y -= 16
             y -= 10
         y -= 12
     c.colour((0.4, 0.4, 0.4))
+    c.colour((0.4, 0.4, 0.4), stroke=True)
     c.line(MARGIN, 50, right, 50, width=0.3)
     c.text(MARGIN, 36, f"{spec.title} – {spec.company}", size=8)
     page_label = f"Sida {number} av {count}"
-    c.text(right - _width(page_label, 8), 36, page_label, size=8)
-    return c.stream()
+    c.text(right - c.width(page_label, 8), 36, page_label, size=8)
 
 
 def render_pdf(spec: PdfSpec) -> bytes:
-    """Write `spec` as an A4 PDF with one content stream per page."""
-    count = len(spec.pages)
-    info = {"Title": f"{spec.title} – {spec.company}", "Author": spec.issuer}
+    """Write `spec` as an A4 PDF, one page per entry of `spec.pages`."""
+    c = _Canvas()
+    c.pdf.set_title(f"{spec.title} – {spec.company}")
+    c.pdf.set_author(spec.issuer)
     if spec.subject:
-        info["Subject"] = spec.subject
-    info.update(spec.extra_info)
-    streams = [_render_page(spec, sections, index + 1, count) for index, sections in enumerate(spec.pages)]
-    return pdf_from_streams(streams, info=info)
-
-
-def pdf_from_streams(
-    streams: Sequence[bytes], *, info: dict[str, str], size: tuple[int, int] = (PAGE_WIDTH, PAGE_HEIGHT)
-) -> bytes:
-    """A PDF whose pages draw `streams` (content stream operators using fonts /F1 Helvetica and
-    /F2 Helvetica-Bold): catalog, page tree, fonts, information dictionary, a correct
-    cross-reference table."""
-    objects: list[bytes] = []  # object n is objects[n - 1]
-    first_page = 6
-    kids = b" ".join(b"%d 0 R" % (first_page + 2 * i) for i in range(len(streams)))
-    objects.append(b"<< /Type /Catalog /Pages 2 0 R >>")
-    objects.append(b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, len(streams)))
-    for base in (b"Helvetica", b"Helvetica-Bold"):
-        objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /%s /Encoding /WinAnsiEncoding >>" % base)
-    info = {**info, "Creator": "Partnerportalen demo"}
-    objects.append(
-        b"<< " + b" ".join(b"/%s %s" % (k.encode(), _info_text(v)) for k, v in info.items()) + b" >>"
-    )
-    for index, content in enumerate(streams):
-        content_obj = first_page + 2 * index + 1
-        objects.append(
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %d %d] /Resources << /Font << /F1 3 0 R "
-            b"/F2 4 0 R >> >> /Contents %d 0 R >>" % (*size, content_obj)
-        )
-        objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content) + 1, content))
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    doc_id = hashlib.md5(bytes(out), usedforsecurity=False).hexdigest().upper().encode()
-    out += b"trailer\n<< /Size %d /Root 1 0 R /Info 5 0 R /ID [<%s> <%s>] >>\n" % (
-        len(objects) + 1,
-        doc_id,
-        doc_id,
-    )
-    out += b"startxref\n%d\n%%%%EOF\n" % xref
-    return bytes(out)
+        c.pdf.set_subject(spec.subject)
+    for index, sections in enumerate(spec.pages):
+        _render_page(c, spec, sections, index + 1, len(spec.pages))
+    return c.output()
 
 
 # --- Demo content ------------------------------------------------------------------------------
@@ -575,7 +538,8 @@ def demo_chart(title: str, labels: Sequence[str], values: Sequence[int], *, unit
 
     width, height = 640, 372
     left, right, top, bottom = 64, 24, 64, 44
-    c = _Canvas()
+    c = _Canvas((width, height))
+    c.page()
     c.colour((1, 1, 1))
     c.rect(0, 0, width, height)
     c.colour(BLUE)
@@ -591,8 +555,8 @@ def demo_chart(title: str, labels: Sequence[str], values: Sequence[int], *, unit
         c.line(left, y, width - right, y, width=0.6)
         label = f"{tick:,}".replace(",", " ")
         c.colour(grey)
-        c.text(left - 8 - _width(label, 10), y - 3.5, label, size=10)
-    c.text(left - 8 - _width(unit, 10), height - top + 12, unit, size=10)
+        c.text(left - 8 - c.width(label, 10), y - 3.5, label, size=10)
+    c.text(left - 8 - c.width(unit, 10), height - top + 12, unit, size=10)
     slot = (width - left - right) / max(len(values), 1)
     for index, (label, value) in enumerate(zip(labels, values, strict=True)):
         x0 = left + index * slot + slot * 0.18
@@ -600,12 +564,11 @@ def demo_chart(title: str, labels: Sequence[str], values: Sequence[int], *, unit
         c.colour((0.2, 0.47, 0.75))
         c.rect(x0, bottom, slot * 0.64, bar_h)
         c.colour(grey)
-        c.text(left + (index + 0.5) * slot - _width(label, 10) / 2, bottom - 18, label, size=10)
+        c.text(left + (index + 0.5) * slot - c.width(label, 10) / 2, bottom - 18, label, size=10)
     c.colour((0.24, 0.24, 0.24), stroke=True)
     c.line(left, bottom, width - right, bottom, width=1.2)
-    image = pdfium.render_page(
-        pdf_from_streams([c.stream()], info={"Title": title}, size=(width, height)), scale=1.5
-    )
+    c.pdf.set_title(title)
+    image = pdfium.render_page(c.output(), scale=1.5)
     out = io.BytesIO()
     image.save(out, format="PNG", optimize=True)
     return out.getvalue()
@@ -643,13 +606,13 @@ def demo_chart_for(kind: str, *, company: str, year: int = 2025) -> tuple[str, b
     return title, demo_chart(title, labels, values, unit=unit)
 
 
-def blank_pdf(pages: int = 1) -> bytes:
-    """A valid PDF of `pages` empty A4 pages (benchmarks and tests)."""
+def blank_pdf(pages: int = 1, *, size: tuple[float, float] = (PAGE_WIDTH, PAGE_HEIGHT)) -> bytes:
+    """A valid PDF of `pages` empty pages, A4 unless `size` says otherwise (benchmarks and tests)."""
     from pypdf import PdfWriter
 
     writer = PdfWriter()
     for _ in range(pages):
-        writer.add_blank_page(width=595, height=842)
+        writer.add_blank_page(width=size[0], height=size[1])
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()

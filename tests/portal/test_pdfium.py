@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings
 
 from portal import pdfium
-from portal.demo_files import blank_pdf, pdf_from_streams
+from portal.demo_files import blank_pdf
 
 
 def _imports_pypdfium2(path: Path) -> bool:
@@ -55,14 +55,14 @@ def test_bytes_that_are_no_pdf_are_unreadable() -> None:
 
 
 def test_a_tall_strip_is_rendered_narrower_not_longer() -> None:
-    strip = pdf_from_streams([b""], info={"Title": "strip"}, size=(20, 14400))
+    strip = blank_pdf(size=(20, 14400))
     image = pdfium.render_page(strip, width=260, max_height=1040)
     assert image.height <= 1040
     assert image.width < 260
 
 
 def test_no_render_is_larger_than_the_pixel_cap() -> None:
-    huge = pdf_from_streams([b""], info={"Title": "poster"}, size=(14400, 14400))
+    huge = blank_pdf(size=(14400, 14400))
     image = pdfium.render_page(huge, scale=10)
     assert image.width * image.height <= pdfium.MAX_RENDER_PIXELS * 1.01
 

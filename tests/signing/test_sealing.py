@@ -17,6 +17,7 @@ from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from django.core.management import call_command
 from django.test import override_settings
+from fpdf import FPDF
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -30,7 +31,6 @@ from pypdf.generic import (
     TextStringObject,
 )
 
-from portal.demo_files import pdf_from_streams
 from signing.devkeys import DEV_SUBJECT, SealingKey, ensure_dev_sealing_key, load_sealing_key
 from signing.sealing import (
     AuditTrail,
@@ -73,23 +73,27 @@ def key(seal_folder: Path, settings: Any) -> SealingKey:
     return load_sealing_key()
 
 
-def _text_page(*lines: str) -> bytes:
-    ops = [
-        b"BT /F1 12 Tf 72 %d Td (%s) Tj ET" % (760 - 20 * i, line.encode("cp1252"))
-        for i, line in enumerate(lines)
-    ]
-    return b"\n".join(ops)
+def _text_pdf(*pages: tuple[str, ...]) -> bytes:
+    """A PDF whose pages show these lines in Helvetica, its content streams not compressed (a test
+    changes a word in the file's bytes)."""
+    pdf = FPDF(unit="pt", format=(595, 842))
+    pdf.compress = False
+    pdf.core_fonts_encoding = "cp1252"
+    pdf.set_title("Avtal")
+    pdf.set_font("Helvetica", size=12)
+    for lines in pages:
+        pdf.add_page()
+        for i, line in enumerate(lines):
+            pdf.text(72, 82 + 20 * i, line)
+    return bytes(pdf.output())
 
 
 @pytest.fixture(scope="session")
 def inputs() -> list[InputFile]:
-    document = pdf_from_streams(
-        [
-            _text_page("Avtal om bokföring", "Sida 1: Åkesson & Öberg AB, räkenskapsår 2026"),
-            _text_page("Sida 2: TAMPERMARK ersättning och villkor"),
-            _text_page("Sida 3: Underskrifter för Åsa Ängström"),
-        ],
-        info={"Title": "Avtal"},
+    document = _text_pdf(
+        ("Avtal om bokföring", "Sida 1: Åkesson & Öberg AB, räkenskapsår 2026"),
+        ("Sida 2: TAMPERMARK ersättning och villkor",),
+        ("Sida 3: Underskrifter för Åsa Ängström",),
     )
     attachments = []
     for width in (595, 612):  # two different blank one-page PDFs made with pypdf
