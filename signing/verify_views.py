@@ -9,6 +9,8 @@ the response. Checks are counted per client address (settings.RATE_SIGNING_VERIF
 from __future__ import annotations
 
 import io
+import logging
+from pathlib import Path
 from typing import Any
 
 from django import forms
@@ -25,6 +27,8 @@ from django.views.decorators.http import require_http_methods
 
 from portal import throttle
 from signing import verify
+
+logger = logging.getLogger(__name__)
 
 
 class VerifyForm(forms.Form):
@@ -104,6 +108,12 @@ def _verify(request: HttpRequest, limit: int) -> HttpResponse:
     if not form.is_valid():
         return render(request, "signing/verify.html", {**context, "form": form}, status=400)
     upload = form.cleaned_data["file"]
+    if not Path(settings.SIGNING_SEAL_CA_FILE).is_file():  # without it every seal would look foreign
+        logger.error("The Verify page has no sealing CA file: %s", settings.SIGNING_SEAL_CA_FILE)
+        message = _("Files cannot be verified right now. Try again later.")
+        return render(
+            request, "signing/verify.html", {**context, "form": VerifyForm(), "error": message}, status=503
+        )
     verdict = verify.verify_pdf(upload.read(), ca_file=settings.SIGNING_SEAL_CA_FILE)
     return render(
         request,

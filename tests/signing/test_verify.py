@@ -267,3 +267,13 @@ def test_nothing_uploaded_is_stored(
     ]
     assert writes == []
     assert not any(Path(settings.MEDIA_ROOT).rglob("*")) if Path(settings.MEDIA_ROOT).exists() else True
+
+
+def test_without_the_sealing_ca_the_page_says_it_cannot_verify_now(
+    client: Client, sealed: bytes, settings: Any, tmp_path: Path, db: None
+) -> None:
+    settings.SIGNING_SEAL_CA_FILE = tmp_path / "missing-ca.pem"
+    page = _upload(_english(client), sealed)
+    assert page.status_code == 503
+    html = page.content.decode()
+    assert "Files cannot be verified right now. Try again later." in html and "verdict" not in html
