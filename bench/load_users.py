@@ -41,7 +41,7 @@ PLAN: dict[str, Any] = (
 MB = 1_000_000
 MAIL_WAIT_SECONDS = 30.0
 _CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
-_SEND_KEY = re.compile(r'name="send_key" value="([0-9a-f]{32})"')
+_DRAFT = re.compile(r"/signings/(\d+)/edit/parties/$")
 _SIGN_LINK = re.compile(r"/sign/([A-Za-z0-9_\-:.]+)/")
 _CODE = re.compile(r"\b(\d{6})\b")
 
@@ -120,6 +120,7 @@ class PortalUser(FastHttpUser):
     abstract = True
     kind = ""
     wait_time = between(0.5, 2.5)
+    last_location = ""
     connection_timeout = 60.0
     network_timeout = 120.0
 
@@ -152,6 +153,8 @@ class PortalUser(FastHttpUser):
             if response.status_code != status:
                 response.failure(f"HTTP {response.status_code}")
                 return None
+            headers = response.headers
+            self.last_location = str(headers.get("Location") or "") if headers is not None else ""
             return response.text or ""
 
     def login(self) -> None:
@@ -262,14 +265,24 @@ class PartnerUser(PortalUser):
         )
         if document is None:
             return
-        page = self.expect("GET", f"/customers/{cid}/signings/new/{document}/", "signing: wizard", 200)
-        send_key = _SEND_KEY.search(page or "")
-        if send_key is None:
+        started = self.expect(
+            "POST",
+            f"/customers/{cid}/signings/new/{document}/",
+            "signing: start a draft",
+            302,
+            data={"csrfmiddlewaretoken": self.csrf()},
+            allow_redirects=False,
+        )
+        if started is None:
             return
+        draft = self.last_location
+        found = _DRAFT.search(draft or "")
+        if found is None:
+            return
+        base = f"/customers/{cid}/signings/{found.group(1)}"
         signer = f"signer-{uuid.uuid4().hex[:12]}@load.example"
         data = {
             "csrfmiddlewaretoken": self.csrf(),
-            "send_key": send_key.group(1),
             "language": "sv",
             "message": "",
             "deadline": PLAN["deadline"],
@@ -286,13 +299,14 @@ class PartnerUser(PortalUser):
             "parties-0-method": "email_code",
             "parties-0-order": "1",
         }
-        url = f"/customers/{cid}/signings/new/{document}/"
-        if self.expect("POST", url, "signing: review", 200, data={**data, "step": "review"}) is None:
+        for step, name in (("edit/parties/", "signing: parties"), ("edit/settings/", "signing: settings")):
+            if self.expect("POST", f"{base}/{step}", name, 302, data=data, allow_redirects=False) is None:
+                return
+        if self.expect("GET", f"{base}/edit/review/", "signing: review", 200) is None:
             return
+        send = {"csrfmiddlewaretoken": self.csrf()}
         if (
-            self.expect(
-                "POST", url, "signing: send", 302, data={**data, "step": "send"}, allow_redirects=False
-            )
+            self.expect("POST", f"{base}/send/", "signing: send", 302, data=send, allow_redirects=False)
             is None
         ):
             return

@@ -52,6 +52,22 @@ def signing_for_partner(collaboration: Collaboration, request_id: int) -> Signin
     )
 
 
+def draft_for_partner(request: AuthedRequest, collaboration_id: int, request_id: int) -> SigningRequest:
+    """A request of a customer whose signings the user works with, for the wizard's steps (which
+    send anything but a draft on to its own page); 404 otherwise. Anyone who may start signings
+    for the customer edits its drafts, not only who made them."""
+    collaboration = collaboration_for_signing(request, collaboration_id)
+    signing = get_object_or_404(
+        SigningRequest.objects.select_related(
+            "created_by", "updated_by", "document__folder", "document__current_version"
+        ),
+        pk=request_id,
+        collaboration=collaboration,
+    )
+    signing.collaboration = collaboration
+    return signing
+
+
 def _is_account_admin(request: AuthedRequest, collaboration: Collaboration) -> bool:
     org = request.org.find("partner", collaboration.partner_id)
     return org is not None and org.is_admin

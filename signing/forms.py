@@ -1,8 +1,8 @@
 """The send-for-signing wizard: its parties (a formset) and the rest of the request.
 
 The forms check what a person can fix in the form (a party without an email, the same email
-twice, a deadline in the past) so the review step shows it early; signing.services.signing_send
-checks everything again and is the authority.
+twice, a deadline in the past) so each step shows it at once; signing.services.draft_update and
+draft_send check everything again and are the authority.
 """
 
 from __future__ import annotations
@@ -20,10 +20,9 @@ from django.utils.translation import gettext_lazy as _
 from documents.models import Document
 from portal.validators import normalize_personnummer
 from signing.methods import default_method, method_choices
-from signing.models import Language, Method, Role
-from signing.services import MAX_PARTIES, PartyInput
+from signing.models import Language, Method, Party, Role, SigningRequest
+from signing.services import DEFAULT_DEADLINE_DAYS, MAX_PARTIES, DraftDetails, PartyInput, deadline_end_of
 
-DEFAULT_DEADLINE_DAYS = 14
 PARTY_PREFIX = "parties"
 PARTY_FIELDS = ("name", "email", "mobile", "personnummer", "role", "method", "order")
 
@@ -142,10 +141,6 @@ def party_formset(
 class SigningForm(forms.Form):
     """Everything of the request but its parties."""
 
-    # Made when the wizard opens and carried through its steps: sending the same form twice
-    # (a double click, a reload) sends one request (signing.services.signing_send).
-    send_key = forms.RegexField(regex=r"^[0-9a-f]{32}$", required=False, widget=forms.HiddenInput)
-
     language = forms.ChoiceField(
         label=_("Language of the emails and the signing pages"),
         choices=Language.choices,
@@ -192,8 +187,33 @@ class SigningForm(forms.Form):
 
     def deadline_at(self) -> dt.datetime:
         """The end of the chosen day, in the portal's time zone: the party may sign all that day."""
-        end_of_day = dt.datetime.combine(self.cleaned_data["deadline"], dt.time(23, 59, 59))
-        return timezone.make_aware(end_of_day)
+        return deadline_end_of(self.cleaned_data["deadline"])
 
     def chosen_attachments(self) -> list[Document]:
         return [self.attachment_documents[pk] for pk in self.cleaned_data["attachments"]]
+
+    def to_details(self) -> DraftDetails:
+        data = self.cleaned_data
+        return DraftDetails(
+            deadline=self.deadline_at(),
+            language=data["language"],
+            message=data["message"],
+            reminder_days=data["reminder_days"],
+            attachments=self.chosen_attachments(),
+        )
+
+
+def details_initial(draft: SigningRequest, attachment_ids: list[int]) -> dict[str, Any]:
+    """The settings step's fields as the draft has them."""
+    return {
+        "language": draft.language,
+        "message": draft.message,
+        "deadline": timezone.localdate(draft.deadline),
+        "reminder_days": draft.reminder_days,
+        "attachments": attachment_ids,
+    }
+
+
+def party_rows(parties: list[Party]) -> list[dict[str, Any]]:
+    """The parties step's rows as the draft has them."""
+    return [{field: getattr(p, field) for field in PARTY_FIELDS} for p in parties]

@@ -64,6 +64,11 @@ class SigningRequest(models.Model):
     reminder_days = models.PositiveSmallIntegerField(_("reminder every (days)"), null=True, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.DRAFT)
     created_at = models.DateTimeField(default=timezone.now)
+    # A draft's last save and by whom (anyone who may start signings for the customer edits it).
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     sent_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)  # completed, declined, expired or cancelled
     last_reminder_at = models.DateTimeField(null=True, blank=True)

@@ -1,14 +1,13 @@
 """Partner side of e-signing: Mina samarbeten / customer / Signeringar, and the send wizard.
 
 Who may see the customer on the partner side may use all of it (signing.access decides; 404 for
-anyone else). The wizard keeps no server state: one page with every section, then a review page
-that carries the answers in hidden fields, then Send. Adding a row or a known person is a submit
-button, so it all works without JavaScript.
+anyone else). The wizard's state is the draft (a SigningRequest with status draft): starting makes
+one, and each step (parties, settings, review) has its own page that saves to it; Send turns it
+pending. Adding a row or a known person is a submit button, so it all works without JavaScript.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,39 +30,83 @@ from partners.models import Partner
 from portal.context import AuthedRequest
 from portal.errors import ServiceError
 from signing import access, pdfcheck, selectors, services
-from signing.forms import PARTY_FIELDS, PARTY_PREFIX, BasePartyFormSet, SigningForm, party_formset
+from signing.forms import (
+    PARTY_FIELDS,
+    PARTY_PREFIX,
+    BasePartyFormSet,
+    SigningForm,
+    details_initial,
+    party_formset,
+    party_rows,
+)
 from signing.methods import bankid_configured, default_method
-from signing.models import Event, Language, Method, Party, Role, SigningRequest, Status
+from signing.models import Event, Party, Role, SigningRequest, Status
 
 
 def _folder_url(document: Document) -> str:
     return reverse("documents:partner_folder", args=[document.folder.collaboration_id, document.folder_id])
 
 
-# --- Start: the bulk bar's "Send for e-signing" ------------------------------------------------
+# --- Start: the bulk bar's "Send for e-signing", or a document -----------------------------------
+
+
+def _start(request: AuthedRequest, collaboration: Collaboration, document: Document) -> HttpResponse:
+    """A draft for a file that can be signed, opened at its first step; a file that cannot be
+    signed is refused with the reason, and no draft is made."""
+    refusal = selectors.signable_refusal(document)
+    if refusal:
+        return render(
+            request,
+            "signing/partner_refused.html",
+            {
+                "collaboration": collaboration,
+                "document": document,
+                "reason": refusal,
+                "folder_url": _folder_url(document),
+                "tab": "signings",
+                "nav": "customers",
+            },
+            status=422,
+        )
+    try:
+        draft = services.draft_create(collaboration=collaboration, actor=request.user, document=document)
+    except ServiceError as error:
+        messages.error(request, error.message)
+        return redirect(_folder_url(document))
+    return redirect("signing:partner_draft_parties", collaboration.pk, draft.pk)
 
 
 @login_required
 @require_POST
 def signing_start(request: AuthedRequest, collaboration_id: int, folder_id: int) -> HttpResponse:
     """The folder's file list posts its ticked documents here (the button's formaction): exactly one
-    goes on to the wizard, which says why a file cannot be signed; anything else goes back."""
+    becomes a draft, or is refused with the reason it cannot be signed; anything else goes back."""
     folder = documents_access.folder_for_partner(
         request.user, folder_id, collaboration_id=collaboration_id, orgs=request.org
     )
     ticked = {v for v in request.POST.getlist("documents") if v.isdigit() and len(v) < 19}
     if len(ticked) == 1:
-        document = Document.objects.filter(
-            pk=int(ticked.pop()), folder=folder, deleted_at__isnull=True
-        ).first()
+        document = (
+            Document.objects.select_related("folder", "current_version")
+            .filter(pk=int(ticked.pop()), folder=folder, deleted_at__isnull=True)
+            .first()
+        )
         if document is not None:
-            return redirect("signing:partner_new", folder.collaboration_id, document.pk)
+            return _start(request, folder.collaboration, document)
     messages.error(request, _("Tick exactly one document to send for e-signing."))
     url = reverse("documents:partner_folder", args=[folder.collaboration_id, folder.pk])
     return redirect(f"{url}#files")
 
 
-# --- The wizard ---------------------------------------------------------------------------------
+@login_required
+@require_POST
+def signing_new(request: AuthedRequest, collaboration_id: int, document_id: int) -> HttpResponse:
+    """A new draft for one document."""
+    collaboration = access.collaboration_for_signing(request, collaboration_id)
+    return _start(request, collaboration, access.document_for_signing(collaboration, document_id))
+
+
+# --- The wizard: a draft's steps (parties, settings, review), Send and Delete ------------------------
 
 
 def _raw_rows(data: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -89,7 +132,6 @@ def _raw_form_initial(data: QueryDict) -> dict[str, Any]:
         "message": data.get("message", ""),
         "deadline": data.get("deadline", ""),
         "reminder_days": data.get("reminder_days", ""),
-        "send_key": data.get("send_key", ""),
     }
 
 
@@ -107,157 +149,165 @@ def _new_row(person: selectors.Person | None) -> dict[str, Any]:
     return row
 
 
-class _Wizard:
-    """What the wizard's pages need, read once per request."""
+def _step_of(field: str | None) -> str:
+    """The step whose page fixes a problem the service named by its field."""
+    if field == "parties":
+        return "signing:partner_draft_parties"
+    if field in ("deadline", "reminder_days", "language", "attachments"):
+        return "signing:partner_draft_settings"
+    return ""
 
-    def __init__(self, request: AuthedRequest, collaboration: Collaboration, document: Document) -> None:
-        self.request = request
-        self.collaboration = collaboration
-        self.document = document
-        self.candidates = selectors.attachment_candidates(
-            user=request.user, collaboration=collaboration, document=document
-        )
-        self.customer_people, self.staff_people = selectors.people_for_parties(
-            user=request.user, collaboration=collaboration
-        )
 
-    def person(self, raw: str) -> selectors.Person | None:
-        if not raw.isdigit():
-            return None
-        return next((p for p in [*self.customer_people, *self.staff_people] if p.user_id == int(raw)), None)
+def _draft_page(
+    request: AuthedRequest, signing: SigningRequest, template: str, *, status: int = 200, **extra: Any
+) -> HttpResponse:
+    """A step's page: the draft, its document (or that it was deleted) and the steps."""
+    document = signing.document
+    live = document is not None and document.deleted_at is None
+    context = {
+        "collaboration": signing.collaboration,
+        "signing": signing,
+        "document": document,
+        "document_gone": not live,
+        "folder_url": _folder_url(document)
+        if live and document is not None
+        else reverse("signing:partner_list", args=[signing.collaboration_id]),
+        "bankid": bankid_configured(),
+        "tab": "signings",
+        "nav": "customers",
+        **extra,
+    }
+    return render(request, template, context, status=status)
 
-    def render(
-        self,
-        template: str,
-        form: SigningForm,
-        formset: BasePartyFormSet,
-        *,
-        status: int = 200,
-        **extra: Any,
-    ) -> HttpResponse:
-        rows: list[Mapping[str, Any]] = [
-            *(_raw_rows(formset.data) if formset.is_bound else formset.initial or [])
-        ]
-        listed = {str(row.get("email", "")).strip().lower() for row in rows}
-        context = {
-            "collaboration": self.collaboration,
-            "document": self.document,
-            "folder_url": _folder_url(self.document),
-            "form": form,
-            "formset": formset,
-            "customer_people": self.customer_people,
-            "staff_people": self.staff_people,
-            "listed_emails": listed,
-            "bankid": bankid_configured(),
-            "tab": "signings",
-            "nav": "customers",
-            **extra,
-        }
-        return render(self.request, template, context, status=status)
 
-    def edit_page(self, form: SigningForm, formset: BasePartyFormSet, status: int = 200) -> HttpResponse:
-        return self.render("signing/partner_new.html", form, formset, status=status)
+def _not_a_draft(request: AuthedRequest, signing: SigningRequest) -> HttpResponse:
+    """The wizard's pages of a request that was sent meanwhile (a second click, a colleague, the
+    back button) lead to its page."""
+    messages.info(request, _("%(title)s has been sent: this is its page.") % {"title": signing.title})
+    return redirect("signing:partner_detail", signing.collaboration_id, signing.pk)
 
-    def review_page(
-        self, form: SigningForm, formset: BasePartyFormSet, *, error: str = "", balance_empty: bool = False
-    ) -> HttpResponse:
-        partner = Partner.objects.only("signature_balance").get(pk=self.collaboration.partner_id)
-        return self.render(
-            "signing/partner_review.html",
-            form,
-            formset,
-            status=422 if error else 200,
-            parties=[(p, Role(p.role).label, Method(p.method).label) for p in formset.parties()],
-            language=Language(form.cleaned_data["language"]).label,
-            attachments=form.chosen_attachments(),
-            balance=partner.signature_balance,
-            error=error,
-            balance_empty=balance_empty,
-        )
+
+def _parties_page(
+    request: AuthedRequest,
+    signing: SigningRequest,
+    formset: BasePartyFormSet,
+    *,
+    status: int = 200,
+    error: str = "",
+) -> HttpResponse:
+    customer_people, staff_people = selectors.people_for_parties(
+        user=request.user, collaboration=signing.collaboration
+    )
+    rows: list[Mapping[str, Any]] = [
+        *(_raw_rows(formset.data) if formset.is_bound else formset.initial or [])
+    ]
+    return _draft_page(
+        request,
+        signing,
+        "signing/partner_draft_parties.html",
+        status=status,
+        step="parties",
+        formset=formset,
+        customer_people=customer_people,
+        staff_people=staff_people,
+        listed_emails={str(row.get("email", "")).strip().lower() for row in rows},
+        error=error,
+    )
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def signing_new(request: AuthedRequest, collaboration_id: int, document_id: int) -> HttpResponse:
-    """GET: check the file, then the form. POST with `add_row` or `add_person`: the form again with
-    one more row. POST step=review: the review page; step=edit: back to the form; step=send: send."""
-    collaboration = access.collaboration_for_signing(request, collaboration_id)
-    document = access.document_for_signing(collaboration, document_id)
-    wizard = _Wizard(request, collaboration, document)
+def draft_parties(request: AuthedRequest, collaboration_id: int, request_id: int) -> HttpResponse:
+    """Step 1. POST with `add_row` or `add_person`: the rows as typed and one more (not saved yet);
+    any other POST saves the rows and goes on to the settings."""
+    signing = access.draft_for_partner(request, collaboration_id, request_id)
+    if signing.status != Status.DRAFT:
+        return _not_a_draft(request, signing)
     if request.method == "GET":
-        refusal = selectors.signable_refusal(document)
-        if refusal:
-            return render(
-                request,
-                "signing/partner_refused.html",
-                {
-                    "collaboration": collaboration,
-                    "document": document,
-                    "reason": refusal,
-                    "folder_url": _folder_url(document),
-                    "tab": "signings",
-                    "nav": "customers",
-                },
-                status=422,
-            )
-        form = SigningForm(initial={"send_key": uuid.uuid4().hex}, attachment_choices=wizard.candidates)
-        return wizard.edit_page(form, party_formset())
-
+        rows = party_rows(selectors.parties_of(user=request.user, signing=signing))
+        return _parties_page(request, signing, party_formset(initial=rows))
     data = request.POST
-    if "upload_attachment" in data:
-        return _upload_attachment(request, wizard)
     if "add_row" in data or "add_person" in data:
         rows = _raw_rows(data)
-        person = wizard.person(data.get("add_person", ""))
+        person = None
+        if data.get("add_person", "").isdigit():
+            customers, staff = selectors.people_for_parties(
+                user=request.user, collaboration=signing.collaboration
+            )
+            person = next((p for p in [*customers, *staff] if p.user_id == int(data["add_person"])), None)
         known = {r["email"].strip().lower() for r in rows}
         if "add_row" in data or (person is not None and person.email.lower() not in known):
             rows.append(_new_row(person))
-        form = SigningForm(initial=_raw_form_initial(data), attachment_choices=wizard.candidates)
-        formset = party_formset(initial=rows)
-        return wizard.edit_page(form, formset)
-
-    form = SigningForm(data, attachment_choices=wizard.candidates)
+        return _parties_page(request, signing, party_formset(initial=rows))
     formset = party_formset(data)
-    valid = [form.is_valid(), formset.is_valid()]  # both, so that every error shows at once
-    if not all(valid):
-        return wizard.edit_page(form, formset, status=422)
-    step = data.get("step")
-    if step == "review":
-        return wizard.review_page(form, formset)
-    if step != "send":
-        return wizard.edit_page(form, formset)
+    if not formset.is_valid():
+        return _parties_page(request, signing, formset, status=422)
     try:
-        signing = services.signing_send(
-            collaboration=collaboration,
-            actor=request.user,
-            document=document,
-            parties=formset.parties(),
-            deadline=form.deadline_at(),
-            language=form.cleaned_data["language"],
-            message=form.cleaned_data["message"],
-            reminder_days=form.cleaned_data["reminder_days"],
-            attachments=form.chosen_attachments(),
-            send_key=form.cleaned_data["send_key"],
-        )
-    except BalanceEmpty as empty:
-        return wizard.review_page(form, formset, error=empty.message, balance_empty=True)
+        services.draft_update(draft=signing, actor=request.user, parties=formset.parties())
+    except ServiceError as error:
+        return _parties_page(request, signing, formset, status=422, error=error.message)
+    return redirect("signing:partner_draft_settings", signing.collaboration_id, signing.pk)
+
+
+def _settings_page(
+    request: AuthedRequest, signing: SigningRequest, form: SigningForm, *, status: int = 200
+) -> HttpResponse:
+    return _draft_page(
+        request, signing, "signing/partner_draft_settings.html", status=status, step="settings", form=form
+    )
+
+
+def _candidates(request: AuthedRequest, signing: SigningRequest) -> list[Document]:
+    if signing.document is None:
+        return []
+    return selectors.attachment_candidates(
+        user=request.user, collaboration=signing.collaboration, document=signing.document
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def draft_settings(request: AuthedRequest, collaboration_id: int, request_id: int) -> HttpResponse:
+    """Step 2: message, language, deadline, reminders and attachments. POST with
+    `upload_attachment`: store the PDF in the document's folder and tick it (not saved yet); any
+    other POST saves and goes on to the review."""
+    signing = access.draft_for_partner(request, collaboration_id, request_id)
+    if signing.status != Status.DRAFT:
+        return _not_a_draft(request, signing)
+    candidates = _candidates(request, signing)
+    if request.method == "GET":
+        attached = [
+            a.version.document_id
+            for a in selectors.attachments_of(user=request.user, signing=signing)
+            if a.version is not None
+        ]
+        form = SigningForm(initial=details_initial(signing, attached), attachment_choices=candidates)
+        return _settings_page(request, signing, form)
+    if "upload_attachment" in request.POST:
+        return _upload_attachment(request, signing)
+    form = SigningForm(request.POST, attachment_choices=candidates)
+    if not form.is_valid():
+        return _settings_page(request, signing, form, status=422)
+    try:
+        services.draft_update(draft=signing, actor=request.user, details=form.to_details())
     except ServiceError as error:
         form.add_error(error.field if error.field in form.fields else None, error.message)
-        return wizard.edit_page(form, formset, status=422)
-    messages.success(request, _("%(title)s was sent for signing.") % {"title": signing.title})
-    return redirect("signing:partner_detail", collaboration.pk, signing.pk)
+        return _settings_page(request, signing, form, status=422)
+    return redirect("signing:partner_draft_review", signing.collaboration_id, signing.pk)
 
 
-def _upload_attachment(request: AuthedRequest, wizard: _Wizard) -> HttpResponse:
+def _upload_attachment(request: AuthedRequest, signing: SigningRequest) -> HttpResponse:
     """Store an uploaded PDF in the document's folder (a document like any other, counted in
     storage) and show the form again with it ticked. A file that cannot be signed is refused
     with the reason, and nothing is stored."""
-    data = request.POST
-    initial = _raw_form_initial(data)
-    rows = _raw_rows(data)
+    initial = _raw_form_initial(request.POST)
     upload = request.FILES.get("new_attachment")
+    document = signing.document
     status = 200
-    if upload is None:
+    if document is None or document.deleted_at is not None:
+        messages.error(request, _("The document of this draft was deleted, so it cannot be sent."))
+        status = 422
+    elif upload is None:
         messages.error(request, _("Choose a PDF to upload first."))
         status = 422
     else:
@@ -265,7 +315,7 @@ def _upload_attachment(request: AuthedRequest, wizard: _Wizard) -> HttpResponse:
             pdfcheck.check_pdf(upload, name=upload.name or "")  # type: ignore[arg-type]  # reads like a file
             upload.seek(0)
             version = documents_services.document_upload(
-                folder=wizard.document.folder,
+                folder=document.folder,
                 actor=request.user,
                 name=upload.name or "attachment.pdf",
                 chunks=upload.chunks(),
@@ -279,9 +329,98 @@ def _upload_attachment(request: AuthedRequest, wizard: _Wizard) -> HttpResponse:
             messages.success(
                 request, _("%(name)s was uploaded and attached.") % {"name": version.document.name}
             )
-            wizard = _Wizard(request, wizard.collaboration, wizard.document)
-    form = SigningForm(initial=initial, attachment_choices=wizard.candidates)
-    return wizard.edit_page(form, party_formset(initial=rows), status=status)
+    form = SigningForm(initial=initial, attachment_choices=_candidates(request, signing))
+    return _settings_page(request, signing, form, status=status)
+
+
+def _review_page(
+    request: AuthedRequest, signing: SigningRequest, *, error: str = "", balance_empty: bool = False
+) -> HttpResponse:
+    problem = None if error else services.draft_problem(draft=signing)
+    partner = Partner.objects.only("signature_balance").get(pk=signing.collaboration.partner_id)
+    document = signing.document
+    return _draft_page(
+        request,
+        signing,
+        "signing/partner_review.html",
+        status=422 if error else 200,
+        step="review",
+        parties=selectors.parties_of(user=request.user, signing=signing),
+        attachments=selectors.attachments_of(user=request.user, signing=signing),
+        balance=partner.signature_balance,
+        error=error,
+        balance_empty=balance_empty,
+        problem=problem.message if problem is not None else "",
+        problem_url=reverse(_step_of(problem.field), args=[signing.collaboration_id, signing.pk])
+        if problem is not None and _step_of(problem.field)
+        else "",
+        # What the sender looked at: a newer version arriving before Send refuses it.
+        version_id=document.current_version_id if document is not None else None,
+    )
+
+
+@login_required
+@require_GET
+def draft_review(request: AuthedRequest, collaboration_id: int, request_id: int) -> HttpResponse:
+    """Step 3: everything as it will be sent, what still stops it, the balance, and Send."""
+    signing = access.draft_for_partner(request, collaboration_id, request_id)
+    if signing.status != Status.DRAFT:
+        return _not_a_draft(request, signing)
+    return _review_page(request, signing)
+
+
+@login_required
+@require_POST
+def draft_send(request: AuthedRequest, collaboration_id: int, request_id: int) -> HttpResponse:
+    signing = access.draft_for_partner(request, collaboration_id, request_id)
+    if signing.status != Status.DRAFT:
+        return _not_a_draft(request, signing)
+    raw = request.POST.get("version", "")
+    version_id = int(raw) if raw.isdigit() and len(raw) < 19 else None
+    try:
+        sent = services.draft_send(draft=signing, actor=request.user, version_id=version_id)
+    except BalanceEmpty as empty:
+        return _review_page(request, signing, error=empty.message, balance_empty=True)
+    except ServiceError as error:
+        return _review_page(request, signing, error=error.message)
+    messages.success(request, _("%(title)s was sent for signing.") % {"title": sent.title})
+    return redirect("signing:partner_detail", collaboration_id, sent.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def draft_delete(request: AuthedRequest, collaboration_id: int, request_id: int) -> HttpResponse:
+    """GET: are you sure? POST: the draft is deleted."""
+    signing = access.draft_for_partner(request, collaboration_id, request_id)
+    if signing.status != Status.DRAFT:
+        return _not_a_draft(request, signing)
+    if request.method == "GET":
+        return _draft_page(request, signing, "signing/partner_draft_delete.html", step="delete")
+    try:
+        services.draft_delete(draft=signing, actor=request.user)
+    except ServiceError as error:
+        messages.error(request, error.message)
+        return redirect("signing:partner_detail", collaboration_id, signing.pk)
+    messages.success(request, _("The draft of %(title)s was deleted.") % {"title": signing.title})
+    return redirect("signing:partner_list", collaboration_id)
+
+
+@login_required
+@require_POST
+def signing_send_again(request: AuthedRequest, collaboration_id: int, request_id: int) -> HttpResponse:
+    """A finished request's "Send again": a new draft like it, opened at its first step."""
+    collaboration = access.collaboration_for_signing(request, collaboration_id)
+    signing = access.signing_for_partner(collaboration, request_id)
+    signing.collaboration = collaboration
+    try:
+        draft = services.draft_send_again(signing=signing, actor=request.user)
+    except ServiceError as error:
+        messages.error(request, error.message)
+        return redirect("signing:partner_detail", collaboration_id, signing.pk)
+    messages.success(
+        request, _("A new draft was made from %(title)s: check it and send.") % {"title": signing.title}
+    )
+    return redirect("signing:partner_draft_parties", collaboration_id, draft.pk)
 
 
 # --- Signeringar: the customer's requests and one request ---------------------------------------
@@ -328,6 +467,8 @@ def signing_detail(request: AuthedRequest, collaboration_id: int, request_id: in
     collaboration = access.collaboration_for_signing(request, collaboration_id)
     signing = access.signing_for_partner(collaboration, request_id)
     signing.collaboration = collaboration
+    if signing.status == Status.DRAFT:
+        return redirect("signing:partner_draft_review", collaboration.pk, signing.pk)
     parties = selectors.parties_of(user=request.user, signing=signing)
     turn = selectors.current_order_of(parties)
     events: list[Event] = selectors.timeline_of(user=request.user, signing=signing)
@@ -347,6 +488,7 @@ def signing_detail(request: AuthedRequest, collaboration_id: int, request_id: in
             if signing.document is None or signing.document.deleted_at
             else reverse("documents:document_detail", args=[signing.document_id]),
             "can_cancel": access.may_cancel(request, signing),
+            "can_send_again": signing.status in services.FINISHED,
             # The sender (or an account administrator) may give a party who has not answered a new
             # link: the same right as cancelling.
             "tab": "signings",

@@ -46,7 +46,7 @@ def signings_for_collaboration(*, user: User, collaboration: Collaboration) -> Q
     and `done_count` (those who signed or approved): one query for a page of them."""
     return (
         SigningRequest.objects.filter(collaboration=collaboration)
-        .select_related("created_by")
+        .select_related("created_by", "updated_by")
         .annotate(
             required_count=Count("parties", filter=Q(parties__role__in=MUST_ACT)),
             done_count=Count(
@@ -62,15 +62,22 @@ def parties_of(*, user: User, signing: SigningRequest) -> list[Party]:
     return list(Party.objects.filter(request=signing).order_by("order", "id"))
 
 
+def attachments_of(*, user: User, signing: SigningRequest) -> list[Attachment]:
+    return list(
+        Attachment.objects.filter(request=signing)
+        .select_related("version__document")
+        .order_by("position", "id")
+    )
+
+
 def timeline_of(*, user: User, signing: SigningRequest) -> list[Event]:
     return list(Event.objects.filter(request=signing).select_related("party").order_by("created_at", "id"))
 
 
-# Unfinished: a draft, one waiting for signatures, or one signed by everyone whose sealed PDF is not
-# stored yet (sealing still reads the file).
-_UNFINISHED = Q(status__in=[Status.DRAFT, Status.PENDING]) | Q(
-    status=Status.COMPLETED, sealed_at__isnull=True
-)
+# Unfinished: one waiting for signatures, or one signed by everyone whose sealed PDF is not stored
+# yet (sealing still reads the file). A draft holds nothing: deleting its document leaves the draft,
+# which then cannot be sent.
+_UNFINISHED = Q(status=Status.PENDING) | Q(status=Status.COMPLETED, sealed_at__isnull=True)
 
 
 def documents_signing_locks(document_ids: list[int] | QuerySet[Any]) -> dict[int, str]:

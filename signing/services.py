@@ -1,8 +1,9 @@
 """Writes for e-signing: send, act (sign, approve, decline), cancel, expire, remind, seal.
 
 Rules held here:
-- Sending charges one signature from the partner's balance in the same transaction as the
-  request's rows: an empty balance, or any bad input, leaves nothing behind and charges nothing.
+- A request is a draft from the wizard's first step (nobody is told, nothing is charged, no
+  link works, the document is not held). Sending turns it pending and charges one signature in
+  the same transaction: an empty balance, or any bad input, leaves the draft as it was.
 - The parties whose turn it is are those with the lowest order number among the signers and
   approvers who have not acted; equal numbers act in parallel. Nobody acts out of turn.
 - Every change of state is a conditional UPDATE (status from one value to the next, a party's
@@ -24,7 +25,7 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Min, Q
 from django.urls import reverse
 from django.utils import timezone
@@ -150,6 +151,313 @@ def page_image_numbers(request: SigningRequest) -> range:
     return range(1, min(request.pages, MAX_THUMBNAILS) + 1)
 
 
+# --- Drafts: the wizard saves as it goes, and Send turns the draft pending --------------------------
+
+DEFAULT_DEADLINE_DAYS = 14
+FINISHED = [Status.COMPLETED, Status.DECLINED, Status.EXPIRED, Status.CANCELLED]
+
+
+def deadline_end_of(day: dt.date) -> datetime:
+    """The end of `day` in the portal's time zone: the party may sign all that day."""
+    return timezone.make_aware(dt.datetime.combine(day, dt.time(23, 59, 59)))
+
+
+@dataclass(frozen=True)
+class DraftDetails:
+    """Everything of a draft but its parties (the wizard's settings step)."""
+
+    deadline: datetime
+    language: str = Language.SWEDISH
+    message: str = ""
+    reminder_days: int | None = None
+    attachments: Sequence[Document] = ()
+
+
+def _may_start(actor: User, collaboration: Collaboration) -> None:
+    if may_work_with(actor, collaboration) is None:
+        raise ServiceError(_("Only the firm's users who work with this customer can send for signing."))
+
+
+def _live_document(document: Document | None, collaboration: Collaboration) -> Document:
+    if document is None or document.deleted_at is not None:
+        raise ServiceError(_("The document of this draft was deleted, so it cannot be sent."))
+    if document.folder.collaboration_id != collaboration.pk:
+        raise ServiceError(_("The document is not in this customer's folders."))
+    return document
+
+
+def _check_details(details: DraftDetails) -> None:
+    if details.deadline <= timezone.now():
+        raise ServiceError(_("The deadline must be in the future."), field="deadline")
+    if details.deadline > timezone.now() + dt.timedelta(days=366):
+        raise ServiceError(_("The deadline can be at most a year away."), field="deadline")
+    if details.reminder_days is not None and not 1 <= details.reminder_days <= 30:
+        raise ServiceError(_("Remind every 1 to 30 days, or not at all."), field="reminder_days")
+    if details.language not in Language.values:
+        raise ServiceError(_("Choose Swedish or English."), field="language")
+
+
+def _check_attachment(
+    extra: Document | None, *, collaboration: Collaboration, document_id: int | None
+) -> Document:
+    if (
+        extra is None
+        or extra.deleted_at is not None
+        or extra.folder.collaboration_id != collaboration.pk
+        or extra.pk == document_id
+    ):
+        raise ServiceError(_("Attachments must be other documents of this customer."), field="attachments")
+    if extra.current_version is None:
+        raise ServiceError(_("%(name)s has no file.") % {"name": extra.name}, field="attachments")
+    return extra
+
+
+def _locked_draft(draft: SigningRequest) -> SigningRequest:
+    """The draft's row, locked (its row only, as signing_cancel); ServiceError once it is sent or
+    deleted."""
+    locked = (
+        SigningRequest.objects.select_for_update(of=("self",))
+        .select_related("collaboration", "document__folder")
+        .filter(pk=draft.pk)
+        .first()
+    )
+    if locked is None:
+        raise ServiceError(_("This draft was deleted."))
+    if locked.status != Status.DRAFT:
+        raise ServiceError(_("This signing has been sent: it can no longer be changed here."))
+    return locked
+
+
+@transaction.atomic
+def draft_create(
+    *,
+    collaboration: Collaboration,
+    actor: User,
+    document: Document,
+    language: str = Language.SWEDISH,
+    deadline: datetime | None = None,
+) -> SigningRequest:
+    """A draft for `document` (its current version), with no parties yet, the default language and
+    a deadline DEFAULT_DEADLINE_DAYS away. Nobody is told and nothing is charged; the draft does not
+    hold the document (deleting it leaves the draft, which then cannot be sent)."""
+    _may_start(actor, collaboration)
+    document = _live_document(document, collaboration)
+    version = document.current_version
+    if version is None:
+        raise ServiceError(_("The document has no file."))
+    now = timezone.now()
+    return SigningRequest.objects.create(
+        collaboration=collaboration,
+        document=document,
+        version=version,
+        version_sha256=version.sha256,
+        title=document.name,
+        created_by=actor,
+        updated_by=actor,
+        created_at=now,
+        updated_at=now,
+        language=language,
+        deadline=deadline or deadline_end_of(timezone.localdate() + dt.timedelta(days=DEFAULT_DEADLINE_DAYS)),
+        status=Status.DRAFT,
+    )
+
+
+@transaction.atomic
+def draft_update(
+    *,
+    draft: SigningRequest,
+    actor: User,
+    parties: Sequence[PartyInput] | None = None,
+    details: DraftDetails | None = None,
+) -> SigningRequest:
+    """Save the wizard's parties (replacing the draft's rows) and/or its details (replacing its
+    attachments), checked as draft_send checks them. Only a draft, by anyone who may start
+    signings for its customer. Draft parties get their link's salt now, but no link works
+    until the request is sent (party_for_token refuses a draft's)."""
+    draft = _locked_draft(draft)
+    _may_start(actor, draft.collaboration)
+    if parties is not None:
+        cleaned = _clean_parties(parties)
+        Party.objects.filter(request=draft).delete()
+        for p in cleaned:
+            salt = secrets.token_hex(16)
+            Party.objects.create(
+                request=draft,
+                name=p.name,
+                email=p.email,
+                mobile=p.mobile,
+                personnummer=p.personnummer,
+                role=p.role,
+                method=p.method,
+                order=p.order,
+                token_salt=salt,
+                token_hash=token_hash(salted_hmac("signing.party", salt).hexdigest()),
+            )
+    fields = ["updated_at", "updated_by"]
+    if details is not None:
+        _check_details(details)
+        picked = {
+            a.pk: _check_attachment(a, collaboration=draft.collaboration, document_id=draft.document_id)
+            for a in details.attachments
+        }
+        Attachment.objects.filter(request=draft).delete()
+        for position, extra in enumerate(picked.values()):
+            assert extra.current_version is not None
+            Attachment.objects.create(
+                request=draft,
+                version=extra.current_version,
+                sha256=extra.current_version.sha256,
+                name=extra.name,
+                position=position,
+            )
+        draft.deadline = details.deadline
+        draft.language = details.language
+        draft.message = details.message.replace("\r\n", "\n").strip()
+        draft.reminder_days = details.reminder_days
+        fields += ["deadline", "language", "message", "reminder_days"]
+    draft.updated_at, draft.updated_by = timezone.now(), actor
+    draft.save(update_fields=fields)
+    return draft
+
+
+@transaction.atomic
+def draft_delete(*, draft: SigningRequest, actor: User) -> None:
+    """Delete a draft (its parties and attachments with it); a sent request is never deleted."""
+    _may_start(actor, draft.collaboration)
+    if not SigningRequest.objects.filter(pk=draft.pk, status=Status.DRAFT).exists():
+        raise ServiceError(_("This signing has been sent: it can no longer be deleted."))
+    # A conditional delete: a Send committing meanwhile wins, and the request stays.
+    SigningRequest.objects.filter(pk=draft.pk, status=Status.DRAFT).delete()
+
+
+@dataclass
+class _Ready:
+    document: Document
+    version: DocumentVersion
+    info: pdfcheck.PdfInfo
+    parties: list[Party]
+    cleaned: list[PartyInput]
+    picked: list[Document]
+    attachments: list[Attachment]
+
+
+def _draft_ready(draft: SigningRequest) -> _Ready:
+    """Everything Send checks before it takes a lock: ServiceError (with the step's field) otherwise."""
+    collaboration = draft.collaboration
+    found = Document.objects.select_related("folder", "current_version")
+    document = _live_document(
+        found.filter(pk=draft.document_id).first() if draft.document_id else None, collaboration
+    )
+    version = document.current_version
+    if version is None:
+        raise ServiceError(_("The document has no file."))
+    parties = list(Party.objects.filter(request=draft).order_by("order", "id"))
+    cleaned = _clean_parties(
+        [PartyInput(p.name, p.email, p.role, p.method, p.order, p.mobile, p.personnummer) for p in parties]
+    )
+    _check_details(
+        DraftDetails(
+            deadline=draft.deadline,
+            language=draft.language,
+            message=draft.message,
+            reminder_days=draft.reminder_days,
+        )
+    )
+    info = _signable(version, document.name)
+    attachments = list(
+        Attachment.objects.filter(request=draft)
+        .select_related("version__document__folder", "version__document__current_version")
+        .order_by("position", "id")
+    )
+    picked = []
+    for attachment in attachments:
+        extra = attachment.version.document if attachment.version is not None else None
+        extra = _check_attachment(extra, collaboration=collaboration, document_id=document.pk)
+        assert extra.current_version is not None
+        _signable(extra.current_version, extra.name)
+        picked.append(extra)
+    return _Ready(document, version, info, parties, cleaned, picked, attachments)
+
+
+def draft_problem(*, draft: SigningRequest) -> ServiceError | None:
+    """What stops the draft from being sent now (for its review page), or None. Send decides again."""
+    try:
+        _draft_ready(draft)
+    except ServiceError as problem:
+        return problem
+    return None
+
+
+@transaction.atomic
+def draft_send(*, draft: SigningRequest, actor: User, version_id: int | None = None) -> SigningRequest:
+    """Send the draft: it turns pending (a conditional UPDATE from draft), its document's current
+    version is what is signed, and one signature is charged, once. `version_id` is what the sender
+    reviewed (the draft's own by default): a newer one arriving meanwhile refuses the send. Raises
+    ServiceError (billing.services.BalanceEmpty for an empty balance) and then changes nothing: the
+    draft stays a draft. A second Send of the same draft (a double click, two people at once)
+    returns the sent request and charges nothing more. The one who sends is its sender."""
+    draft = SigningRequest.objects.select_related("collaboration__partner").get(pk=draft.pk)
+    if draft.status != Status.DRAFT:
+        return draft
+    collaboration = draft.collaboration
+    _may_start(actor, collaboration)
+    ready = _draft_ready(draft)
+    expected = version_id if version_id is not None else draft.version_id
+
+    # The hold starts here: lock the documents' rows first, so an upload or a delete of them at the
+    # same moment either committed before (and is seen now) or waits and then sees this signing.
+    # A second Send of this draft waits here too, and then finds it sent (the UPDATE below).
+    live = lock_documents([ready.document.pk, *(a.pk for a in ready.picked)])
+    if ready.document.pk not in live:
+        raise ServiceError(_("The document of this draft was deleted, so it cannot be sent."))
+    if live[ready.document.pk].current_version_id != expected or ready.version.pk != expected:
+        raise ServiceError(
+            _("A new version of the document arrived while you sent it: look at it and send again.")
+        )
+    if any(extra.pk not in live for extra in ready.picked):
+        raise ServiceError(_("Attachments must be other documents of this customer."), field="attachments")
+    now = timezone.now()
+    sent = SigningRequest.objects.filter(pk=draft.pk, status=Status.DRAFT).update(
+        status=Status.PENDING,
+        sent_at=now,
+        created_by=actor,
+        updated_at=now,
+        updated_by=actor,
+        version=ready.version,
+        version_sha256=ready.version.sha256,
+        title=ready.document.name,
+        pages=ready.info.pages,
+    )
+    if not sent:  # sent by another click meanwhile (or deleted)
+        earlier = SigningRequest.objects.filter(pk=draft.pk).first()
+        if earlier is None:
+            raise ServiceError(_("This draft was deleted."))
+        return earlier
+    request = SigningRequest.objects.select_related("collaboration__partner", "created_by").get(pk=draft.pk)
+    users = {
+        u.email.lower(): u
+        for u in User.objects.filter(email__in=[p.email for p in ready.cleaned], is_active=True)
+    }
+    for party in ready.parties:
+        if party.email in users:
+            Party.objects.filter(pk=party.pk).update(user=users[party.email])
+    for attachment, extra in zip(ready.attachments, ready.picked, strict=True):
+        assert extra.current_version is not None
+        Attachment.objects.filter(pk=attachment.pk).update(
+            version=extra.current_version, sha256=extra.current_version.sha256, name=extra.name
+        )
+    billing.signature_charge(
+        partner=collaboration.partner, actor=actor, reference=request.charge_reference, reason=request.title
+    )
+    _event(request, "sent", actor=actor, parties=len(ready.cleaned), attachments=len(ready.picked))
+    _start_turn(request)
+    from signing import tasks
+
+    # The signer's first look would otherwise wait for PDFium, one render at a time per process.
+    enqueue_on_commit(tasks.render_signing_pages, request.pk)
+    return request
+
+
 @transaction.atomic
 def signing_send(
     *,
@@ -162,153 +470,70 @@ def signing_send(
     message: str = "",
     reminder_days: int | None = None,
     attachments: Sequence[Document] = (),
-    send_key: str = "",
 ) -> SigningRequest:
-    """Send `document` (its current version) for signing, charging one signature. Raises
-    ServiceError (billing.services.BalanceEmpty for an empty balance) and leaves nothing behind.
-    With a `send_key` (the wizard's), sending the same form again returns the first request and
-    charges nothing more."""
-    if send_key:
-        earlier = SigningRequest.objects.filter(collaboration=collaboration, send_key=send_key).first()
-        if earlier is not None:
-            return earlier
-    if may_work_with(actor, collaboration) is None:
-        raise ServiceError(_("Only the firm's users who work with this customer can send for signing."))
-    if document.deleted_at is not None or document.folder.collaboration_id != collaboration.pk:
-        raise ServiceError(_("The document is not in this customer's folders."))
-    version = document.current_version
-    if version is None:
-        raise ServiceError(_("The document has no file."))
-    cleaned = _clean_parties(parties)
-    if deadline <= timezone.now():
-        raise ServiceError(_("The deadline must be in the future."), field="deadline")
-    if deadline > timezone.now() + dt.timedelta(days=366):
-        raise ServiceError(_("The deadline can be at most a year away."), field="deadline")
-    if reminder_days is not None and not 1 <= reminder_days <= 30:
-        raise ServiceError(_("Remind every 1 to 30 days, or not at all."), field="reminder_days")
-    if language not in Language.values:
-        raise ServiceError(_("Choose Swedish or English."), field="language")
-    info = _signable(version, document.name)
-    picked: list[Document] = []
-    for extra in {a.pk: a for a in attachments}.values():  # each once
-        if (
-            extra.deleted_at is not None
-            or extra.folder.collaboration_id != collaboration.pk
-            or extra.pk == document.pk
-        ):
-            raise ServiceError(
-                _("Attachments must be other documents of this customer."), field="attachments"
-            )
-        if extra.current_version is None:
-            raise ServiceError(_("%(name)s has no file.") % {"name": extra.name}, field="attachments")
-        _signable(extra.current_version, extra.name)
-        picked.append(extra)
-
-    # The hold starts here: lock the documents' rows first, so an upload or a delete of them at the
-    # same moment either committed before (and is seen now) or waits and then sees this signing.
-    live = lock_documents([document.pk, *(a.pk for a in picked)])
-    if document.pk not in live:
-        raise ServiceError(_("The document is not in this customer's folders."))
-    if live[document.pk].current_version_id != version.pk:
-        raise ServiceError(
-            _("A new version of the document arrived while you sent it: look at it and send again.")
-        )
-    if any(extra.pk not in live for extra in picked):
-        raise ServiceError(_("Attachments must be other documents of this customer."), field="attachments")
-    now = timezone.now()
-    try:
-        with transaction.atomic():
-            request = _create_request(
-                collaboration=collaboration,
-                document=document,
-                version=version,
-                actor=actor,
-                language=language,
-                message=message,
-                deadline=deadline,
-                reminder_days=reminder_days,
-                now=now,
-                send_key=send_key,
-                pages=info.pages,
-            )
-    except IntegrityError:  # the same form, sent twice at once: the other one won
-        return SigningRequest.objects.get(collaboration=collaboration, send_key=send_key)
-    _add_parties_and_charge(request, cleaned=cleaned, picked=picked, actor=actor)
-    return request
-
-
-def _create_request(
-    *,
-    collaboration: Collaboration,
-    document: Document,
-    version: DocumentVersion,
-    actor: User,
-    language: str,
-    message: str,
-    deadline: datetime,
-    reminder_days: int | None,
-    now: datetime,
-    send_key: str,
-    pages: int,
-) -> SigningRequest:
-    return SigningRequest.objects.create(
-        collaboration=collaboration,
-        document=document,
-        version=version,
-        title=document.name,
-        created_by=actor,
-        language=language,
-        message=message.replace("\r\n", "\n").strip(),
-        deadline=deadline,
-        reminder_days=reminder_days,
-        status=Status.PENDING,
-        sent_at=now,
-        send_key=send_key,
-        pages=pages,
-        version_sha256=version.sha256,
+    """Send `document` (its current version) for signing at once, charging one signature: a draft
+    made and sent in one transaction (the demo data, the benchmarks and tests use it). Raises
+    ServiceError (billing.services.BalanceEmpty for an empty balance) and leaves nothing behind."""
+    draft = draft_create(collaboration=collaboration, actor=actor, document=document, language=language)
+    draft_update(
+        draft=draft,
+        actor=actor,
+        parties=parties,
+        details=DraftDetails(
+            deadline=deadline,
+            language=language,
+            message=message,
+            reminder_days=reminder_days,
+            attachments=attachments,
+        ),
     )
+    return draft_send(draft=draft, actor=actor)
 
 
-def _add_parties_and_charge(
-    request: SigningRequest, *, cleaned: list[PartyInput], picked: list[Document], actor: User
-) -> None:
-    collaboration = request.collaboration
-    users = {
-        u.email.lower(): u for u in User.objects.filter(email__in=[p.email for p in cleaned], is_active=True)
-    }
-    for p in cleaned:
-        salt = secrets.token_hex(16)
-        Party.objects.create(
-            request=request,
-            name=p.name,
-            email=p.email,
-            mobile=p.mobile,
-            personnummer=p.personnummer,
-            role=p.role,
-            method=p.method,
-            order=p.order,
-            user=users.get(p.email),
-            token_salt=salt,
-            token_hash=token_hash(salted_hmac("signing.party", salt).hexdigest()),
+def draft_send_again(*, signing: SigningRequest, actor: User) -> SigningRequest:
+    """A new draft from a finished request: the same document (its current version), parties,
+    message, language, reminders and live attachments, and a deadline as far away as the first
+    one was from its sending. Raises ServiceError when the document was deleted."""
+    if signing.status not in FINISHED:
+        raise ServiceError(_("Only a finished signing can be sent again."))
+    document = None
+    if signing.document_id is not None:
+        found = Document.objects.select_related("folder", "current_version")
+        document = found.filter(pk=signing.document_id).first()
+    if document is None or document.deleted_at is not None:
+        raise ServiceError(_("The document was deleted, so it cannot be sent again."))
+    start = signing.sent_at or signing.created_at
+    days = min(max((timezone.localdate(signing.deadline) - timezone.localdate(start)).days, 1), 365)
+    parties = [
+        PartyInput(p.name, p.email, p.role, p.method, p.order, p.mobile, p.personnummer)
+        for p in Party.objects.filter(request=signing).order_by("order", "id")
+    ]
+    attachments = [
+        a.version.document
+        for a in Attachment.objects.filter(request=signing)
+        .select_related("version__document__folder", "version__document__current_version")
+        .order_by("position", "id")
+        if a.version is not None
+        and a.version.document.deleted_at is None
+        and a.version.document.current_version is not None
+        and a.version.document.pk != document.pk
+    ]
+    with transaction.atomic():
+        draft = draft_create(
+            collaboration=signing.collaboration, actor=actor, document=document, language=signing.language
         )
-    for position, extra in enumerate(picked):
-        assert extra.current_version is not None
-        Attachment.objects.create(
-            request=request,
-            version=extra.current_version,
-            sha256=extra.current_version.sha256,
-            name=extra.name,
-            position=position,
+        return draft_update(
+            draft=draft,
+            actor=actor,
+            parties=parties or None,
+            details=DraftDetails(
+                deadline=deadline_end_of(timezone.localdate() + dt.timedelta(days=days)),
+                language=signing.language,
+                message=signing.message,
+                reminder_days=signing.reminder_days,
+                attachments=attachments,
+            ),
         )
-    billing.signature_charge(
-        partner=collaboration.partner, actor=actor, reference=request.charge_reference, reason=request.title
-    )
-    _event(request, "sent", actor=actor, parties=len(cleaned), attachments=len(picked))
-    _start_turn(request)
-    from signing import tasks
-
-    # The signer's first look would otherwise wait for PDFium, one render at a time per process.
-    enqueue_on_commit(tasks.render_signing_pages, request.pk)
 
 
 def current_order(request: SigningRequest) -> int | None:
@@ -401,6 +626,7 @@ def party_for_token(token: str) -> Party:
     party = (
         Party.objects.select_related("request__collaboration__partner", "request__created_by")
         .filter(token_hash=token_hash(token))
+        .exclude(request__status=Status.DRAFT)  # a draft's parties have salts, but no link yet
         .first()
     )
     if party is None:

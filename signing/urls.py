@@ -22,6 +22,12 @@ urlpatterns = [
     # Partner side: Mina samarbeten / customer / Signeringar
     path(P, partner_views.signing_list, name="partner_list"),
     path(P + "new/<int:document_id>/", partner_views.signing_new, name="partner_new"),
+    path(P + "<int:request_id>/edit/parties/", partner_views.draft_parties, name="partner_draft_parties"),
+    path(P + "<int:request_id>/edit/settings/", partner_views.draft_settings, name="partner_draft_settings"),
+    path(P + "<int:request_id>/edit/review/", partner_views.draft_review, name="partner_draft_review"),
+    path(P + "<int:request_id>/send/", partner_views.draft_send, name="partner_draft_send"),
+    path(P + "<int:request_id>/delete/", partner_views.draft_delete, name="partner_draft_delete"),
+    path(P + "<int:request_id>/send-again/", partner_views.signing_send_again, name="partner_send_again"),
     path(P + "<int:request_id>/", partner_views.signing_detail, name="partner_detail"),
     path(P + "<int:request_id>/cancel/", partner_views.signing_cancel, name="partner_cancel"),
     path(

@@ -303,22 +303,23 @@ def test_signing_wizard_refuses_an_infected_attachment_and_accepts_a_clean_one(
     login: Any,
     scanning_on: Clamd,
 ) -> None:
-    from tests.signing.test_partner_views import TWO_IN_ORDER, form_data, new_url
+    from tests.signing.test_partner_views import TWO_IN_ORDER, draft_of, form_data, step_url
 
     folder = services.folder_create(collaboration=world.collaboration, actor=world.admin, name="Avtal")
     document = services.document_upload(
         folder=folder, actor=world.admin, name="Avtal.pdf", chunks=[blank_pdf()], by_customer=False
     ).document
     client = login(world.staff)
+    url = step_url(world, draft_of(world, document), "settings")
     data = form_data(TWO_IN_ORDER, extra={"upload_attachment": "1"})
     data["new_attachment"] = SimpleUploadedFile("Bilaga.pdf", INFECTED_PDF, content_type="application/pdf")
-    response = client.post(new_url(world, document), data)
+    response = client.post(url, data)
     assert response.status_code == 422
     assert f"Bilaga.pdf contains a virus ({PDF_SIGNATURE}) and was not stored." in response.content.decode()
     assert not Document.objects.filter(name="Bilaga.pdf").exists()
     assert AuditEvent.objects.get(action="document.virus_refused").details["signature"] == PDF_SIGNATURE
 
     data["new_attachment"] = SimpleUploadedFile("Bilaga.pdf", blank_pdf(2), content_type="application/pdf")
-    response = client.post(new_url(world, document), data)
+    response = client.post(url, data)
     assert response.status_code == 200
     assert Document.objects.filter(folder=folder, name="Bilaga.pdf").exists()

@@ -233,9 +233,16 @@ def test_staff_sends_a_pdf_for_signing_and_both_parties_sign_in_turn(
     page.get_by_role("checkbox", name=f"Select {PDF_NAME}").check()
     shots.take(page, "folder-ticked")
     page.get_by_role("button", name="Send for e-signing").click()
-    expect(page).to_have_url(base + reverse("signing:partner_new", args=[collaboration.pk, document.pk]))
-    expect(page.get_by_role("heading", name="Send for e-signing")).to_be_visible()
-    expect(page.locator(".wizard-steps li[aria-current=step]")).to_have_text("Fill in")
+    # A draft from the first step: each step is a page of its own that saves to it.
+    draft = SigningRequest.objects.get(document=document)
+    assert draft.status == Status.DRAFT
+    steps = {
+        step: base + reverse(f"signing:partner_draft_{step}", args=[collaboration.pk, draft.pk])
+        for step in ("parties", "settings", "review")
+    }
+    expect(page).to_have_url(steps["parties"])
+    expect(page.get_by_role("heading", name="Send for e-signing: parties")).to_be_visible()
+    expect(page.locator(".wizard-steps li[aria-current=step]")).to_have_text("Parties")
 
     # --- The wizard: Karin and Olle from the customer's users, Olle second ----------------------
     quick_add = page.get_by_role("list", name=f"Add from {CUSTOMER_NAME}")
@@ -250,18 +257,28 @@ def test_staff_sends_a_pdf_for_signing_and_both_parties_sign_in_turn(
     expect(page.locator("#id_parties-0-name")).to_have_value("Karin Lund")
     expect(page.locator("#id_parties-0-order")).to_have_value("1")
     page.locator("#id_parties-1-order").fill("2")
-    page.get_by_label("Language of the emails and the signing pages").select_option(label="English")
-    page.get_by_label("Message to the parties").fill(MESSAGE)
     shots.take(page, "wizard")
-    # The wizard is a POST's answer: resize without reloading. Its party rows stack on a phone.
+    # The rows are a POST's answer: resize without reloading. Its party rows stack on a phone.
     page.set_viewport_size(PHONE)
     shots.take(page, "wizard-phone")
     assert no_horizontal_scroll(page), "the wizard scrolls sideways at 375 px"
     page.set_viewport_size(DESKTOP)
+    page.get_by_role("button", name="Save and continue").last.click()
 
-    page.get_by_role("button", name="Review", exact=True).last.click()
+    expect(page).to_have_url(steps["settings"])
+    assert [p.email for p in Party.objects.filter(request=draft)] == [karin.email, olle.email]
+    page.get_by_label("Language of the emails and the signing pages").select_option(label="English")
+    page.get_by_label("Message to the parties").fill(MESSAGE)
+    shots.take(page, "wizard-settings")
+    page.set_viewport_size(PHONE)
+    shots.take(page, "wizard-settings-phone")
+    assert no_horizontal_scroll(page), "the settings step scrolls sideways at 375 px"
+    page.set_viewport_size(DESKTOP)
+    page.get_by_role("button", name="Save and continue").last.click()
+
+    expect(page).to_have_url(steps["review"])
     expect(page.get_by_role("heading", name="Review and send")).to_be_visible()
-    expect(page.locator(".wizard-steps li[aria-current=step]")).to_have_text("Review")
+    expect(page.locator(".wizard-steps li[aria-current=step]")).to_have_text("Review and send")
     rows = page.locator("section[aria-labelledby=parties-h] tbody tr")
     expect(rows).to_have_count(2)
     expect(rows.nth(0)).to_contain_text("Karin Lund")
@@ -273,7 +290,18 @@ def test_staff_sends_a_pdf_for_signing_and_both_parties_sign_in_turn(
     )
     expect(page.locator("dd.signing-message")).to_contain_text("before the end of the month")
     shots.take(page, "review")
+    page.set_viewport_size(PHONE)
+    shots.take(page, "review-phone")
+    assert no_horizontal_scroll(page), "the review scrolls sideways at 375 px"
+    page.set_viewport_size(DESKTOP)
     assert mail.outbox == []  # nothing goes out before Send
+
+    # The draft is on Signeringar, and comes back from there.
+    page.goto(base + reverse("signing:partner_list", args=[collaboration.pk]))
+    expect(page.locator("table.list")).to_contain_text("Draft")
+    shots.take(page, "list-with-draft")
+    page.get_by_role("link", name=PDF_NAME).first.click()
+    expect(page).to_have_url(steps["review"])
 
     page.get_by_role("button", name="Send", exact=True).click()
     signing = SigningRequest.objects.get(document=document)

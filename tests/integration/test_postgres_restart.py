@@ -18,7 +18,6 @@ import random
 import re
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -114,29 +113,54 @@ class Burst:
         except requests.RequestException as error:
             return error
 
+    def _until_done(
+        self, session: requests.Session, action: str, url: str, data: dict[str, str]
+    ) -> requests.Response | None:
+        """POST until it is done (302) or refused for good; what met the database away is tried
+        again."""
+        answer: requests.Response | Exception | None = None
+        while not self.stop.is_set():
+            answer = self._post(session, url, data | {"csrfmiddlewaretoken": csrf(session)})
+            if self.record(action, answer, 302) or not _retry(answer):
+                break
+        if isinstance(answer, requests.Response) and answer.status_code == 302:
+            return answer
+        return None
+
     def signer(self, session: requests.Session, document_ids: list[int]) -> None:
-        """Send each document for signing and cancel it; what met the database away is tried
-        again (a send that did commit behind a 503 is then refused: the document is in signing)."""
+        """Send each document for signing through the wizard's steps (a draft, its parties, its
+        settings, Send) and cancel it. A step that did commit behind a 503 is harmless to repeat:
+        a draft sent twice is sent once, and a second draft is only a draft."""
         collaboration = self.world["collaboration_id"]
         for document_id in document_ids:
-            url = self.server.url("signing:partner_new", collaboration, document_id)
-            form = _signing_form(document_id)  # one send_key: a repeated send is the same send
-            answer: requests.Response | Exception | None = None
-            while not self.stop.is_set():
-                answer = self._post(session, url, form | {"csrfmiddlewaretoken": csrf(session)})
-                if self.record("send", answer, 302) or not _retry(answer):
+            form = _signing_form(document_id)
+            started = self._until_done(
+                session, "draft", self.server.url("signing:partner_new", collaboration, document_id), {}
+            )
+            if started is None:
+                continue
+            draft = re.search(r"/signings/(\d+)/edit/parties/$", started.headers["Location"])
+            assert draft is not None, started.headers["Location"]
+            draft_id = int(draft.group(1))
+            answer = None
+            for action, name in (
+                ("draft", "signing:partner_draft_parties"),
+                ("draft", "signing:partner_draft_settings"),
+                ("send", "signing:partner_draft_send"),
+            ):
+                answer = self._until_done(
+                    session, action, self.server.url(name, collaboration, draft_id), form
+                )
+                if answer is None:
                     break
             if self.stop.is_set():
                 return
-            if not isinstance(answer, requests.Response) or answer.status_code != 302:
+            if answer is None:
                 continue
             sent = re.search(r"/signings/(\d+)/$", answer.headers["Location"])
             assert sent is not None, answer.headers["Location"]
             cancel_url = self.server.url("signing:partner_cancel", collaboration, int(sent.group(1)))
-            while not self.stop.is_set():
-                answer = self._post(session, cancel_url, {"csrfmiddlewaretoken": csrf(session)})
-                if self.record("cancel", answer, 302) or not _retry(answer):
-                    break
+            self._until_done(session, "cancel", cancel_url, {})
 
     def reader(self, session: requests.Session) -> None:
         url = self.server.url(
@@ -178,8 +202,6 @@ def _signing_form(document_id: int) -> dict[str, str]:
         "deadline": (timezone.localdate() + dt.timedelta(days=14)).isoformat(),
         "message": "",
         "reminder_days": "3",
-        "step": "send",
-        "send_key": uuid.uuid4().hex,
     }
 
 

@@ -56,8 +56,9 @@ def test_documents_lock_says_pending_sealed_or_free(
     assert locks.document_lock(main.pk) is None
     assert locks.document_lock(extra.pk) is None
     assert locks.document_lock(request.sealed_version.document_id) == "sealed"
-    SigningRequest.objects.filter(pk=request.pk).update(status=Status.DRAFT)
-    assert locks.document_lock(main.pk) == "pending"
+    # A draft holds nothing: its document can be deleted (the draft then cannot be sent).
+    SigningRequest.objects.filter(pk=request.pk).update(status=Status.DRAFT, sealed_version=None)
+    assert locks.document_lock(main.pk) is None
 
 
 # --- Helpers -------------------------------------------------------------------------------------

@@ -90,9 +90,22 @@ def new_url(world: World, document: Document) -> str:
     return reverse("signing:partner_new", args=[world.collaboration.pk, document.pk])
 
 
+def draft_of(world: World, document: Document, actor: User | None = None) -> SigningRequest:
+    return services.draft_create(
+        collaboration=world.collaboration, actor=actor or world.staff, document=document
+    )
+
+
+def step_url(world: World, draft: SigningRequest, step: str) -> str:
+    """The draft's page: parties, settings, review, send, delete."""
+    name = {"send": "partner_draft_send", "delete": "partner_draft_delete"}.get(step, f"partner_draft_{step}")
+    return reverse(f"signing:{name}", args=[world.collaboration.pk, draft.pk])
+
+
 def form_data(
     parties: list[dict[str, Any]], *, step: str = "send", extra: dict[str, Any] | None = None
 ) -> dict[str, Any]:
+    """The parties step's rows and the settings step's fields in one dict (each step reads its own)."""
     data: dict[str, Any] = {
         "parties-TOTAL_FORMS": str(len(parties)),
         "parties-INITIAL_FORMS": "0",
@@ -111,6 +124,32 @@ def form_data(
     return data | (extra or {})
 
 
+def run_wizard(
+    client: Client,
+    world: World,
+    document: Document,
+    parties: list[dict[str, Any]],
+    *,
+    step: str = "send",
+    extra: dict[str, Any] | None = None,
+) -> Any:
+    """Start a draft for `document`, fill in its parties and settings, then review (`step`
+    "review") or send: the first page that refuses (422), or the last response."""
+    started = client.post(new_url(world, document))
+    if started.status_code != 302:
+        return started
+    draft = SigningRequest.objects.filter(collaboration=world.collaboration).order_by("-pk").first()
+    assert draft is not None and started["Location"] == step_url(world, draft, "parties")
+    data = form_data(parties, step=step, extra=extra)
+    for name in ("parties", "settings"):
+        response = client.post(step_url(world, draft, name), data)
+        if response.status_code != 302:
+            return response
+    if step == "review":
+        return client.get(step_url(world, draft, "review"))
+    return client.post(step_url(world, draft, "send"), {})
+
+
 TWO_IN_ORDER = [
     {"name": "Karin Primary", "email": "karin@example.com", "order": 1},
     {"name": "Olle User", "email": "olle@example.com", "order": 2},
@@ -119,6 +158,11 @@ TWO_IN_ORDER = [
 
 def nothing_created() -> bool:
     return not (SigningRequest.objects.exists() or Party.objects.exists() or Event.objects.exists())
+
+
+def nothing_sent() -> bool:
+    """At most drafts: nobody told, nothing on a timeline."""
+    return not (SigningRequest.objects.exclude(status=Status.DRAFT).exists() or Event.objects.exists())
 
 
 def send(
@@ -172,8 +216,7 @@ def _pages(world: World, document: Document, folder: Folder) -> list[tuple[str, 
     c = world.collaboration.pk
     return [
         ("get", reverse("signing:partner_list", args=[c]), {}),
-        ("get", reverse("signing:partner_new", args=[c, document.pk]), {}),
-        ("post", reverse("signing:partner_new", args=[c, document.pk]), form_data(TWO_IN_ORDER)),
+        ("post", reverse("signing:partner_new", args=[c, document.pk]), {}),
         ("get", reverse("signing:partner_detail", args=[c, request.pk]), {}),
         ("post", reverse("signing:partner_cancel", args=[c, request.pk]), {}),
         ("post", reverse("signing:partner_start", args=[c, folder.pk]), {"documents": [document.pk]}),
@@ -199,7 +242,7 @@ def test_another_tenants_ids_are_404_for_the_owner(funded: World, doc: Document,
     request = send(world, doc, [PartyInput("A", "a@example.com")])
     client = login(world.admin)
     other = world.other_collaboration.pk  # the same partner's other customer: not where the rows are
-    assert client.get(reverse("signing:partner_new", args=[other, doc.pk])).status_code == 404
+    assert client.post(reverse("signing:partner_new", args=[other, doc.pk])).status_code == 404
     assert client.get(reverse("signing:partner_detail", args=[other, request.pk])).status_code == 404
     outsider = world.outsider_collaboration.pk
     assert client.get(reverse("signing:partner_list", args=[outsider])).status_code == 404
@@ -211,9 +254,12 @@ def test_admin_and_assigned_staff_see_the_pages(funded: World, doc: Document, lo
     request = send(world, doc, [PartyInput("A", "a@example.com")])
     client = login(getattr(world, who))
     c = world.collaboration.pk
+    draft = draft_of(world, doc)
     for url in (
         reverse("signing:partner_list", args=[c]),
-        reverse("signing:partner_new", args=[c, doc.pk]),
+        step_url(world, draft, "parties"),
+        step_url(world, draft, "settings"),
+        step_url(world, draft, "review"),
         reverse("signing:partner_detail", args=[c, request.pk]),
     ):
         assert client.get(url).status_code == 200, url
@@ -244,13 +290,22 @@ def test_folder_bulk_bar_has_the_button_on_the_partner_side_only(
     assert "Send for e-signing" not in page(response)
 
 
-def test_one_ticked_document_goes_to_the_wizard(
+def test_one_ticked_document_becomes_a_draft_opened_at_its_parties(
     world: World, folder: Folder, doc: Document, login: Any
 ) -> None:
     url = reverse("signing:partner_start", args=[world.collaboration.pk, folder.pk])
     response = login(world.staff).post(url, {"documents": [doc.pk], "sort": "name"})
+    draft = SigningRequest.objects.get()
     assert response.status_code == 302
-    assert response["Location"] == new_url(world, doc)
+    assert response["Location"] == step_url(world, draft, "parties")
+    assert (draft.status, draft.document_id, draft.version_id) == (
+        Status.DRAFT,
+        doc.pk,
+        doc.current_version_id,
+    )
+    assert (draft.created_by, draft.language, draft.reminder_days) == (world.staff, "sv", None)
+    assert timezone.localtime(draft.deadline).date() == timezone.localdate() + dt.timedelta(days=14)
+    assert not Party.objects.exists() and not Event.objects.exists()
 
 
 @pytest.mark.parametrize("ticked", ["none", "two", "elsewhere"])
@@ -277,12 +332,15 @@ def test_wizard_offers_the_customers_users_and_the_staff_and_the_other_pdfs(
 ) -> None:
     attachment = upload(folder, world.admin, "Bilaga.pdf")
     upload(folder, world.admin, "anteckning.txt", data=b"just text")
-    response = login(world.staff).get(new_url(world, doc))
+    draft = draft_of(world, doc)
+    client = login(world.staff)
+    response = client.get(step_url(world, draft, "parties"))
     assert response.status_code == 200
     html = page(response)
     for person in (world.primary, world.customer_user, world.admin, world.staff):
         assert f'name="add_person" value="{person.pk}"' in html
     assert f'name="add_person" value="{world.outsider.pk}"' not in html
+    html = page(client.get(step_url(world, draft, "settings")))
     assert f'value="{attachment.pk}"' in html and "Bilaga.pdf" in html
     assert "anteckning.txt" not in html  # only PDFs are offered
     assert f'value="{doc.pk}"' not in html  # not the document itself
@@ -292,48 +350,88 @@ def test_wizard_offers_the_customers_users_and_the_staff_and_the_other_pdfs(
 
 def test_quick_add_prefills_a_row_and_keeps_what_was_typed(world: World, doc: Document, login: Any) -> None:
     User.objects.filter(pk=world.primary.pk).update(mobile="0701234567")
+    draft = draft_of(world, doc)
     data = form_data([{"name": "Typed Person", "email": "typed@example.com", "order": 2}], step="")
-    data |= {"add_person": str(world.primary.pk), "message": "Behåll mig"}
-    response = login(world.staff).post(new_url(world, doc), data)
+    data |= {"add_person": str(world.primary.pk)}
+    response = login(world.staff).post(step_url(world, draft, "parties"), data)
     assert response.status_code == 200
     formset = response.context["formset"]
     assert [f.initial.get("email") for f in formset.forms] == ["typed@example.com", world.primary.email, None]
     assert formset.forms[1].initial["mobile"] == "0701234567"
     assert formset.forms[0].initial["order"] == "2"
-    assert "Behåll mig" in page(response)
-    assert nothing_created()
+    assert nothing_sent() and not Party.objects.exists()  # saved with Save and continue only
 
 
 def test_quick_add_ignores_people_who_are_not_offered(world: World, doc: Document, login: Any) -> None:
+    draft = draft_of(world, doc)
     data = form_data([], step="") | {"add_person": str(world.outsider.pk)}
-    response = login(world.staff).post(new_url(world, doc), data)
+    response = login(world.staff).post(step_url(world, draft, "parties"), data)
     assert response.status_code == 200
     assert world.outsider.email not in page(response)
     assert [f.initial for f in response.context["formset"].forms] == [{}]
 
 
 def test_add_a_row_adds_a_blank_row(world: World, doc: Document, login: Any) -> None:
+    draft = draft_of(world, doc)
     data = form_data([{"name": "A", "email": "a@example.com"}], step="") | {"add_row": "1"}
-    response = login(world.staff).post(new_url(world, doc), data)
+    response = login(world.staff).post(step_url(world, draft, "parties"), data)
     assert response.context["formset"].total_form_count() == 3  # A, the added row, the spare row
 
 
-def test_review_shows_everything_and_the_balance_and_creates_nothing(
+def test_each_step_saves_to_the_draft_and_shows_it_again(funded: World, doc: Document, login: Any) -> None:
+    world = funded
+    draft = draft_of(world, doc)
+    client = login(world.admin)  # not who started it: anyone who may start signings edits it
+    data = form_data(TWO_IN_ORDER, extra={"language": "en", "reminder_days": "5", "message": "Hej"})
+    response = client.post(step_url(world, draft, "parties"), data)
+    assert response.status_code == 302 and response["Location"] == step_url(world, draft, "settings")
+    response = client.post(step_url(world, draft, "settings"), data)
+    assert response.status_code == 302 and response["Location"] == step_url(world, draft, "review")
+    draft.refresh_from_db()
+    assert (draft.status, draft.language, draft.reminder_days, draft.message) == (
+        Status.DRAFT,
+        "en",
+        5,
+        "Hej",
+    )
+    assert (draft.created_by, draft.updated_by) == (world.staff, world.admin)
+    parties = list(draft.parties.all())
+    assert [(p.name, p.email, p.order, p.user) for p in parties] == [
+        ("Karin Primary", "karin@example.com", 1, None),
+        ("Olle User", "olle@example.com", 2, None),
+    ]
+    assert all(p.token_salt and p.notified_at is None for p in parties)
+    assert 'value="karin@example.com"' in page(client.get(step_url(world, draft, "parties")))
+    assert "Hej" in page(client.get(step_url(world, draft, "settings")))
+    # Saving again replaces the rows.
+    client.post(step_url(world, draft, "parties"), form_data([{"name": "Bo", "email": "bo@example.com"}]))
+    assert [p.email for p in draft.parties.all()] == ["bo@example.com"]
+    assert nothing_sent() and balance(world) == 5
+
+
+def test_review_shows_everything_and_the_balance_and_sends_nothing(
     funded: World, doc: Document, login: Any
 ) -> None:
     world = funded
-    response = login(world.staff).post(new_url(world, doc), form_data(TWO_IN_ORDER, step="review"))
+    response = run_wizard(login(world.staff), world, doc, TWO_IN_ORDER, step="review")
     assert response.status_code == 200
     html = page(response)
     assert "Review and send" in html
     assert "karin@example.com" in html and "olle@example.com" in html
     assert "Hej, skriv under är ni snälla." in html
     assert "5 signatures left. Sending uses one." in html
-    assert 'name="step" value="send"' in html
-    # The answers travel in hidden fields: posting them back sends.
-    assert 'type="hidden" name="parties-1-email" value="olle@example.com"' in html
-    assert nothing_created()
+    draft = SigningRequest.objects.get()
+    assert f'action="{step_url(world, draft, "send")}"' in html
+    assert f'name="version" value="{doc.current_version_id}"' in html
+    assert nothing_sent() and draft.status == Status.DRAFT
     assert balance(world) == 5
+
+
+def test_review_of_an_unfinished_draft_says_what_is_missing(world: World, doc: Document, login: Any) -> None:
+    draft = draft_of(world, doc)
+    html = page(login(world.staff).get(step_url(world, draft, "review")))
+    assert "Add at least one party." in html
+    assert f'href="{step_url(world, draft, "parties")}"' in html
 
 
 def test_happy_path_sends_charges_one_and_emails_the_first_parties(
@@ -343,16 +441,17 @@ def test_happy_path_sends_charges_one_and_emails_the_first_parties(
     attachment = upload(folder, world.admin, "Bilaga.pdf")
     mail.outbox.clear()
     client = login(world.staff)
-    data = form_data(TWO_IN_ORDER, extra={"attachments": [attachment.pk], "language": "en"})
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(new_url(world, doc), data)
+        response = run_wizard(
+            client, world, doc, TWO_IN_ORDER, extra={"attachments": [attachment.pk], "language": "en"}
+        )
     request = SigningRequest.objects.get()
     assert response.status_code == 302
     assert response["Location"] == reverse(
         "signing:partner_detail", args=[world.collaboration.pk, request.pk]
     )
     assert balance(world) == 4
-    assert request.status == Status.PENDING
+    assert request.status == Status.PENDING and request.sent_at is not None
     assert request.created_by == world.staff
     assert request.language == "en"
     assert request.reminder_days == 3
@@ -367,19 +466,22 @@ def test_happy_path_sends_charges_one_and_emails_the_first_parties(
     assert ["olle@example.com"] not in to
     detail = client.get(response["Location"])
     assert "Avtal.pdf was sent for signing." in page(detail)
+    # The steps of a sent request lead to its page.
+    for step in ("parties", "settings", "review"):
+        assert client.get(step_url(world, request, step))["Location"] == response["Location"]
 
 
-def test_an_empty_balance_links_to_balances_and_creates_nothing(
+def test_an_empty_balance_links_to_balances_and_leaves_the_draft(
     world: World, doc: Document, login: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     Partner.objects.filter(pk=world.partner.pk).update(signature_balance=0)
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        response = login(world.staff).post(new_url(world, doc), form_data(TWO_IN_ORDER))
+        response = run_wizard(login(world.staff), world, doc, TWO_IN_ORDER)
     assert response.status_code == 422
     assert f'href="{reverse("billing:balances")}"' in page(response)
     assert "Buy more signatures on the Balances page under Settings." in page(response)
-    assert nothing_created()
+    assert nothing_sent() and SigningRequest.objects.get().status == Status.DRAFT
     assert mail.outbox == []
     assert balance(world) == 0
 
@@ -410,38 +512,60 @@ BAD_INPUT: dict[str, tuple[list[dict[str, Any]], dict[str, str], str]] = {
 
 
 @pytest.mark.parametrize("case", list(BAD_INPUT))
-def test_bad_input_is_refused_with_a_message_and_nothing_is_created(
+def test_bad_input_is_refused_with_a_message_and_nothing_is_sent(
     funded: World, doc: Document, login: Any, case: str
 ) -> None:
     world = funded
     parties, extra, message = BAD_INPUT[case]
     for step in ("review", "send"):
-        response = login(world.staff).post(new_url(world, doc), form_data(parties, step=step, extra=extra))
+        response = run_wizard(login(world.staff), world, doc, parties, step=step, extra=extra)
         assert response.status_code == 422
         assert message in page(response)
-    assert nothing_created()
+    assert nothing_sent()
     assert balance(world) == 5
+
+
+def test_every_error_of_a_step_shows_at_once(funded: World, doc: Document, login: Any) -> None:
+    world = funded
+    draft = draft_of(world, doc)
+    client = login(world.staff)
+    rows = [{"name": "Karin Primary", "email": ""}, {"name": "", "email": "x@example.com"}]
+    html = page(client.post(step_url(world, draft, "parties"), form_data(rows)))
+    assert "Karin Primary has no email address." in html
+    assert "Enter the name of the party with the address x@example.com." in html
+    past = (timezone.localdate() - dt.timedelta(days=1)).isoformat()
+    response = client.post(
+        step_url(world, draft, "settings"), form_data([], extra={"deadline": past, "reminder_days": "99"})
+    )
+    assert response.status_code == 422
+    assert "The deadline must be in the future." in page(response)
+    assert "Ensure this value is less than or equal to 30." in page(response)
 
 
 def test_a_non_pdf_shows_why_it_cannot_be_signed(funded: World, folder: Folder, login: Any) -> None:
     world = funded
     docx = upload(folder, world.admin, "Avtal.docx", data=b"PK\x03\x04" + b"\x00" * 200)
     client = login(world.staff)
-    response = client.get(new_url(world, docx))
+    response = client.post(new_url(world, docx))
     assert response.status_code == 422
     assert "Avtal.docx cannot be sent for e-signing" in page(response)
     assert "Avtal.docx:" in page(response)  # pdfcheck's reason, named
-    assert 'name="step"' not in page(response)
-    response = client.post(new_url(world, docx), form_data(TWO_IN_ORDER))
-    assert response.status_code == 422
-    assert "cannot be signed" in page(response)
+    start = reverse("signing:partner_start", args=[world.collaboration.pk, folder.pk])
+    response = client.post(start, {"documents": [docx.pk]})
+    assert response.status_code == 422 and "Avtal.docx cannot be sent for e-signing" in page(response)
     assert nothing_created()
     assert balance(world) == 5
 
 
 def test_a_deleted_document_is_404(world: World, doc: Document, login: Any) -> None:
     documents.documents_delete(documents=[doc], actor=world.admin)
-    assert login(world.staff).get(new_url(world, doc)).status_code == 404
+    assert login(world.staff).post(new_url(world, doc)).status_code == 404
+    assert nothing_created()
+
+
+def test_the_start_is_post_only(world: World, doc: Document, login: Any) -> None:
+    assert login(world.staff).get(new_url(world, doc)).status_code == 405
+    assert nothing_created()
 
 
 # --- Signeringar and the request page ---------------------------------------------------------
@@ -760,29 +884,29 @@ def test_samarbeten_query_count_is_constant_with_1_and_6_waiting(
 def test_a_pdf_uploaded_in_the_wizard_is_stored_in_the_folder_and_ticked(
     funded: World, doc: Document, login: Any
 ) -> None:
-
     client = login(funded.staff)
+    draft = draft_of(funded, doc)
     data = form_data(TWO_IN_ORDER, extra={"upload_attachment": "1"})
     data["new_attachment"] = SimpleUploadedFile("Bilaga.pdf", blank_pdf(2), content_type="application/pdf")
-    response = client.post(new_url(funded, doc), data)
+    response = client.post(step_url(funded, draft, "settings"), data)
     assert response.status_code == 200
     attached = Document.objects.get(folder=doc.folder, name="Bilaga.pdf")
     assert str(attached.pk) in [str(v) for v in response.context["form"].initial["attachments"]]
     assert "Bilaga.pdf was uploaded and attached." in page(response)
-    assert nothing_created()  # still only the form: nothing is sent yet
+    assert nothing_sent()  # still only the form: nothing is sent yet
 
 
 def test_an_uploaded_attachment_that_cannot_be_signed_is_refused_and_not_stored(
     funded: World, doc: Document, login: Any
 ) -> None:
-
     client = login(funded.staff)
+    draft = draft_of(funded, doc)
     before = Document.objects.count()
     data = form_data(TWO_IN_ORDER, extra={"upload_attachment": "1"})
     data["new_attachment"] = SimpleUploadedFile(
         "Avtal.pdf", b"PK\x03\x04 not a pdf", content_type="application/pdf"
     )
-    response = client.post(new_url(funded, doc), data)
+    response = client.post(step_url(funded, draft, "settings"), data)
     assert response.status_code == 422
     assert "not a PDF" in page(response)
-    assert Document.objects.count() == before and nothing_created()
+    assert Document.objects.count() == before and nothing_sent()

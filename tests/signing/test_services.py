@@ -456,9 +456,9 @@ def test_portal_users_find_their_turn_in_the_inbox_and_the_firm_hears_of_a_decli
     assert attention == {funded.admin.pk}  # the firm's other people on this customer, not the sender
 
 
-def test_the_same_form_sent_twice_sends_once(funded: World, folder: Folder) -> None:
+def test_the_same_draft_sent_twice_sends_once(funded: World, folder: Folder) -> None:
     doc = document(folder, funded.admin)
-    first = send(funded, doc, [PartyInput("A", "a@example.com")], send_key="a" * 32)
-    again = send(funded, doc, [PartyInput("A", "a@example.com")], send_key="a" * 32)
-    assert again.pk == first.pk
+    first = send(funded, doc, [PartyInput("A", "a@example.com")])
+    again = services.draft_send(draft=first, actor=funded.staff)
+    assert again.pk == first.pk and again.status == "pending"
     assert SigningRequest.objects.count() == 1 and balance(funded) == 4

@@ -20,11 +20,14 @@ from signing.services import PartyInput
 from tests.conftest import World
 from tests.signing.test_partner_views import (
     balance,
+    draft_of,
     form_data,
     new_url,
-    nothing_created,
+    nothing_sent,
     page,
+    run_wizard,
     send,
+    step_url,
     upload,
 )
 
@@ -64,10 +67,12 @@ def test_others_cannot_send_with_bankid(
 ) -> None:
     settings.BANKID_URL = SIMULATOR
     client = login(getattr(paid, who))
-    response = client.post(new_url(paid, pdf), form_data([KARIN | {"personnummer": "198503122387"}]))
-    assert response.status_code in (403, 404)
-    assert client.get(new_url(paid, pdf)).status_code in (403, 404)
-    assert nothing_created() and balance(paid) == 5
+    assert client.post(new_url(paid, pdf)).status_code in (403, 404)
+    draft = draft_of(paid, pdf)
+    data = form_data([KARIN | {"personnummer": "198503122387"}])
+    assert client.post(step_url(paid, draft, "parties"), data).status_code in (403, 404)
+    assert client.post(step_url(paid, draft, "send")).status_code in (403, 404)
+    assert nothing_sent() and not Party.objects.exists() and balance(paid) == 5
 
 
 def test_bankid_is_offered_and_chosen_when_configured(
@@ -75,11 +80,12 @@ def test_bankid_is_offered_and_chosen_when_configured(
 ) -> None:
     settings.BANKID_URL = SIMULATOR
     client = login(paid.staff)
-    select = method_select(page(client.get(new_url(paid, pdf))))
+    parties = step_url(paid, draft_of(paid, pdf), "parties")
+    select = method_select(page(client.get(parties)))
     assert re.search(r'<option value="bankid"[^>]*selected', select)
     assert 'value="email_code"' in select
     # A row added by "Add a row" (or from a person) starts with BankID too.
-    added = page(client.post(new_url(paid, pdf), form_data([KARIN]) | {"add_row": "1", "step": ""}))
+    added = page(client.post(parties, form_data([KARIN]) | {"add_row": "1", "step": ""}))
     assert re.search(r'<option value="bankid"[^>]*selected', method_select(added, 1))
 
 
@@ -88,12 +94,12 @@ def test_bankid_is_not_offered_when_not_configured(
 ) -> None:
     settings.BANKID_URL = ""
     client = login(paid.staff)
-    select = method_select(page(client.get(new_url(paid, pdf))))
+    select = method_select(page(client.get(step_url(paid, draft_of(paid, pdf), "parties"))))
     assert "bankid" not in select
     assert re.search(r'<option value="email_code"[^>]*selected', select)
-    response = client.post(new_url(paid, pdf), form_data([KARIN]))
+    response = run_wizard(client, paid, pdf, [KARIN])
     assert response.status_code == 422
-    assert nothing_created() and balance(paid) == 5
+    assert nothing_sent() and balance(paid) == 5
     # The service refuses it too, whatever form sent it.
     with translation.override("en"), pytest.raises(ServiceError, match="BankID is not available"):
         send(paid, pdf, [PartyInput("Karin", "karin@example.com", method=Method.BANKID)])
@@ -114,10 +120,10 @@ def test_a_bad_personnummer_is_refused_with_a_message(
     settings.BANKID_URL = SIMULATOR
     client = login(paid.staff)
     for step in ("review", "send"):
-        response = client.post(new_url(paid, pdf), form_data([KARIN | {"personnummer": value}], step=step))
+        response = run_wizard(client, paid, pdf, [KARIN | {"personnummer": value}], step=step)
         assert response.status_code == 422
         assert message in page(response)
-    assert nothing_created() and balance(paid) == 5
+    assert nothing_sent() and balance(paid) == 5
     with translation.override("en"), pytest.raises(ServiceError, match=re.escape(message)):
         send(paid, pdf, [PartyInput("Karin", "karin@example.com", method=Method.BANKID, personnummer=value)])
 
@@ -128,9 +134,10 @@ def test_a_personnummer_is_stored_as_twelve_digits(
 ) -> None:
     settings.BANKID_URL = SIMULATOR
     client = login(paid.staff)
-    review = client.post(new_url(paid, pdf), form_data([KARIN | {"personnummer": value}], step="review"))
+    review = run_wizard(client, paid, pdf, [KARIN | {"personnummer": value}], step="review")
     assert review.status_code == 200 and "198503122387" in page(review) and "BankID" in page(review)
-    response = client.post(new_url(paid, pdf), form_data([KARIN | {"personnummer": value}]))
+    SigningRequest.objects.all().delete()
+    response = run_wizard(client, paid, pdf, [KARIN | {"personnummer": value}])
     assert response.status_code == 302
     party = Party.objects.get()
     assert (party.method, party.personnummer) == (Method.BANKID, "198503122387")
