@@ -14,10 +14,12 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from customers.access import may_work_with
+from customers.access import collaboration_for_customer_user, may_work_with
 from customers.models import Collaboration
+from documents.access import visible_root_ids
 from documents.models import Document
 from portal.context import AuthedRequest
+from signing import selectors
 from signing.models import SigningRequest, Status
 
 
@@ -91,3 +93,34 @@ def signing_for_cancel(request: AuthedRequest, collaboration_id: int, request_id
     if request.user.pk != signing.created_by_id and not _is_account_admin(request, collaboration):
         raise PermissionDenied
     return signing
+
+
+# --- Customer side: Samarbeten > partner > Signeringar ---------------------------------------------
+# A user of the collaboration's customer (while it is active) sees the sent requests they are a
+# party to, and those whose document is in a folder they see (selectors.signings_for_customer_user);
+# anyone else, including the firm's own users, gets a 404 for the pages and the sealed PDF.
+
+
+def collaboration_for_customer_signings(
+    request: AuthedRequest, collaboration_id: int
+) -> tuple[Collaboration, list[int]]:
+    """An active collaboration of one of the user's customers (the header switches to that
+    customer), with the top-level folders the user sees in it; 404 otherwise."""
+    collaboration, org = collaboration_for_customer_user(request, collaboration_id)
+    roots = visible_root_ids(user=request.user, collaboration=collaboration, membership=org)
+    return collaboration, roots
+
+
+def signing_for_customer(
+    request: AuthedRequest, collaboration_id: int, request_id: int
+) -> tuple[Collaboration, SigningRequest]:
+    """One request of the list the user sees on the customer side, with its sealed PDF's document
+    and folder; 404 for any other (another customer's, a draft, one the user is no party to and
+    whose folder they do not see)."""
+    collaboration, roots = collaboration_for_customer_signings(request, collaboration_id)
+    visible = selectors.signings_for_customer_user(
+        user=request.user, collaboration=collaboration, visible_root_ids=roots
+    )
+    signing = get_object_or_404(visible.select_related("sealed_version__document__folder"), pk=request_id)
+    signing.collaboration = collaboration
+    return collaboration, signing

@@ -7,6 +7,7 @@ does, so that a later rule about who sees what has one place to go.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO, cast
 
@@ -17,6 +18,7 @@ from django.db.models import (
     IntegerField,
     Min,
     OuterRef,
+    Prefetch,
     Q,
     QuerySet,
     Subquery,
@@ -232,4 +234,36 @@ def parties_waiting_on(
         parties = parties.filter(request__collaboration_id__in=collaboration_ids)
     return parties.select_related("request__collaboration__partner", "request__created_by").order_by(
         "request__deadline", "pk"
+    )
+
+
+# The customer side (Samarbeten > partner > Signeringar) lists sent requests only: a draft is the
+# firm's until it is sent.
+CUSTOMER_STATUSES = [Status.PENDING, Status.COMPLETED, Status.DECLINED, Status.CANCELLED, Status.EXPIRED]
+
+
+def signings_for_customer_user(
+    *,
+    user: User,
+    collaboration: Collaboration,
+    visible_root_ids: Sequence[int],
+    status: str | None = None,
+) -> QuerySet[SigningRequest]:
+    """The collaboration's sent requests that `user`, one of its customer's users (the caller
+    checked), is a party to (as the party's user, or by the party's email) or whose document is in
+    a folder the user sees (`visible_root_ids`: documents.access.visible_root_ids), newest first,
+    with their parties in order: a page of them costs two queries however many rows it has.
+    `status` narrows the list to one of CUSTOMER_STATUSES; any other value is ignored."""
+    own = Party.objects.filter(request=OuterRef("pk")).filter(Q(user=user) | Q(email__iexact=user.email))
+    signings = SigningRequest.objects.filter(
+        Exists(own) | Q(document__folder__root_id__in=list(visible_root_ids)),
+        collaboration=collaboration,
+        status__in=CUSTOMER_STATUSES,
+    )
+    if status in CUSTOMER_STATUSES:
+        signings = signings.filter(status=status)
+    return (
+        signings.select_related("created_by", "sealed_version")
+        .prefetch_related(Prefetch("parties", queryset=Party.objects.order_by("order", "id")))
+        .order_by("-created_at", "-id")
     )

@@ -34,7 +34,7 @@ from django.utils.translation import gettext as _
 
 from billing import services as billing
 from customers.access import may_work_with
-from customers.models import Collaboration
+from customers.models import Collaboration, CustomerMembership
 from documents import selectors
 from documents.locks import lock_documents
 from documents.models import Document, DocumentVersion
@@ -598,11 +598,30 @@ def _tell_firm(request: SigningRequest, status: str, party: Party | None = None)
         Status.EXPIRED: Event_.SIGNING_EXPIRED,
     }[Status(status)]
     told = [request.created_by]
+    customer_parties: list[User] = []
     if status == Status.COMPLETED:
-        told += [p.user for p in request.parties.select_related("user") if p.user is not None]
+        # Parties who are the customer's users find it under Signeringar, where they fetch the
+        # sealed PDF whatever the folder's access; any other party in the portal follows the folder.
+        users = [p.user for p in request.parties.select_related("user") if p.user is not None]
+        members = set(
+            CustomerMembership.objects.filter(
+                customer_id=request.collaboration.customer_id, user__in=users
+            ).values_list("user_id", flat=True)
+        )
+        customer_parties = [u for u in users if u.pk in members and u.pk != request.created_by_id]
+        told += [u for u in users if u.pk not in members]
     notify(
         event=event, recipients=told, actor=None, collaboration=request.collaboration, url=url, params=params
     )
+    if customer_parties:
+        notify(
+            event=event,
+            recipients=customer_parties,
+            actor=None,
+            collaboration=request.collaboration,
+            url=reverse("signing:customer_detail", args=[request.collaboration_id, request.pk]),
+            params=params,
+        )
     if status in (Status.DECLINED, Status.EXPIRED) and request.document is not None:
         firm = (
             User.objects.filter(pk__in=[u.pk for u in selectors.folder_audience(request.document.folder)])

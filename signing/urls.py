@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from django.urls import path
 
-from signing import partner_views, verify_views, views
+from signing import customer_views, partner_views, verify_views, views
 
 P = "customers/<int:collaboration_id>/signings/"
+C = "collaborations/<int:collaboration_id>/signings/"
 
 app_name = "signing"
 urlpatterns = [
@@ -40,4 +41,8 @@ urlpatterns = [
         partner_views.signing_start,
         name="partner_start",
     ),
+    # Customer side: Samarbeten / partner / Signeringar
+    path(C, customer_views.signing_list, name="customer_list"),
+    path(C + "<int:request_id>/", customer_views.signing_detail, name="customer_detail"),
+    path(C + "<int:request_id>/signed.pdf", customer_views.sealed_download, name="customer_sealed"),
 ]
