@@ -49,22 +49,13 @@ def _english(world: World, settings: Any) -> None:
 
 
 @pytest.fixture
-def folder(world: World) -> Folder:
-    return documents.folder_create(
-        collaboration=world.collaboration,
-        actor=world.admin,
-        name="Avtal",
-        customer_access=CustomerAccess.READ,
-    )
-
-
-@pytest.fixture
 def doc(world: World, folder: Folder) -> Document:
     return upload(folder, world.admin)
 
 
 @pytest.fixture
 def funded(world: World) -> World:
+    """A balance of exactly 5 (the signing conftest's adds 5 to the world's)."""
     Partner.objects.filter(pk=world.partner.pk).update(signature_balance=0)
     billing.signature_grant(partner=world.partner, amount=5, reason="test")
     return world
