@@ -397,10 +397,10 @@ def draft_send(*, draft: SigningRequest, actor: User, version_id: int | None = N
     draft stays a draft. A second Send of the same draft (a double click, two people at once)
     returns the sent request and charges nothing more. The one who sends is its sender."""
     draft = SigningRequest.objects.select_related("collaboration__partner").get(pk=draft.pk)
-    if draft.status != Status.DRAFT:
-        return draft
     collaboration = draft.collaboration
     _may_start(actor, collaboration)
+    if draft.status != Status.DRAFT:
+        return draft
     ready = _draft_ready(draft)
     expected = version_id if version_id is not None else draft.version_id
 
