@@ -243,6 +243,7 @@ def test_the_sealed_pdf_carries_the_bankid_evidence_under_the_seal(
     reader = PdfReader(io.BytesIO(data))
     files = reader.attachments
     assert sorted(files) == [
+        "audit.json",  # the audit trail as data, for the Verify page
         "evidence-1-bankid-Karin-Karlsson.json",
         "evidence-2-bankid-Bo-Bengtsson.json",
     ]
