@@ -145,6 +145,8 @@ def describe(event: str, params: dict[str, Any], count: int = 1) -> str:
     if event == Event.SIGNING_EXPIRED:
         return _("The signing of %(document)s expired before everyone had signed") % p
     if event == Event.SIGNING_ATTENTION:
+        if p.get("changed_by"):  # someone else fixed the sender's signing (signing.services)
+            return _("%(changed_by)s changed your signing of %(document)s") % p
         return _("The signing of %(document)s needs your attention") % p
     return str(Event(event).label)
 

@@ -5,7 +5,8 @@ staff assigned to it: customers.access.may_work_with) may start, follow and list
 signings. Anyone else, another tenant, unassigned staff or the customer's own users, gets a 404:
 the error for something you may not see is the same as for something that does not exist.
 Cancelling is for the sender or an account administrator; another user who may see the request
-gets a 403 for it.
+gets a 403 for it. Fixing a sent request (reminding, changing, adding or removing a party,
+extending the deadline) is for anyone who may start one for the customer.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from documents.access import visible_root_ids
 from documents.models import Document
 from portal.context import AuthedRequest
 from signing import selectors
-from signing.models import SigningRequest, Status
+from signing.models import Party, SigningRequest, Status
 
 
 def collaboration_for_signing(request: AuthedRequest, collaboration_id: int) -> Collaboration:
@@ -93,6 +94,24 @@ def signing_for_cancel(request: AuthedRequest, collaboration_id: int, request_id
     if request.user.pk != signing.created_by_id and not _is_account_admin(request, collaboration):
         raise PermissionDenied
     return signing
+
+
+def signing_for_fixing(request: AuthedRequest, collaboration_id: int, request_id: int) -> SigningRequest:
+    """A request whose parties and deadline the user may fix: anyone who may start signings for
+    the customer may fix them (not only the sender); 404 for anyone else. Whether it can still be
+    fixed (pending, nobody signed yet) is signing.services' to say, under the request's lock."""
+    collaboration = collaboration_for_signing(request, collaboration_id)
+    signing = signing_for_partner(collaboration, request_id)
+    signing.collaboration = collaboration
+    return signing
+
+
+def party_for_fixing(request: AuthedRequest, collaboration_id: int, request_id: int, party_id: int) -> Party:
+    """One party of a request the user may fix (signing_for_fixing); 404 for another request's."""
+    signing = signing_for_fixing(request, collaboration_id, request_id)
+    party = get_object_or_404(Party, pk=party_id, request=signing)
+    party.request = signing
+    return party
 
 
 # --- Customer side: Samarbeten > partner > Signeringar ---------------------------------------------

@@ -30,6 +30,7 @@ PARTY_FIELDS = (
     "order",
     "user",
     "notified_at",
+    "reminded_at",
     "code_sent_at",
     "code_attempts",
     "code_verified_at",

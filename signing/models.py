@@ -137,6 +137,7 @@ class Party(models.Model):
     token_salt = models.CharField(max_length=32)
     token_hash = models.CharField(max_length=64, unique=True)
     notified_at = models.DateTimeField(null=True, blank=True)  # its turn came and it was told
+    reminded_at = models.DateTimeField(null=True, blank=True)  # the last "remind now" (once an hour)
     # Email code: its hash, when it was sent, tries of this code, when it was verified.
     code_hash = models.CharField(max_length=64, blank=True)
     code_sent_at = models.DateTimeField(null=True, blank=True)
@@ -181,6 +182,31 @@ class Party(models.Model):
         return self.role in (Role.SIGNER, Role.APPROVER)
 
 
+class RetiredLink(models.Model):
+    """A personal link that no longer works because it was replaced (the party's email or name
+    changed, or the sender sent a new link) or its party was removed: its pages answer 410 and say
+    so, where an unknown link answers 404. Only the token's sha256 is kept, as on Party."""
+
+    class Reason(models.TextChoices):
+        REPLACED = "replaced", _("Replaced by a new link")
+        REMOVED = "removed", _("The party was removed")
+
+    request = models.ForeignKey(SigningRequest, on_delete=models.CASCADE, related_name="+")
+    party = models.ForeignKey(
+        Party, on_delete=models.SET_NULL, null=True, blank=True, related_name="retired_links"
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    reason = models.CharField(max_length=10, choices=Reason.choices)
+    retired_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("retired link")
+        verbose_name_plural = _("retired links")
+
+    def __str__(self) -> str:
+        return f"{self.request_id}: {self.reason}"
+
+
 class Attachment(models.Model):
     """An extra PDF that goes with the document: a version picked from a folder."""
 
@@ -200,36 +226,6 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-
-class AttentionKind(models.TextChoices):
-    """The badges on Mina samarbeten that a user can dismiss (a pending signing still waits)."""
-
-    DECLINED = "declined", _("Declined")
-    EXPIRED = "expired", _("Expired")
-
-
-class AttentionSeen(models.Model):
-    """A partner user dismissed a customer's declined or expired badge on Mina samarbeten: for them,
-    the signings of that kind that finished by `seen_at` no longer count; a later one shows the
-    badge again. Colleagues keep their own."""
-
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    collaboration = models.ForeignKey(Collaboration, on_delete=models.CASCADE, related_name="+")
-    kind = models.CharField(max_length=10, choices=AttentionKind.choices)
-    seen_at = models.DateTimeField()
-
-    class Meta:
-        verbose_name = _("dismissed signing badge")
-        verbose_name_plural = _("dismissed signing badges")
-        constraints = [
-            models.UniqueConstraint(
-                fields=["user", "collaboration", "kind"], name="attention_seen_once_per_kind"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.user_id}: {self.collaboration_id} {self.kind}"
 
 
 class Event(models.Model):

@@ -8,18 +8,22 @@ pending. Adding a row or a known person is a submit button, so it all works with
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse, QueryDict
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from billing.services import BalanceEmpty
@@ -31,10 +35,10 @@ from partners.models import Partner
 from portal.context import AuthedRequest
 from portal.errors import ServiceError
 from signing import access, pdfcheck, selectors, services
+from signing.fixing_forms import DeadlineForm, PartyAddForm, PartyChangeForm
 from signing.forms import (
     PARTY_FIELDS,
     PARTY_PREFIX,
-    AttentionDismissForm,
     BasePartyFormSet,
     SigningForm,
     details_initial,
@@ -42,7 +46,7 @@ from signing.forms import (
     party_rows,
 )
 from signing.methods import bankid_configured, default_method
-from signing.models import AttentionKind, Event, Party, Role, SigningRequest, Status
+from signing.models import Event, Party, Role, SigningRequest, Status
 
 
 def _folder_url(document: Document) -> str:
@@ -428,60 +432,17 @@ def signing_send_again(request: AuthedRequest, collaboration_id: int, request_id
 # --- Signeringar: the customer's requests and one request ---------------------------------------
 
 
-# The filter above Signeringar: (value of ?status=, label); "" is all of them.
-LIST_FILTERS = [
-    ("", gettext_lazy("All")),
-    (Status.DRAFT, gettext_lazy("Drafts")),
-    (Status.PENDING, gettext_lazy("Waiting")),
-    (Status.COMPLETED, gettext_lazy("Signed")),
-    (Status.DECLINED, gettext_lazy("Declined")),
-    (Status.CANCELLED, gettext_lazy("Cancelled")),
-    (Status.EXPIRED, gettext_lazy("Expired")),
-]
-
-
 @login_required
 @require_GET
 def signing_list(request: AuthedRequest, collaboration_id: int) -> HttpResponse:
     collaboration = access.collaboration_for_signing(request, collaboration_id)
-    status = request.GET.get("status", "")
-    status = status if status in selectors.PARTNER_STATUSES else ""  # an unknown filter shows them all
-    signings = selectors.signings_for_collaboration(
-        user=request.user, collaboration=collaboration, status=status
-    )
+    signings = selectors.signings_for_collaboration(user=request.user, collaboration=collaboration)
     page = Paginator(signings, settings.PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "signing/partner_list.html",
-        {
-            "collaboration": collaboration,
-            "page": page,
-            "tab": "signings",
-            "nav": "customers",
-            "status": status,
-            "filters": LIST_FILTERS,
-        },
+        {"collaboration": collaboration, "page": page, "tab": "signings", "nav": "customers"},
     )
-
-
-@login_required
-@require_POST
-def attention_dismiss(request: AuthedRequest, collaboration_id: int, kind: str) -> HttpResponse:
-    """A declined or expired badge's dismiss button on Mina samarbeten; back to the list's page."""
-    collaboration = access.collaboration_for_signing(request, collaboration_id)
-    if kind not in AttentionKind.values:
-        raise Http404
-    form = AttentionDismissForm(request.POST)
-    form.is_valid()  # either field may be missing or bad: now, and the list's first page
-    services.attention_dismiss(
-        user=request.user, collaboration=collaboration, kind=kind, until=form.cleaned_data.get("until")
-    )
-    if kind == AttentionKind.DECLINED:
-        text = _("The declined signings of %(name)s are dismissed for you; a new decline shows again.")
-    else:
-        text = _("The expired signings of %(name)s are dismissed for you; a new expiry shows again.")
-    messages.success(request, text % {"name": collaboration.customer.name})
-    return redirect(form.cleaned_data.get("next") or "customers:customer_list")
 
 
 def _party_state(party: Party, signing: SigningRequest, turn: int | None) -> tuple[str, str]:
@@ -514,9 +475,18 @@ def signing_detail(request: AuthedRequest, collaboration_id: int, request_id: in
     signing.collaboration = collaboration
     if signing.status == Status.DRAFT:
         return redirect("signing:partner_draft_review", collaboration.pk, signing.pk)
+    return _detail_page(request, signing)
+
+
+def _detail_page(
+    request: AuthedRequest, signing: SigningRequest, fixes: _Fixes | None = None
+) -> HttpResponse:
+    """The request's page; with `fixes`, a fixing form posted with errors, shown again (422)."""
+    collaboration = signing.collaboration
     parties = selectors.parties_of(user=request.user, signing=signing)
     turn = selectors.current_order_of(parties)
     events: list[Event] = selectors.timeline_of(user=request.user, signing=signing)
+    party_fixes, fixing = _fixing_context(signing, parties, turn, fixes or _Fixes())
     sealed_url = ""
     if signing.sealed_version is not None:
         sealed_url = reverse("documents:document_detail", args=[signing.sealed_version.document_id])
@@ -526,7 +496,8 @@ def signing_detail(request: AuthedRequest, collaboration_id: int, request_id: in
         {
             "collaboration": collaboration,
             "signing": signing,
-            "parties": [(p, *_party_state(p, signing, turn)) for p in parties],
+            "parties": [(p, *_party_state(p, signing, turn), party_fixes[p.pk]) for p in parties],
+            **fixing,
             "timeline": [(e, services.describe_event(e)) for e in events],
             "sealed_url": sealed_url,
             "document_url": ""
@@ -539,6 +510,7 @@ def signing_detail(request: AuthedRequest, collaboration_id: int, request_id: in
             "tab": "signings",
             "nav": "customers",
         },
+        status=422 if fixes else 200,
     )
 
 
@@ -581,3 +553,184 @@ def party_revoke(
                 % {"name": party.name},
             )
     return redirect("signing:partner_detail", collaboration_id, signing.pk)
+
+
+# --- Fixing a sent signing: on its page, for anyone who may start one ------------------------------
+# Remind a party now, change a party's name or email, add or remove a party, extend the deadline.
+# access.signing_for_fixing answers 404 to anyone who may not see the request; the services say
+# why a fix cannot be made (no longer pending, someone signed, the party answered, ...).
+
+
+@dataclass
+class _PartyFix:
+    """What a party's line on the page offers (the services decide again)."""
+
+    remind: bool
+    reminded_at: datetime | None  # reminded within the hour: when (the button waits)
+    change: PartyChangeForm | None
+    change_open: bool
+    remove: bool
+
+
+@dataclass
+class _Fixes:
+    """One fixing form posted with errors, shown again open on the page (422)."""
+
+    change: tuple[int, PartyChangeForm] | None = None
+    add: PartyAddForm | None = None
+    deadline: DeadlineForm | None = None
+
+
+def _change_prefix(party: Party) -> str:
+    return f"party-{party.pk}"
+
+
+def _fixing_context(
+    signing: SigningRequest, parties: list[Party], turn: int | None, fixes: _Fixes
+) -> tuple[dict[int, _PartyFix], dict[str, Any]]:
+    """Each party's fixes, and the page's own (add a party, extend the deadline)."""
+    fixing = signing.status == Status.PENDING
+    may_add_remove = fixing and not any(p.action in ("signed", "approved") for p in parties)
+    signers = sum(1 for p in parties if p.role == Role.SIGNER)
+    now = timezone.now()
+    rows = {}
+    for p in parties:
+        recent = services.reminded_recently(p, now=now)
+        is_open = fixes.change is not None and fixes.change[0] == p.pk
+        change = None
+        if fixing and p.acted_at is None:
+            change = (
+                fixes.change[1]
+                if fixes.change is not None and is_open
+                else PartyChangeForm(initial={"name": p.name, "email": p.email}, prefix=_change_prefix(p))
+            )
+        rows[p.pk] = _PartyFix(
+            remind=fixing
+            and p.must_act
+            and p.acted_at is None
+            and p.order == turn
+            and p.locked_at is None
+            and signing.deadline > now
+            and not recent,
+            reminded_at=p.reminded_at if recent else None,
+            change=change,
+            change_open=is_open,
+            remove=may_add_remove and not (p.role == Role.SIGNER and signers == 1),
+        )
+    later = timezone.localdate(max(signing.deadline, now)) + dt.timedelta(days=7)
+    page = {
+        "fixing": fixing,
+        "bankid": bankid_configured(),
+        "add_form": (fixes.add or PartyAddForm(prefix="add", initial={"order": turn or 1}))
+        if may_add_remove
+        else None,
+        "deadline_form": (fixes.deadline or DeadlineForm(prefix="deadline", initial={"deadline": later}))
+        if fixing
+        else None,
+    }
+    return rows, page
+
+
+def _back(signing: SigningRequest) -> HttpResponse:
+    return redirect("signing:partner_detail", signing.collaboration_id, signing.pk)
+
+
+def _on_form(request: AuthedRequest, form: forms.Form, error: ServiceError) -> bool:
+    """A refusal about what was typed goes on the form, shown again (returns True); any other is
+    about the request as it is now (someone signed, the party answered): the page, fresh, says it."""
+    if error.field is None:
+        messages.error(request, error.message)
+        return False
+    form.add_error(error.field if error.field in form.fields else None, error.message)
+    return True
+
+
+@login_required
+@require_POST
+def party_remind(
+    request: AuthedRequest, collaboration_id: int, request_id: int, party_id: int
+) -> HttpResponse:
+    party = access.party_for_fixing(request, collaboration_id, request_id, party_id)
+    try:
+        services.party_remind(party=party, actor=request.user)
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("%(name)s was sent a reminder.") % {"name": party.name})
+    return _back(party.request)
+
+
+@login_required
+@require_POST
+def party_change(
+    request: AuthedRequest, collaboration_id: int, request_id: int, party_id: int
+) -> HttpResponse:
+    party = access.party_for_fixing(request, collaboration_id, request_id, party_id)
+    form = PartyChangeForm(request.POST, prefix=_change_prefix(party))
+    if form.is_valid():
+        try:
+            changed = services.party_change(party=party, actor=request.user, **form.cleaned_data)
+        except ServiceError as error:
+            if not _on_form(request, form, error):
+                return _back(party.request)
+        else:
+            if changed.notified_at is not None:
+                text = _("%(name)s was changed and sent a new link at %(email)s.")
+            else:
+                text = _("%(name)s was changed; they get their link at %(email)s when it is their turn.")
+            messages.success(request, text % {"name": changed.name, "email": changed.email})
+            return _back(party.request)
+    return _detail_page(request, party.request, _Fixes(change=(party.pk, form)))
+
+
+@login_required
+@require_POST
+def party_add(request: AuthedRequest, collaboration_id: int, request_id: int) -> HttpResponse:
+    signing = access.signing_for_fixing(request, collaboration_id, request_id)
+    form = PartyAddForm(request.POST, prefix="add")
+    if form.is_valid():
+        try:
+            added = services.party_add(signing=signing, actor=request.user, party=form.to_input())
+        except ServiceError as error:
+            if not _on_form(request, form, error):
+                return _back(signing)
+        else:
+            if added.notified_at is not None:
+                text = _("%(name)s was added and sent the link.")
+            else:
+                text = _("%(name)s was added.")
+            messages.success(request, text % {"name": added.name})
+            return _back(signing)
+    return _detail_page(request, signing, _Fixes(add=form))
+
+
+@login_required
+@require_POST
+def party_remove(
+    request: AuthedRequest, collaboration_id: int, request_id: int, party_id: int
+) -> HttpResponse:
+    party = access.party_for_fixing(request, collaboration_id, request_id, party_id)
+    try:
+        services.party_remove(party=party, actor=request.user)
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("%(name)s was removed from the signing.") % {"name": party.name})
+    return _back(party.request)
+
+
+@login_required
+@require_POST
+def deadline_extend(request: AuthedRequest, collaboration_id: int, request_id: int) -> HttpResponse:
+    signing = access.signing_for_fixing(request, collaboration_id, request_id)
+    form = DeadlineForm(request.POST, prefix="deadline")
+    if form.is_valid():
+        try:
+            services.signing_extend_deadline(signing=signing, actor=request.user, deadline=form.deadline_at())
+        except ServiceError as error:
+            if not _on_form(request, form, error):
+                return _back(signing)
+        else:
+            messages.success(request, _("The deadline was extended."))
+            return _back(signing)
+    return _detail_page(request, signing, _Fixes(deadline=form))

@@ -30,6 +30,8 @@ from django.db.models import Min, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django.utils.dateparse import parse_datetime
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from billing import services as billing
@@ -51,12 +53,11 @@ from signing import selectors as signing_selectors
 from signing.methods import Answer, bankid_configured, max_failures, method_for
 from signing.models import (
     Attachment,
-    AttentionKind,
-    AttentionSeen,
     Event,
     Language,
     Method,
     Party,
+    RetiredLink,
     Role,
     SigningRequest,
     Status,
@@ -650,6 +651,24 @@ def _tell_firm(request: SigningRequest, status: str, party: Party | None = None)
         )
 
 
+class LinkRetired(ServiceError):
+    """A link that was replaced, or whose party was removed: its pages answer 410 and say so."""
+
+    def __init__(self, retired: RetiredLink) -> None:
+        super().__init__(_("This signing link no longer works."))
+        self.retired = retired
+
+
+def retired_link_reason(retired: RetiredLink) -> str:
+    """Why a retired link no longer works (for the page answered with 410)."""
+    if retired.reason == RetiredLink.Reason.REMOVED:
+        return _("The sender has removed you from this signing, so the link no longer works.")
+    return _(
+        "The sender has replaced this link with a new one, sent by email. Use the link in the newest "
+        "email about this signing, or ask the sender."
+    )
+
+
 def party_for_token(token: str) -> Party:
     """The party of a personal link; ServiceError for an unknown token (the page says the link is
     not valid, nothing more)."""
@@ -660,6 +679,13 @@ def party_for_token(token: str) -> Party:
         .first()
     )
     if party is None:
+        retired = (
+            RetiredLink.objects.select_related("request__collaboration__partner", "request__created_by")
+            .filter(token_hash=token_hash(token))
+            .first()
+        )
+        if retired is not None:
+            raise LinkRetired(retired)
         raise ServiceError(_("This signing link is not valid."))
     return party
 
@@ -781,10 +807,14 @@ def _record_act(*, party: Party, action: str, ip: str | None, user_agent: str, r
         raise ServiceError(why_not)
     done = {"sign": "signed", "approve": "approved", "decline": "declined"}[action]
     now = timezone.now()
-    if not Party.objects.filter(pk=party.pk, acted_at__isnull=True).update(
+    # The link the party came by must still be its link: a change (party_change) or a removal
+    # committed meanwhile leaves its old holder nothing to act on.
+    if not Party.objects.filter(pk=party.pk, acted_at__isnull=True, token_hash=party.token_hash).update(
         action=done, acted_at=now, ip=ip, user_agent=user_agent[:300], decline_reason=reason
     ):
-        raise ServiceError(_("You have already answered this signing."))
+        if Party.objects.filter(pk=party.pk, acted_at__isnull=False).exists():
+            raise ServiceError(_("You have already answered this signing."))
+        raise ServiceError(_("This signing link no longer works: the sender has replaced it."))
     party.refresh_from_db()
     _event(request, done, party=party, ip=ip)
     if action == "decline":
@@ -843,12 +873,388 @@ def signing_cancel(*, request: SigningRequest, actor: User) -> SigningRequest:
     return request
 
 
+# --- Fixing a sent request: remind, change or add or remove a party, extend the deadline -------------
+# For anyone who may start signings for the customer (customers.access.may_work_with), while the
+# request is pending. Each takes the request's row lock first (_signing_for_fixing), as a party's
+# act does (_record_act), so a fix and a signature never interleave: a change after a signature
+# sees it, and a signature after a change sees the new link (and not the old one's holder).
+
+REMIND_EVERY = dt.timedelta(hours=1)
+
+
+def _signing_for_fixing(signing_id: int, actor: User) -> SigningRequest:
+    """The request under its row lock (its row only, as signing_cancel), if `actor` may fix it."""
+    signing = (
+        SigningRequest.objects.select_for_update(of=("self",))
+        .select_related("collaboration__partner", "created_by")
+        .get(pk=signing_id)
+    )
+    if may_work_with(actor, signing.collaboration) is None:
+        raise ServiceError(_("Only the firm's users who work with this customer can change this signing."))
+    if signing.status != Status.PENDING:
+        raise ServiceError(_("Only a signing that is waiting for signatures can be changed."))
+    return signing
+
+
+def _party_for_fixing(signing: SigningRequest, party: Party) -> Party:
+    """`party` as it is now, under the request's lock, if it has not acted; its request is `signing`."""
+    current = Party.objects.filter(pk=party.pk, request=signing).first()
+    if current is None:
+        raise ServiceError(_("%(name)s is no longer a party to this signing.") % {"name": party.name})
+    if current.acted_at is not None:
+        raise ServiceError(
+            _("%(name)s has already answered: they can no longer be changed.") % {"name": current.name}
+        )
+    current.request = signing
+    return current
+
+
+def _nobody_signed_yet(signing: SigningRequest) -> None:
+    if signing.parties.filter(action__in=["signed", "approved"]).exists():
+        raise ServiceError(
+            _(
+                "Someone has already signed or approved, so parties can no longer be added or removed. "
+                "Cancel the signing and send it again instead."
+            )
+        )
+
+
+def _new_link() -> tuple[str, str]:
+    """A new link's salt and the sha256 of its token."""
+    salt = secrets.token_hex(16)
+    return salt, token_hash(salted_hmac("signing.party", salt).hexdigest())
+
+
+def _replace_link(signing: SigningRequest, party: Party, **changes: object) -> bool:
+    """Give `party` (with `changes` to its row) a new personal link, reset its code, the code's
+    limits and a lock, and keep the old link's hash so that its pages answer 410. Only a party
+    that has not acted; returns whether it was changed. Precondition: the request's row lock is
+    held, as by every change of a link, so the hash read here is the one being replaced."""
+    old = (
+        Party.objects.filter(pk=party.pk, request=signing, acted_at__isnull=True)
+        .values_list("token_hash", flat=True)
+        .first()
+    )
+    if old is None:
+        return False
+    salt, hashed = _new_link()
+    Party.objects.filter(pk=party.pk, token_hash=old).update(
+        token_salt=salt,
+        token_hash=hashed,
+        code_hash="",
+        code_sent_at=None,
+        code_attempts=0,
+        code_verified_at=None,
+        code_failures=0,
+        code_window_start=None,
+        code_window_sends=0,
+        locked_at=None,
+        **changes,
+    )
+    RetiredLink.objects.create(
+        request=signing, party_id=party.pk, token_hash=old, reason=RetiredLink.Reason.REPLACED
+    )
+    return True
+
+
+def _tell_sender(signing: SigningRequest, actor: User) -> None:
+    """The sender hears when someone else changed their signing (in the portal and by email, as
+    the other things that need their attention)."""
+    if actor.pk == signing.created_by_id:
+        return
+    notify(
+        event=Event_.SIGNING_ATTENTION,
+        recipients=[signing.created_by],
+        actor=actor,
+        collaboration=signing.collaboration,
+        url=reverse("signing:partner_detail", args=[signing.collaboration_id, signing.pk]),
+        params={"document": signing.title, "changed_by": actor.get_full_name()},
+    )
+
+
+def reminded_recently(party: Party, *, now: datetime | None = None) -> bool:
+    """Whether `party` was reminded by hand less than REMIND_EVERY ago (the page says when)."""
+    return party.reminded_at is not None and (now or timezone.now()) - party.reminded_at < REMIND_EVERY
+
+
+@transaction.atomic
+def party_remind(*, party: Party, actor: User) -> Party:
+    """Email a party whose turn it is its link again now (and tell it in the portal if it is a
+    user), at most once per REMIND_EVERY: the slot is claimed by a conditional UPDATE of
+    `reminded_at`, so two clicks at once send one reminder."""
+    signing = _signing_for_fixing(party.request_id, actor)
+    party = _party_for_fixing(signing, party)
+    now = timezone.now()
+    if signing.deadline <= now:
+        raise ServiceError(_("The deadline has passed: extend it before reminding anyone."))
+    if not party.must_act:
+        raise ServiceError(
+            _("%(name)s only gets a copy when everyone has signed: there is nothing to remind them of.")
+            % {"name": party.name}
+        )
+    if party.locked_at is not None:
+        raise ServiceError(
+            _("%(name)s's link is locked after too many wrong codes: send a new link instead.")
+            % {"name": party.name}
+        )
+    if current_order(signing) != party.order:
+        raise ServiceError(
+            _("It is not %(name)s's turn yet: they get their link when it is.") % {"name": party.name}
+        )
+    if not Party.objects.filter(
+        Q(reminded_at__isnull=True) | Q(reminded_at__lte=now - REMIND_EVERY), pk=party.pk
+    ).update(reminded_at=now):
+        when = party.reminded_at or now  # read under the lock, as every reminder writes it
+        raise ServiceError(
+            _("%(name)s was reminded less than an hour ago. You can remind them again at %(time)s.")
+            % {
+                "name": party.name,
+                "time": date_format(timezone.localtime(when + REMIND_EVERY), "TIME_FORMAT"),
+            }
+        )
+    party.reminded_at = now
+    from signing import tasks
+
+    enqueue_on_commit(tasks.email_party, party.pk, "reminder")
+    _tell_party(party, Event_.SIGNING_REMINDER)
+    _event(signing, "party_reminded", party=party, actor=actor, by=actor.get_full_name())
+    return party
+
+
+def _clean_contact(name: str, email: str) -> tuple[str, str]:
+    """A party's name and email as _clean_parties keeps them, or ServiceError."""
+    cleaned = _clean_parties([PartyInput(name, email)])[0]
+    return cleaned.name, cleaned.email
+
+
+def _email_taken(signing: SigningRequest, email: str, *, other_than: int | None = None) -> None:
+    taken = Party.objects.filter(request=signing, email=email)
+    if other_than is not None:
+        taken = taken.exclude(pk=other_than)
+    if taken.exists():
+        raise ServiceError(
+            _("%(email)s is already a party to this signing.") % {"email": email}, field="email"
+        )
+
+
+@transaction.atomic
+def party_change(*, party: Party, actor: User, name: str, email: str) -> Party:
+    """Correct the name or email of a party who has not acted. Its old link stops working (its
+    pages answer 410), a new one is emailed when it is (or was) the party's turn, the portal user
+    with the new address (if any) becomes the party's user, and the change is on the timeline
+    (so on the sealed PDF's audit page). `party` is the row as the caller read it: when someone
+    else changed it meanwhile (its link is another), this change is refused, not made on top."""
+    signing = _signing_for_fixing(party.request_id, actor)
+    current = _party_for_fixing(signing, party)
+    if current.token_hash != party.token_hash:
+        raise ServiceError(
+            _("%(name)s was changed by someone else meanwhile: look at the signing again.")
+            % {"name": current.name}
+        )
+    name, email = _clean_contact(name, email)
+    if (name, email) == (current.name, current.email):
+        raise ServiceError(_("Nothing was changed: give another name or email address."))
+    _email_taken(signing, email, other_than=current.pk)
+    user = User.objects.filter(email__iexact=email, is_active=True).first()
+    _replace_link(signing, current, name=name, email=email, user=user)
+    changed = Party.objects.select_related("user").get(pk=current.pk)
+    changed.request = signing
+    _event(
+        signing,
+        "party_changed",
+        party=changed,
+        actor=actor,
+        by=actor.get_full_name(),
+        old_name=current.name,
+        old_email=current.email,
+        new_name=name,
+        new_email=email,
+    )
+    if changed.notified_at is not None:
+        from signing import tasks
+
+        enqueue_on_commit(tasks.email_party, changed.pk, "request")
+        _tell_party(changed, Event_.SIGNING_REQUESTED)
+    _tell_sender(signing, actor)
+    return changed
+
+
+@transaction.atomic
+def party_add(*, signing: SigningRequest, actor: User, party: PartyInput) -> Party:
+    """Add a party before anyone has signed or approved. A signer or approver may not come before
+    the parties who already have their links (they would have to wait again); one whose order is
+    the current turn is sent its link at once."""
+    signing = _signing_for_fixing(signing.pk, actor)
+    _nobody_signed_yet(signing)
+    parties = list(signing.parties.all())
+    _email_taken(signing, party.email.strip().lower())
+    existing = [
+        PartyInput(p.name, p.email, p.role, p.method, p.order, p.mobile, p.personnummer) for p in parties
+    ]
+    new = _clean_parties([*existing, party])[-1]
+    turn = current_order(signing)
+    if new.role != Role.VIEWER and turn is not None and new.order < turn:
+        raise ServiceError(
+            _(
+                "The order must be %(turn)d or later: the parties of order %(turn)d have already been "
+                "sent their links."
+            )
+            % {"turn": turn},
+            field="order",
+        )
+    salt, hashed = _new_link()
+    added = Party.objects.create(
+        request=signing,
+        name=new.name,
+        email=new.email,
+        mobile=new.mobile,
+        personnummer=new.personnummer,
+        role=new.role,
+        method=new.method,
+        order=new.order,
+        user=User.objects.filter(email__iexact=new.email, is_active=True).first(),
+        token_salt=salt,
+        token_hash=hashed,
+    )
+    _event(
+        signing,
+        "party_added",
+        party=added,
+        actor=actor,
+        by=actor.get_full_name(),
+        name=added.name,
+        email=added.email,
+        role=added.role,
+    )
+    _start_turn(signing)
+    _tell_sender(signing, actor)
+    added.refresh_from_db()
+    return added
+
+
+@transaction.atomic
+def party_remove(*, party: Party, actor: User) -> None:
+    """Remove a party before anyone has signed or approved, never the last signer. Its link stops
+    working (its pages answer 410 and say it was removed); when it was the last of the current
+    turn, the next order's parties are sent their links. The timeline keeps its name."""
+    signing = _signing_for_fixing(party.request_id, actor)
+    _nobody_signed_yet(signing)
+    current = _party_for_fixing(signing, party)
+    signers = signing.parties.filter(role=Role.SIGNER).exclude(pk=current.pk)
+    if current.role == Role.SIGNER and not signers.exists():
+        raise ServiceError(
+            _(
+                "%(name)s is the only signer, and a signing needs one. Add another signer first, "
+                "or cancel the signing."
+            )
+            % {"name": current.name}
+        )
+    RetiredLink.objects.create(
+        request=signing, party=None, token_hash=current.token_hash, reason=RetiredLink.Reason.REMOVED
+    )
+    # The lines about the party keep its name once its row is gone (Event.party becomes NULL).
+    for line in Event.objects.filter(party=current):
+        line.detail = {**line.detail, "party_name": current.name}
+        line.save(update_fields=["detail"])
+    _event(
+        signing,
+        "party_removed",
+        actor=actor,
+        by=actor.get_full_name(),
+        name=current.name,
+        email=current.email,
+        role=current.role,
+    )
+    current.delete()
+    _start_turn(signing)
+    _tell_sender(signing, actor)
+
+
+@transaction.atomic
+def signing_extend_deadline(*, signing: SigningRequest, actor: User, deadline: datetime) -> SigningRequest:
+    """Move the deadline later: after now and the current one, at most a year (366 days, as when
+    sending) after the request was sent. A request whose deadline passed but that has not yet
+    been expired (expire_due runs every few minutes) may be given more time too."""
+    signing = _signing_for_fixing(signing.pk, actor)
+    old = signing.deadline
+    if deadline <= timezone.now():
+        raise ServiceError(_("The new deadline must be in the future."), field="deadline")
+    if deadline <= old:
+        raise ServiceError(
+            _("The new deadline must be later than the current one (%(date)s).")
+            % {"date": date_format(timezone.localtime(old), "DATE_FORMAT")},
+            field="deadline",
+        )
+    latest = (signing.sent_at or signing.created_at) + dt.timedelta(days=366)
+    if deadline > latest:
+        raise ServiceError(
+            _("The deadline can be at most a year after the signing was sent (%(date)s).")
+            % {"date": date_format(timezone.localtime(latest), "DATE_FORMAT")},
+            field="deadline",
+        )
+    SigningRequest.objects.filter(pk=signing.pk).update(deadline=deadline)
+    signing.deadline = deadline
+    _event(
+        signing,
+        "deadline_extended",
+        actor=actor,
+        by=actor.get_full_name(),
+        old=old.isoformat(),
+        new=deadline.isoformat(),
+    )
+    _tell_sender(signing, actor)
+    return signing
+
+
+def _day(value: object) -> str:
+    when = parse_datetime(str(value))
+    return date_format(timezone.localtime(when), "DATE_FORMAT") if when is not None else ""
+
+
+def _describe_fix(event: Event) -> str | None:
+    """The timeline's line for a fix (describe_event), or None for another kind of event."""
+    d = event.detail
+    by = d.get("by", "")
+    if event.kind == "party_changed":
+        return _("%(by)s changed %(old)s to %(new)s; the old link no longer works") % {
+            "by": by,
+            "old": f"{d.get('old_name', '')} <{d.get('old_email', '')}>",
+            "new": f"{d.get('new_name', '')} <{d.get('new_email', '')}>",
+        }
+    if event.kind == "party_added":
+        role = Role(d["role"]).label if d.get("role") in Role.values else ""
+        return _("%(by)s added %(who)s (%(role)s)") % {
+            "by": by,
+            "who": f"{d.get('name', '')} <{d.get('email', '')}>",
+            "role": role,
+        }
+    if event.kind == "party_removed":
+        return _("%(by)s removed %(who)s; their link no longer works") % {
+            "by": by,
+            "who": f"{d.get('name', '')} <{d.get('email', '')}>",
+        }
+    if event.kind == "party_reminded":
+        who = event.party.name if event.party is not None else str(d.get("party_name", ""))
+        return _("%(by)s reminded %(who)s") % {"by": by, "who": who}
+    if event.kind == "deadline_extended":
+        return _("%(by)s moved the deadline from %(old)s to %(new)s") % {
+            "by": by,
+            "old": _day(d.get("old")),
+            "new": _day(d.get("new")),
+        }
+    return None
+
+
 def expire_due(*, now: datetime | None = None) -> int:
     """Pending requests past their deadline become expired (each once)."""
     now = now or timezone.now()
     count = 0
     for request in SigningRequest.objects.filter(status=Status.PENDING, deadline__lte=now):
         with transaction.atomic():
+            # Under the row lock, as signing_extend_deadline: a deadline moved meanwhile wins.
+            locked = SigningRequest.objects.select_for_update(of=("self",)).filter(pk=request.pk)
+            if not locked.filter(deadline__lte=now).values_list("pk", flat=True).first():
+                continue
             if _finish(request, Status.EXPIRED):
                 _tell_firm(request, Status.EXPIRED)
                 count += 1
@@ -982,19 +1388,7 @@ def party_link_revoke(*, party: Party, actor: User) -> Party:
         raise ServiceError(_("Only the sender or an account administrator can send a new link."))
     if request.status != Status.PENDING:
         raise ServiceError(_("Only a signing that is waiting for signatures can get new links."))
-    salt = secrets.token_hex(16)
-    if not Party.objects.filter(pk=party.pk, request=request, acted_at__isnull=True).update(
-        token_salt=salt,
-        token_hash=token_hash(salted_hmac("signing.party", salt).hexdigest()),
-        code_hash="",
-        code_sent_at=None,
-        code_attempts=0,
-        code_verified_at=None,
-        code_failures=0,
-        code_window_start=None,
-        code_window_sends=0,
-        locked_at=None,
-    ):
+    if not _replace_link(request, party):
         raise ServiceError(
             _("%(name)s has already answered: the link cannot be changed.") % {"name": party.name}
         )
@@ -1007,35 +1401,9 @@ def party_link_revoke(*, party: Party, actor: User) -> Party:
     return party
 
 
-@transaction.atomic
-def attention_dismiss(
-    *,
-    user: User,
-    collaboration: Collaboration,
-    kind: str,
-    until: datetime | None = None,
-    now: datetime | None = None,
-) -> AttentionSeen:
-    """`user` has seen the customer's declined (or expired) signings that finished by `until` (the
-    newest one the badge counted; now when not given, never later than now): for them the badge on
-    Mina samarbeten leaves those out until another one finishes. It only moves forward, so a stale
-    form or a second click changes nothing. The caller decided that the user may see the customer
-    (signing.access.collaboration_for_signing)."""
-    kind = AttentionKind(kind)
-    now = now or timezone.now()
-    seen_at = min(until, now) if until is not None else now
-    seen, created = AttentionSeen.objects.get_or_create(
-        user=user, collaboration=collaboration, kind=kind, defaults={"seen_at": seen_at}
-    )
-    if not created and seen.seen_at < seen_at:
-        AttentionSeen.objects.filter(pk=seen.pk, seen_at__lt=seen_at).update(seen_at=seen_at)
-        seen.seen_at = seen_at
-    return seen
-
-
 def describe_event(event: Event) -> str:
     """One line of the timeline, in the active language (the audit trail page uses it)."""
-    who = event.party.name if event.party is not None else ""
+    who = event.party.name if event.party is not None else str(event.detail.get("party_name", ""))
     texts = {
         "sent": _("Sent for signing"),
         "notified": _("%(who)s was sent the signing link") % {"who": who},
@@ -1057,5 +1425,5 @@ def describe_event(event: Event) -> str:
     if event.party is None and event.kind == "declined":
         text = _("The signing was declined and stopped")
     else:
-        text = texts.get(event.kind, event.kind)
+        text = _describe_fix(event) or texts.get(event.kind, event.kind)
     return f"{text} ({event.ip})" if event.ip else text

@@ -22,7 +22,6 @@ urlpatterns = [
     path("verify/", verify_views.verify_page, name="verify"),  # public: anyone checks a sealed PDF
     # Partner side: Mina samarbeten / customer / Signeringar
     path(P, partner_views.signing_list, name="partner_list"),
-    path(P + "attention/<str:kind>/dismiss/", partner_views.attention_dismiss, name="attention_dismiss"),
     path(P + "new/<int:document_id>/", partner_views.signing_new, name="partner_new"),
     path(P + "<int:request_id>/edit/parties/", partner_views.draft_parties, name="partner_draft_parties"),
     path(P + "<int:request_id>/edit/settings/", partner_views.draft_settings, name="partner_draft_settings"),
@@ -36,6 +35,24 @@ urlpatterns = [
         P + "<int:request_id>/parties/<int:party_id>/revoke/",
         partner_views.party_revoke,
         name="partner_revoke",
+    ),
+    # Fixing a sent signing (its page's forms)
+    path(P + "<int:request_id>/deadline/", partner_views.deadline_extend, name="partner_deadline"),
+    path(P + "<int:request_id>/parties/add/", partner_views.party_add, name="partner_party_add"),
+    path(
+        P + "<int:request_id>/parties/<int:party_id>/remind/",
+        partner_views.party_remind,
+        name="partner_party_remind",
+    ),
+    path(
+        P + "<int:request_id>/parties/<int:party_id>/change/",
+        partner_views.party_change,
+        name="partner_party_change",
+    ),
+    path(
+        P + "<int:request_id>/parties/<int:party_id>/remove/",
+        partner_views.party_remove,
+        name="partner_party_remove",
     ),
     path(
         "customers/<int:collaboration_id>/folders/<int:folder_id>/sign/",

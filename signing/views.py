@@ -11,7 +11,10 @@ fetch the sealed PDF for services.SEALED_DAYS.
 
 from __future__ import annotations
 
+import functools
 import uuid
+from collections.abc import Callable
+from typing import Concatenate, ParamSpec
 
 from django.conf import settings
 from django.contrib import messages
@@ -34,12 +37,14 @@ from signing import services
 from signing.bankid import flow
 from signing.bankid.errors import BankIDError
 from signing.methods import BankID
-from signing.models import Method, Party, Role
+from signing.models import Method, Party, RetiredLink, Role
 
 
 def _party(token: str) -> Party:
     try:
         return services.party_for_token(token)
+    except services.LinkRetired:
+        raise  # the view's @_retired_link_gone answers 410
     except ServiceError:
         raise Http404 from None
 
@@ -53,6 +58,36 @@ def _gone(request: HttpRequest, party: Party) -> HttpResponse:
         {"signing": party.request, "reason": services.link_gone_reason(party)},
         status=410,
     )
+
+
+def _retired(request: HttpRequest, retired: RetiredLink) -> HttpResponse:
+    translation.activate(retired.request.language)
+    request.LANGUAGE_CODE = retired.request.language
+    return render(
+        request,
+        "signing/gone.html",
+        {"signing": retired.request, "reason": services.retired_link_reason(retired)},
+        status=410,
+    )
+
+
+_P = ParamSpec("_P")
+
+
+def _retired_link_gone(
+    view: Callable[Concatenate[HttpRequest, _P], HttpResponseBase],
+) -> Callable[Concatenate[HttpRequest, _P], HttpResponseBase]:
+    """Every page of a link that was replaced, or whose party was removed, answers 410 with a page
+    saying so (an unknown link stays a 404): _party lets services.LinkRetired through to here."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, /, *args: _P.args, **kwargs: _P.kwargs) -> HttpResponseBase:
+        try:
+            return view(request, *args, **kwargs)
+        except services.LinkRetired as retired:
+            return _retired(request, retired.retired)
+
+    return wrapped
 
 
 def _throttled(request: HttpRequest) -> HttpResponse | None:
@@ -70,6 +105,7 @@ def _unless_open(request: HttpRequest, party: Party) -> HttpResponse | None:
 
 
 @require_http_methods(["GET", "POST"])
+@_retired_link_gone
 def sign(request: HttpRequest, token: str) -> HttpResponse:
     if refused := _throttled(request):
         return refused
@@ -136,6 +172,7 @@ def _page_context(party: Party, token: str) -> dict[str, object]:
 
 
 @require_GET
+@_retired_link_gone
 def document(request: HttpRequest, token: str, position: int = -1) -> HttpResponseBase:
     """The document (position -1) or an attachment, inline, for the party of the link."""
     if refused := _throttled(request):
@@ -157,6 +194,7 @@ def document(request: HttpRequest, token: str, position: int = -1) -> HttpRespon
 
 
 @require_GET
+@_retired_link_gone
 def page_image(request: HttpRequest, token: str, number: int) -> HttpResponse:
     """Page `number` (from 1) of the document as a small PNG, for the party of the link. Only the
     pages the signing page shows exist here, each rendered once per version and page (see
@@ -180,6 +218,7 @@ def page_image(request: HttpRequest, token: str, number: int) -> HttpResponse:
 
 
 @require_GET
+@_retired_link_gone
 def sealed(request: HttpRequest, token: str) -> HttpResponseBase:
     """The sealed PDF, for the parties of a completed request during services.SEALED_DAYS."""
     if refused := _throttled(request):
@@ -276,6 +315,7 @@ def _done_message(action: str) -> str:
 
 
 @require_POST
+@_retired_link_gone
 def bankid_start(request: HttpRequest, token: str) -> HttpResponse:
     """Start (again) the party's sign order; an open earlier one is cancelled by flow.start."""
     if refused := _throttled(request):
@@ -326,6 +366,7 @@ def bankid_start(request: HttpRequest, token: str) -> HttpResponse:
 
 @never_cache
 @require_GET
+@_retired_link_gone
 def bankid_wait(request: HttpRequest, token: str, order_id: uuid.UUID) -> HttpResponse:
     """The signing page with the order's waiting part in place of the choice."""
     if isinstance(found := _open_order(request, token, order_id), HttpResponse):
@@ -341,6 +382,7 @@ def bankid_wait(request: HttpRequest, token: str, order_id: uuid.UUID) -> HttpRe
 
 @never_cache
 @require_GET
+@_retired_link_gone
 def bankid_status(request: HttpRequest, token: str, order_id: uuid.UUID) -> HttpResponse:
     """The waiting part, polled every second; on completion an `HX-Redirect` header says where
     to go. Not counted against RATE_SIGNING_LINK (a minute of waiting is 60 polls): it answers
@@ -358,6 +400,7 @@ def bankid_status(request: HttpRequest, token: str, order_id: uuid.UUID) -> Http
 
 
 @require_POST
+@_retired_link_gone
 def bankid_cancel(request: HttpRequest, token: str, order_id: uuid.UUID) -> HttpResponse:
     if isinstance(found := _open_order(request, token, order_id), HttpResponse):
         return found
