@@ -277,3 +277,8 @@ def test_without_the_sealing_ca_the_page_says_it_cannot_verify_now(
     assert page.status_code == 503
     html = page.content.decode()
     assert "Files cannot be verified right now. Try again later." in html and "verdict" not in html
+
+
+def test_the_uploaded_file_name_is_shown_as_text(client: Client, db: None) -> None:
+    html = _upload(_english(client), _blank_pdf(), name='<img src=x onerror="alert(1)">.pdf').content.decode()
+    assert "<img src=x" not in html and "&lt;img src=x" in html
