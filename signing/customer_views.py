@@ -51,9 +51,13 @@ class Row:
     sealed_url: str
 
 
+def _is_users(party: Party, user: User) -> bool:
+    """The party is the user: linked to them, or by their email (as the selector decides)."""
+    return party.user_id == user.pk or party.email.lower() == user.email.lower()
+
+
 def _own_party(parties: list[Party], user: User) -> Party | None:
-    email = user.email.lower()
-    return next((p for p in parties if p.user_id == user.pk or p.email.lower() == email), None)
+    return next((p for p in parties if _is_users(p, user)), None)
 
 
 def _sealed_url(signing: SigningRequest) -> str:
@@ -119,7 +123,7 @@ def _party_line(party: Party, signing: SigningRequest, turn: int | None, user: U
         return _("Did not answer"), "muted"
     if party.order != turn:
         return _("Waiting for earlier parties"), "muted"
-    if party.user_id == user.pk or party.email.lower() == user.email.lower():
+    if _is_users(party, user):
         return _("Your turn"), "warn"
     return _("Their turn"), "warn"
 
