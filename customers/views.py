@@ -40,8 +40,9 @@ def customer_list(request: AuthedRequest) -> HttpResponse:
     org = active_partner_org(request)
     query = request.GET.get("q", "")[:100]
     collaborations = selectors.collaborations_for_partner_user(user=request.user, partner=org, search=query)
-    # "Needs attention": per customer, its pending and recently declined or expired signings.
-    collaborations = signing_selectors.with_attention_counts(collaborations)
+    # "Needs attention": per customer, its pending and recently declined or expired signings (those
+    # the user has not dismissed).
+    collaborations = signing_selectors.with_attention_counts(collaborations, user=request.user)
     page = Paginator(collaborations, settings.PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "customers/customer_list.html", {"partner": partner, "page": page, "query": query})
 

@@ -15,6 +15,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.forms import formset_factory
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 
 from documents.models import Document
@@ -217,3 +218,19 @@ def details_initial(draft: SigningRequest, attachment_ids: list[int]) -> dict[st
 def party_rows(parties: list[Party]) -> list[dict[str, Any]]:
     """The parties step's rows as the draft has them."""
     return [{field: getattr(p, field) for field in PARTY_FIELDS} for p in parties]
+
+
+class AttentionDismissForm(forms.Form):
+    """A badge's dismiss button on Mina samarbeten: when the newest signing it counted finished,
+    and the page of the list to go back to. Both optional: a bad value falls back to now and to
+    the list's first page."""
+
+    until = forms.DateTimeField(required=False)
+    next = forms.CharField(max_length=2000, required=False)
+
+    def clean_next(self) -> str:
+        """A path on this site, or "" (never another host)."""
+        url = str(self.cleaned_data["next"])
+        if not url.startswith("/") or url.startswith("//") or "\\" in url:
+            return ""
+        return url if url_has_allowed_host_and_scheme(url, allowed_hosts=None) else ""

@@ -228,6 +228,36 @@ class Attachment(models.Model):
         return self.name
 
 
+class AttentionKind(models.TextChoices):
+    """The badges on Mina samarbeten that a user can dismiss (a pending signing still waits)."""
+
+    DECLINED = "declined", _("Declined")
+    EXPIRED = "expired", _("Expired")
+
+
+class AttentionSeen(models.Model):
+    """A partner user dismissed a customer's declined or expired badge on Mina samarbeten: for them,
+    the signings of that kind that finished by `seen_at` no longer count; a later one shows the
+    badge again. Colleagues keep their own."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    collaboration = models.ForeignKey(Collaboration, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=10, choices=AttentionKind.choices)
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("dismissed signing badge")
+        verbose_name_plural = _("dismissed signing badges")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "collaboration", "kind"], name="attention_seen_once_per_kind"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.collaboration_id} {self.kind}"
+
+
 class Event(models.Model):
     """The request's timeline: what happened, when, by whom (and from where)."""
 

@@ -19,11 +19,12 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpResponse, QueryDict
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from billing.services import BalanceEmpty
@@ -39,6 +40,7 @@ from signing.fixing_forms import DeadlineForm, PartyAddForm, PartyChangeForm
 from signing.forms import (
     PARTY_FIELDS,
     PARTY_PREFIX,
+    AttentionDismissForm,
     BasePartyFormSet,
     SigningForm,
     details_initial,
@@ -46,7 +48,7 @@ from signing.forms import (
     party_rows,
 )
 from signing.methods import bankid_configured, default_method
-from signing.models import Event, Party, Role, SigningRequest, Status
+from signing.models import AttentionKind, Event, Party, Role, SigningRequest, Status
 
 
 def _folder_url(document: Document) -> str:
@@ -432,17 +434,60 @@ def signing_send_again(request: AuthedRequest, collaboration_id: int, request_id
 # --- Signeringar: the customer's requests and one request ---------------------------------------
 
 
+# The filter above Signeringar: (value of ?status=, label); "" is all of them.
+LIST_FILTERS = [
+    ("", gettext_lazy("All")),
+    (Status.DRAFT, gettext_lazy("Drafts")),
+    (Status.PENDING, gettext_lazy("Waiting")),
+    (Status.COMPLETED, gettext_lazy("Signed")),
+    (Status.DECLINED, gettext_lazy("Declined")),
+    (Status.CANCELLED, gettext_lazy("Cancelled")),
+    (Status.EXPIRED, gettext_lazy("Expired")),
+]
+
+
 @login_required
 @require_GET
 def signing_list(request: AuthedRequest, collaboration_id: int) -> HttpResponse:
     collaboration = access.collaboration_for_signing(request, collaboration_id)
-    signings = selectors.signings_for_collaboration(user=request.user, collaboration=collaboration)
+    status = request.GET.get("status", "")
+    status = status if status in selectors.PARTNER_STATUSES else ""  # an unknown filter shows them all
+    signings = selectors.signings_for_collaboration(
+        user=request.user, collaboration=collaboration, status=status
+    )
     page = Paginator(signings, settings.PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "signing/partner_list.html",
-        {"collaboration": collaboration, "page": page, "tab": "signings", "nav": "customers"},
+        {
+            "collaboration": collaboration,
+            "page": page,
+            "tab": "signings",
+            "nav": "customers",
+            "status": status,
+            "filters": LIST_FILTERS,
+        },
     )
+
+
+@login_required
+@require_POST
+def attention_dismiss(request: AuthedRequest, collaboration_id: int, kind: str) -> HttpResponse:
+    """A declined or expired badge's dismiss button on Mina samarbeten; back to the list's page."""
+    collaboration = access.collaboration_for_signing(request, collaboration_id)
+    if kind not in AttentionKind.values:
+        raise Http404
+    form = AttentionDismissForm(request.POST)
+    form.is_valid()  # either field may be missing or bad: now, and the list's first page
+    services.attention_dismiss(
+        user=request.user, collaboration=collaboration, kind=kind, until=form.cleaned_data.get("until")
+    )
+    if kind == AttentionKind.DECLINED:
+        text = _("The declined signings of %(name)s are dismissed for you; a new decline shows again.")
+    else:
+        text = _("The expired signings of %(name)s are dismissed for you; a new expiry shows again.")
+    messages.success(request, text % {"name": collaboration.customer.name})
+    return redirect(form.cleaned_data.get("next") or "customers:customer_list")
 
 
 def _party_state(party: Party, signing: SigningRequest, turn: int | None) -> tuple[str, str]:

@@ -13,9 +13,11 @@ from typing import Any, BinaryIO, cast
 
 from django.db.models import (
     Count,
+    DateTimeField,
     Exists,
     F,
     IntegerField,
+    Max,
     Min,
     OuterRef,
     Prefetch,
@@ -34,21 +36,45 @@ from documents.models import Document, DocumentVersion
 from partners.models import PartnerMembership
 from portal.models import User
 from signing import pdfcheck
-from signing.models import Attachment, Event, Party, Role, SigningRequest, Status
+from signing.models import (
+    Attachment,
+    AttentionKind,
+    AttentionSeen,
+    Event,
+    Party,
+    Role,
+    SigningRequest,
+    Status,
+)
 
 MUST_ACT = [Role.SIGNER, Role.APPROVER]
-# Declined and expired requests stay on the overview this long (there is no "seen" flag yet).
+# Declined and expired requests stay on the overview this long, or until the user dismisses them.
 ATTENTION_DAYS = 30
+# What the partner's Signeringar filters on (the badges on Mina samarbeten link to pending, declined
+# and expired).
+PARTNER_STATUSES = [
+    Status.DRAFT,
+    Status.PENDING,
+    Status.COMPLETED,
+    Status.DECLINED,
+    Status.CANCELLED,
+    Status.EXPIRED,
+]
 # The wizard lists at most this many of the customer's PDFs as attachments (most recent first).
 ATTACHMENT_CHOICES = 200
 
 
-def signings_for_collaboration(*, user: User, collaboration: Collaboration) -> QuerySet[SigningRequest]:
-    """The customer's requests, newest first, each with `required_count` (signers and approvers)
-    and `done_count` (those who signed or approved): one query for a page of them."""
+def signings_for_collaboration(
+    *, user: User, collaboration: Collaboration, status: str | None = None
+) -> QuerySet[SigningRequest]:
+    """The customer's requests (of one of PARTNER_STATUSES when `status` is one, all otherwise),
+    newest first, each with `required_count` (signers and approvers) and `done_count` (those who
+    signed or approved): one query for a page of them."""
+    requests = SigningRequest.objects.filter(collaboration=collaboration)
+    if status in PARTNER_STATUSES:
+        requests = requests.filter(status=status)
     return (
-        SigningRequest.objects.filter(collaboration=collaboration)
-        .select_related("created_by", "updated_by")
+        requests.select_related("created_by", "updated_by")
         .annotate(
             required_count=Count("parties", filter=Q(parties__role__in=MUST_ACT)),
             done_count=Count(
@@ -182,18 +208,39 @@ def _count(requests: QuerySet[SigningRequest]) -> Coalesce:
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
+def _last_finished(requests: QuerySet[SigningRequest]) -> Subquery:
+    """MAX(finished_at) of `requests` (as _count) as a scalar subquery: NULL when there are none."""
+    last = requests.order_by().values("collaboration").annotate(last=Max("finished_at")).values("last")[:1]
+    return Subquery(last, output_field=DateTimeField())
+
+
 def with_attention_counts(
-    collaborations: QuerySet[Collaboration], *, now: dt.datetime | None = None
+    collaborations: QuerySet[Collaboration], *, user: User, now: dt.datetime | None = None
 ) -> QuerySet[Collaboration]:
     """Annotate each collaboration with `signings_waiting` (pending), `signings_declined` and
-    `signings_expired` (in the last ATTENTION_DAYS days): scalar subqueries, so the list costs no
+    `signings_expired` (in the last ATTENTION_DAYS days, and after `user` last dismissed that
+    badge: AttentionSeen), and `signings_declined_until` / `signings_expired_until` (when the
+    newest of those finished: what a dismissal covers). Scalar subqueries, so the list costs no
     extra query whatever its length."""
     since = (now or timezone.now()) - dt.timedelta(days=ATTENTION_DAYS)
     mine = SigningRequest.objects.filter(collaboration=OuterRef("pk"))
+
+    def unseen(kind: AttentionKind) -> QuerySet[SigningRequest]:
+        dismissed = AttentionSeen.objects.filter(
+            user=user,
+            collaboration=OuterRef("collaboration"),
+            kind=kind,
+            seen_at__gte=OuterRef("finished_at"),
+        )
+        return mine.filter(status=kind.value, finished_at__gte=since).exclude(Exists(dismissed))
+
+    declined, expired = unseen(AttentionKind.DECLINED), unseen(AttentionKind.EXPIRED)
     return collaborations.annotate(
         signings_waiting=_count(mine.filter(status=Status.PENDING)),
-        signings_declined=_count(mine.filter(status=Status.DECLINED, finished_at__gte=since)),
-        signings_expired=_count(mine.filter(status=Status.EXPIRED, finished_at__gte=since)),
+        signings_declined=_count(declined),
+        signings_expired=_count(expired),
+        signings_declined_until=_last_finished(declined),
+        signings_expired_until=_last_finished(expired),
     )
 
 

@@ -53,6 +53,8 @@ from signing import selectors as signing_selectors
 from signing.methods import Answer, bankid_configured, max_failures, method_for
 from signing.models import (
     Attachment,
+    AttentionKind,
+    AttentionSeen,
     Event,
     Language,
     Method,
@@ -1399,6 +1401,32 @@ def party_link_revoke(*, party: Party, actor: User) -> Party:
 
         enqueue_on_commit(tasks.email_party, party.pk, "request")
     return party
+
+
+@transaction.atomic
+def attention_dismiss(
+    *,
+    user: User,
+    collaboration: Collaboration,
+    kind: str,
+    until: datetime | None = None,
+    now: datetime | None = None,
+) -> AttentionSeen:
+    """`user` has seen the customer's declined (or expired) signings that finished by `until` (the
+    newest one the badge counted; now when not given, never later than now): for them the badge on
+    Mina samarbeten leaves those out until another one finishes. It only moves forward, so a stale
+    form or a second click changes nothing. The caller decided that the user may see the customer
+    (signing.access.collaboration_for_signing)."""
+    kind = AttentionKind(kind)
+    now = now or timezone.now()
+    seen_at = min(until, now) if until is not None else now
+    seen, created = AttentionSeen.objects.get_or_create(
+        user=user, collaboration=collaboration, kind=kind, defaults={"seen_at": seen_at}
+    )
+    if not created and seen.seen_at < seen_at:
+        AttentionSeen.objects.filter(pk=seen.pk, seen_at__lt=seen_at).update(seen_at=seen_at)
+        seen.seen_at = seen_at
+    return seen
 
 
 def describe_event(event: Event) -> str:

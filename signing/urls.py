@@ -22,6 +22,7 @@ urlpatterns = [
     path("verify/", verify_views.verify_page, name="verify"),  # public: anyone checks a sealed PDF
     # Partner side: Mina samarbeten / customer / Signeringar
     path(P, partner_views.signing_list, name="partner_list"),
+    path(P + "attention/<str:kind>/dismiss/", partner_views.attention_dismiss, name="attention_dismiss"),
     path(P + "new/<int:document_id>/", partner_views.signing_new, name="partner_new"),
     path(P + "<int:request_id>/edit/parties/", partner_views.draft_parties, name="partner_draft_parties"),
     path(P + "<int:request_id>/edit/settings/", partner_views.draft_settings, name="partner_draft_settings"),
