@@ -31,6 +31,7 @@ from signing import services
 from signing.models import SigningRequest, Status
 from signing.services import PartyInput
 from tests.e2e.conftest import Shots, journey_shots, no_horizontal_scroll
+from tests.e2e.test_documents_journey import _log_in as log_in
 from tests.e2e.test_signing_journey import (
     DESKTOP,
     MESSAGE,
@@ -44,7 +45,6 @@ from tests.e2e.test_signing_journey import (
     _sign_as,
     _two_page_pdf,
 )
-from tests.factories import PASSWORD
 
 pytestmark = [pytest.mark.e2e]
 
@@ -124,10 +124,7 @@ def test_karin_downloads_the_sealed_pdf_from_signeringar_and_the_outside_party_b
 
     # --- Karin logs in: Collaborations > the firm > Signings, while it waits on both ---------------
     page.set_viewport_size(DESKTOP)
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label(re.compile(r"^(E-post|Email):?$")).fill(karin.email)
-    page.get_by_label(re.compile(r"^(Lösenord|Password):?$")).fill(PASSWORD)
-    page.locator("main form button[type=submit]").click()
+    log_in(page, base, karin.email)
     expect(page).to_have_url(base + reverse("customers:collaboration_list"))
     page.get_by_role("link", name=re.compile(re.escape(PARTNER_NAME))).click()
     expect(page).to_have_url(base + reverse("documents:customer_root", args=[collaboration.pk]))
