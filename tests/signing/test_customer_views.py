@@ -313,6 +313,8 @@ def test_pending_shows_whose_turn_and_the_deadline_and_a_sign_link_for_the_user(
     assert reverse("signing:party_open", args=[karin.pk]) in page
     detail = html(login(world.primary).get(detail_url(world, signing)))
     assert "Your turn" in detail and reverse("signing:party_open", args=[karin.pk]) in detail
+    assert sealed_url(world, signing) not in detail
+    assert login(world.primary).get(sealed_url(world, signing)).status_code == 404  # nothing sealed yet
     # Another reader of the folder sees whose turn it is, and no link to sign as someone else.
     page = html(login(world.customer_user).get(list_url(world)))
     assert "Waiting for Karin Primary" in page
