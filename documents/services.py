@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -494,17 +495,8 @@ def _record_version(
                 _("A document named %(name)s was added at the same moment. Upload the file again.")
                 % {"name": name}
             ) from None
-    number = (DocumentVersion.objects.filter(document=document).aggregate(m=Max("number"))["m"] or 0) + 1
-    version = DocumentVersion.objects.create(
-        document=document,
-        number=number,
-        storage_key=key,
-        size=spooled.size,
-        content_type=spooled.content_type,
-        sha256=spooled.sha256,
-        uploaded_by=actor,
-        uploaded_by_customer=by_customer,
-        created_at=now,
+    version = _next_version(
+        document=document, actor=actor, spooled=spooled, key=key, by_customer=by_customer, now=now
     )
     changes: dict[str, Any] = {
         "current_version": version,
@@ -525,22 +517,99 @@ def _record_version(
             actor=actor,
             names=[name],
         )
+    _count_version(
+        folder=folder,
+        actor=actor,
+        version=version,
+        action="document.upload" if created else "document.version",
+        **({"requested_name": requested} if name != requested else {}),
+    )
+    return version
+
+
+def _next_version(
+    *,
+    document: Document,
+    actor: User,
+    spooled: storage.SpooledUpload,
+    key: str,
+    by_customer: bool,
+    now: datetime,
+) -> DocumentVersion:
+    """The row of the document's next version, for a file stored under `key`. Precondition: the
+    document row is locked."""
+    number = (DocumentVersion.objects.filter(document=document).aggregate(m=Max("number"))["m"] or 0) + 1
+    return DocumentVersion.objects.create(
+        document=document,
+        number=number,
+        storage_key=key,
+        size=spooled.size,
+        content_type=spooled.content_type,
+        sha256=spooled.sha256,
+        uploaded_by=actor,
+        uploaded_by_customer=by_customer,
+        created_at=now,
+    )
+
+
+def _count_version(
+    *, folder: Folder, actor: User, version: DocumentVersion, action: str, **detail: Any
+) -> None:
+    """Count a new version's bytes, audit it and render its preview after commit."""
     # Last, as it locks the partner row until commit; refuses (rolling all of this back) at the cap.
-    billing.storage_add(partner_id=_partner_id(folder), nbytes=spooled.size, actor=actor)
+    billing.storage_add(partner_id=_partner_id(folder), nbytes=version.size, actor=actor)
     audit_record(
         actor=actor,
-        action="document.upload" if created else "document.version",
-        obj=document,
+        action=action,
+        obj=version.document,
         collaboration_id=folder.collaboration_id,
-        version=number,
-        size=spooled.size,
-        sha256=spooled.sha256,
-        content_type=spooled.content_type,
-        **({"requested_name": requested} if name != requested else {}),
+        version=version.number,
+        size=version.size,
+        sha256=version.sha256,
+        content_type=version.content_type,
+        **detail,
     )
     from documents import tasks
 
     enqueue_on_commit(tasks.render_preview, version.pk)
+
+
+def version_add_copy(*, document: Document, actor: User, data: bytes, reason: str) -> DocumentVersion:
+    """Store `data`, which the portal made from the document's current version (signing's copy of
+    a PDF prepared for signing: signing.prepare), as the document's new current version.
+
+    Precondition: inside the caller's transaction, which holds the document's row lock (a signing's
+    send, through locks.lock_documents): the upload rules about names, holds and viruses are the
+    caller's, as the bytes come from a file that passed them. The storage cap refuses it (nothing
+    stored then); any failure in here removes the stored file. Once it returns, a rollback of the
+    caller's transaction is the caller's to clean up (delete the version's storage_key).
+    """
+    folder = Folder.objects.select_related("collaboration").get(pk=document.folder_id)
+    spooled = storage.spool_upload([data], max_bytes=max(len(data), 1))
+    stored_key = ""
+    try:
+        billing.storage_check(partner_id=_partner_id(folder), nbytes=spooled.size)
+        stored_key = storage.store(
+            spooled, key=storage.new_storage_key(collaboration_id=folder.collaboration_id)
+        )
+        with transaction.atomic():
+            now = timezone.now()
+            version = _next_version(
+                document=document, actor=actor, spooled=spooled, key=stored_key, by_customer=False, now=now
+            )
+            Document.objects.filter(pk=document.pk).update(
+                current_version=version, updated_at=now, version_count=F("version_count") + 1
+            )
+            document.current_version = version
+            _count_version(
+                folder=folder, actor=actor, version=version, action="document.version", reason=reason
+            )
+    except BaseException:
+        if stored_key:
+            storage.delete_quietly([stored_key])
+        raise
+    finally:
+        spooled.close()
     return version
 
 

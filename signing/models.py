@@ -53,6 +53,10 @@ class SigningRequest(models.Model):
         DocumentVersion, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     version_sha256 = models.CharField(max_length=64, blank=True)
+    # What sending changed in the files to make them fit for signing, and the embedded files they
+    # carry (signing.prepare): {"files": [{"name", "decrypted", "trailing_bytes", "removed",
+    # "embedded", ...}]}; empty when nothing needed saying.
+    prepared = models.JSONField(default=dict, blank=True)
     title = models.CharField(_("title"), max_length=255)
     pages = models.PositiveIntegerField(_("pages"), default=0)  # of the document, from the PDF check
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")

@@ -1,7 +1,16 @@
 """Decide whether a PDF may be sent for signing, and say why not in words a user can act on.
 
-`check_pdf(data, name=...)` returns `PdfInfo(pages, size, sha256)` or raises `PdfRefused`, whose
-message is translated and safe to show and whose `code` says which rule refused the file.
+`check_pdf(data, name=...)` returns `PdfInfo` or raises `PdfRefused`, whose message is translated
+and safe to show and whose `code` says which rule refused the file. Besides the pages, size and
+sha256, `PdfInfo` says what a copy for signing must change (`needs_copy`; signing.prepare makes it)
+and which embedded files the PDF carries:
+
+- ``trailing_bytes``: bytes after the last ``%%EOF`` (scanners and mail programs append them), left
+  out of the copy;
+- ``decrypted``: the PDF is encrypted but opens with an empty user password; the copy is not;
+- ``removed``: the automatic actions the copy goes without, as ``"where:Action"`` codes (where is
+  one of REMOVED_WHERE, the action its ``/S`` type, "other" when unknown);
+- ``embedded``: the embedded files (name and size in bytes), kept in the copy.
 
 Settings (read on every call, so tests can override them):
 
@@ -14,20 +23,22 @@ What is refused, in the order it is checked:
 1. an empty file, or one over ``SIGNING_MAX_BYTES``;
 2. bytes that are not a PDF: the file must start with ``%PDF-`` (images, ZIP archives and Office
    documents renamed to .pdf get their own message);
-3. a damaged or incomplete PDF: the last 1024 bytes must hold a ``%%EOF`` marker followed by
-   nothing but whitespace (a file cut off in the middle of an incremental update still parses as
-   its earlier revision, so parsing alone does not notice); pypdf must parse it with
-   ``strict=True``; the page tree must agree with its ``/Count``; every page must load, its
-   content streams decoded without pypdf's Flate recovery; and every object reachable from the
-   catalogue must resolve;
-4. an encrypted PDF, even one that opens with an empty user password;
+3. a damaged or incomplete PDF: it must hold a ``%%EOF`` marker, and what follows the last one
+   must be whitespace or junk that does not look like PDF syntax (a file cut off in the middle of
+   an incremental update still parses as its earlier revision, so parsing alone does not notice:
+   the cut leaves object syntax after the earlier ``%%EOF``); pypdf must parse the file up to that
+   marker with ``strict=True``; the page tree must agree with its ``/Count``; every page must load,
+   its content streams decoded without pypdf's Flate recovery; every object reachable from the
+   catalogue must resolve, and every embedded file decode;
+4. an encrypted PDF that needs a password to open (one that opens with an empty user password
+   passes, ``decrypted``);
 5. no pages, or more than ``SIGNING_MAX_PAGES``;
-6. active or hidden content anywhere reachable from the document catalogue: JavaScript
-   (``/JS``, ``/JavaScript`` actions and name trees, ``javascript:`` links), ``/Launch`` actions,
-   embedded files (``/EmbeddedFiles``, ``/EF``, file attachment annotations), XFA forms, and
-   actions that run by themselves (any ``/AA``, an ``/OpenAction`` other than going to a page).
-   That walk gives up (and refuses the file as too complex) after 2 million dictionary and array
-   entries.
+6. active content anywhere reachable from the document catalogue: JavaScript (``/JS``,
+   ``/JavaScript`` actions and name trees, ``javascript:`` links), ``/Launch`` actions, XFA forms,
+   and file attachment annotations whose file is not in the PDF. That walk gives up (and refuses
+   the file as too complex) after 2 million dictionary and array entries. Actions that run by
+   themselves and are none of these (any ``/AA``, an ``/OpenAction`` other than going to a page)
+   do not refuse the file: they are ``removed`` in the copy.
 
 The message is prefixed with the file name when one is given ("avtal.pdf: The file is empty.").
 
@@ -39,16 +50,17 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import re
 import struct
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import BinaryIO
+from dataclasses import dataclass, field
+from typing import BinaryIO, NamedTuple
 
 import filetype
 from django.conf import settings
 from django.utils.translation import gettext
-from pypdf import PdfReader, apply_configuration
+from pypdf import PasswordType, PdfReader, apply_configuration
 from pypdf.errors import DependencyError, FileNotDecryptedError, PyPdfError
 from pypdf.generic import (
     ArrayObject,
@@ -69,9 +81,12 @@ DEFAULT_MAX_BYTES = 50 * 10**6
 DEFAULT_MAX_PAGES = 500
 
 _READ_CHUNK = 1024 * 1024
-# PDF 32000-1 puts %%EOF at the very end; readers accept it within the last 1024 bytes.
+# How far into a file a "%PDF-" behind other bytes is looked for.
 _EOF_WINDOW = 1024
 _PDF_WHITESPACE = b"\x00\t\n\x0c\r "
+# What follows an earlier %%EOF in a file cut inside an incremental update: an object header (or
+# the start of one: a digit), a cross-reference section, a trailer.
+_PDF_SYNTAX = re.compile(rb"\A\d|\d\s+\d+\s+obj\b|\bendobj\b|\bxref\b|\btrailer\b|\bstartxref\b")
 _MAX_NAME_LENGTH = 80
 # Dictionary and array entries the active-content walk may look at before it gives up. Generous:
 # a 500-page tagged report has a few hundred thousand; each entry costs well under a microsecond.
@@ -108,20 +123,53 @@ NO_PAGES = "no_pages"
 TOO_MANY_PAGES = "too_many_pages"
 JAVASCRIPT = "javascript"
 LAUNCH = "launch"
-EMBEDDED_FILES = "embedded_files"
+EXTERNAL_ATTACHMENT = "external_attachment"
 XFA = "xfa"
-AUTOMATIC_ACTIONS = "automatic_actions"
 TOO_COMPLEX = "too_complex"
 
 # When a file has several kinds of active content, the first in this order is reported.
-_ACTIVE_CONTENT_ORDER = (JAVASCRIPT, LAUNCH, EMBEDDED_FILES, XFA, AUTOMATIC_ACTIONS)
+_ACTIVE_CONTENT_ORDER = (JAVASCRIPT, LAUNCH, EXTERNAL_ATTACHMENT, XFA)
+
+# Where an automatic action ran, the first part of a `removed` code: when the document is opened
+# (/OpenAction), on the document's events (the catalogue's /AA: close, save, print), when a page
+# is opened or closed, on form fields and annotations (focus, mouse, keystrokes), or elsewhere.
+REMOVED_WHERE = ("open", "document", "page", "field", "other")
+# Action types (PDF 32000-1, 12.6.4) kept by name in a `removed` code; others are "other".
+_ACTION_TYPES = frozenset(
+    {
+        "GoTo", "GoToR", "GoToE", "Thread", "URI", "Sound", "Movie", "Hide", "Named", "SubmitForm",
+        "ResetForm", "ImportData", "SetOCGState", "Rendition", "Trans", "GoTo3DView",
+        "RichMediaExecute",
+    }
+)  # fmt: skip
+# Actions in one /Next chain looked at before the rest counts as "other" (chains are short).
+_MAX_CHAIN = 1000
+
+
+class EmbeddedFile(NamedTuple):
+    name: str  # as the PDF names it (one line, at most 200 characters)
+    size: int  # bytes, decoded
 
 
 @dataclass(frozen=True)
 class PdfInfo:
     pages: int
     size: int  # bytes
-    sha256: str  # hex digest of exactly the bytes that were checked
+    sha256: str  # hex digest of exactly the bytes that were given (trailing junk included)
+    trailing_bytes: int = 0  # after the last %%EOF: the copy ends there
+    decrypted: bool = False  # opened with an empty user password: the copy is not encrypted
+    removed: tuple[str, ...] = ()  # "where:Action" codes of the automatic actions the copy drops
+    embedded: tuple[EmbeddedFile, ...] = field(default=())  # kept in the copy
+
+    @property
+    def needs_copy(self) -> bool:
+        """Whether what is signed must be a copy of the file (signing.prepare makes it)."""
+        return bool(self.trailing_bytes or self.decrypted or self.removed)
+
+    @property
+    def end(self) -> int:
+        """The length of the PDF without its trailing junk."""
+        return self.size - self.trailing_bytes
 
 
 class PdfRefused(ServiceError):
@@ -145,17 +193,33 @@ def check_pdf(data: bytes | BinaryIO, *, name: str = "") -> PdfInfo:
 
     content = _read_at_most(data, max_bytes, name=name)
     _check_kind(content, name=name)
-    _check_complete(content, name=name)
+    end = _pdf_end(content, name=name)
     # pypdf quietly recovers what it can of a corrupt Flate stream; here that is damage. The
     # configuration is a context variable: other threads and callers keep pypdf's default.
     with apply_configuration(zlib_maximum_recovery_input_length=0):
-        pages = _check_document(content, max_pages=max_pages, name=name)
-    return PdfInfo(pages=pages, size=len(content), sha256=hashlib.sha256(content).hexdigest())
+        info = _check_document(content[:end], max_pages=max_pages, name=name)
+    return PdfInfo(
+        pages=info.pages,
+        size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+        trailing_bytes=len(content) - end,
+        decrypted=info.decrypted,
+        removed=info.removed,
+        embedded=info.embedded,
+    )
 
 
-def _check_document(content: bytes, *, max_pages: int, name: str) -> int:
-    """Parse, count and load the pages, look for active content; return the number of pages."""
-    reader = _open(content, name=name)
+def pdf_reader(content: bytes, *, name: str = "") -> PdfReader:
+    """A strict reader of `content` (a PDF check_pdf passed, without its trailing bytes), opened
+    with the empty user password when it is encrypted. For signing.prepare; call it inside
+    apply_configuration as check_pdf does."""
+    return _open(content, name=name)[0]
+
+
+def _check_document(content: bytes, *, max_pages: int, name: str) -> PdfInfo:
+    """Parse, count and load the pages, look for active content; return the facts of the PDF
+    (its size, sha256 and trailing bytes are the caller's)."""
+    reader, decrypted = _open(content, name=name)
     try:
         pages = _count_pages(reader)
     except _PARSE_ERRORS as exc:
@@ -181,9 +245,16 @@ def _check_document(content: bytes, *, max_pages: int, name: str) -> int:
     except _PARSE_ERRORS as exc:
         raise _damaged(name, exc) from None
     for code in _ACTIVE_CONTENT_ORDER:
-        if code in found:
+        if code in found.codes:
             raise _refused(code, _active_content_message(code), name)
-    return pages
+    return PdfInfo(
+        pages=pages,
+        size=0,
+        sha256="",
+        decrypted=decrypted,
+        removed=tuple(sorted(found.removed)),
+        embedded=tuple(found.embedded.values()),
+    )
 
 
 # Reading and sniffing
@@ -271,37 +342,49 @@ def _check_kind(content: bytes, *, name: str) -> None:
     raise PdfRefused(_with_name(message, name), code=NOT_PDF)
 
 
-def _check_complete(content: bytes, *, name: str) -> None:
-    """The file must end with %%EOF (trailing whitespace allowed).
+def _pdf_end(content: bytes, *, name: str) -> int:
+    """Where the PDF ends: after its last %%EOF and the end of line that follows it. Whitespace or
+    junk may follow (scanners append some); PDF syntax may not.
 
     pypdf reads a file cut off inside an incremental update as the earlier revision that precedes
-    it, silently. Such a cut leaves object syntax after the earlier %%EOF, or no %%EOF near the end.
+    it, silently. Such a cut leaves object syntax after the earlier %%EOF, or no %%EOF at all.
     """
-    tail = content[-_EOF_WINDOW:]
-    marker = tail.rfind(b"%%EOF")
+    marker = content.rfind(b"%%EOF")
     if marker < 0:
-        raise _damaged(name, "no %%EOF in the last 1024 bytes")
-    if tail[marker + len(b"%%EOF") :].strip(_PDF_WHITESPACE):
-        raise _damaged(name, "bytes after the last %%EOF")
+        raise _damaged(name, "no %%EOF")
+    end = marker + len(b"%%EOF")
+    tail = content[end:].lstrip(_PDF_WHITESPACE)
+    if not tail:
+        return len(content)
+    if _PDF_SYNTAX.search(tail):
+        raise _damaged(name, "PDF syntax after the last %%EOF")
+    for eol in (b"\r\n", b"\n", b"\r"):
+        if content.startswith(eol, end):
+            return end + len(eol)
+    return end
 
 
-def _open(content: bytes, *, name: str) -> PdfReader:
+def _open(content: bytes, *, name: str) -> tuple[PdfReader, bool]:
+    """A strict reader, and whether it was decrypted (with the empty user password)."""
     try:
         reader = PdfReader(io.BytesIO(content), strict=True)
-        encrypted = reader.is_encrypted
+        if not reader.is_encrypted:
+            return reader, False
+        opened = reader.decrypt("")
     except FileNotDecryptedError:
-        encrypted = True
+        opened = PasswordType.NOT_DECRYPTED
     except _PARSE_ERRORS as exc:
         raise _damaged(name, exc) from None
-    if encrypted:
-        # pypdf opens a file with an empty user password without asking; it is still encrypted,
-        # and sealing and signing it would need the owner password.
+    if opened == PasswordType.NOT_DECRYPTED:
         raise _refused(
             ENCRYPTED,
-            gettext("The PDF is encrypted or password-protected. Remove the protection and try again."),
+            gettext(
+                "The PDF is protected with a password. Save or print it to a new PDF without the "
+                "password and try again."
+            ),
             name,
         )
-    return reader
+    return reader, True
 
 
 # Structure
@@ -339,8 +422,16 @@ class _WalkTooLarge(Exception):
     pass
 
 
-def _find_active_content(reader: PdfReader) -> set[str]:
-    """Walk every object reachable from the catalogue; return the active-content codes found.
+@dataclass
+class _Findings:
+    codes: set[str] = field(default_factory=set)  # refusals
+    removed: set[str] = field(default_factory=set)  # "where:Action"
+    embedded: dict[tuple[int, int], EmbeddedFile] = field(default_factory=dict)  # by stream
+
+
+def _find_active_content(reader: PdfReader) -> _Findings:
+    """Walk every object reachable from the catalogue; return what refuses the file, the automatic
+    actions a copy drops and the embedded files.
 
     Iterative, with a visited set (cycles such as /Parent links are the norm in PDFs) and a
     bound on the entries looked at.
@@ -348,16 +439,22 @@ def _find_active_content(reader: PdfReader) -> set[str]:
     root = reader.trailer["/Root"].get_object()
     if not isinstance(root, DictionaryObject):
         raise PyPdfError("the catalogue is not a dictionary")
-    found: set[str] = set()
-    if _opens_with_action(root.get("/OpenAction")):
-        found.add(AUTOMATIC_ACTIONS)
-    for obj in _reachable_containers(root):
+    found = _Findings()
+    found.removed |= {f"open:{kind}" for kind in opening_actions(root)}
+    for obj in reachable_containers(root):
         if isinstance(obj, DictionaryObject):
-            found |= _active_content_in(obj)
+            found.codes |= _active_content_in(obj)
+            if "/AA" in obj:  # additional actions: run on page open, focus, keystroke, ... by themselves
+                where = _where(obj, root)
+                found.removed |= {f"{where}:{kind}" for kind in _additional_action_kinds(obj["/AA"])}
+            if "/EF" in obj:  # a file specification carrying a file
+                _add_embedded(found.embedded, obj)
     return found
 
 
-def _reachable_containers(root: DictionaryObject) -> Iterator[DictionaryObject | ArrayObject]:
+def reachable_containers(root: DictionaryObject) -> Iterator[DictionaryObject | ArrayObject]:
+    """Every dictionary and array reachable from `root`, each once; raises _WalkTooLarge past
+    _MAX_WALK_ENTRIES entries. signing.prepare walks its copy with it."""
     seen_refs: set[tuple[int, int]] = set()
     seen_ids: set[int] = set()
     stack: list[PdfObject] = [root]
@@ -386,12 +483,8 @@ def _active_content_in(obj: DictionaryObject) -> set[str]:
     found: set[str] = set()
     if "/JS" in obj or "/JavaScript" in obj:  # an action's script, or the document's name tree
         found.add(JAVASCRIPT)
-    if "/EmbeddedFiles" in obj or "/EF" in obj:  # the name tree, or a file spec carrying a file
-        found.add(EMBEDDED_FILES)
     if "/XFA" in obj:
         found.add(XFA)
-    if "/AA" in obj:  # additional actions: run on page open, focus, keystroke, ... by themselves
-        found.add(AUTOMATIC_ACTIONS)
     action = _name(obj, "/S")
     if action == "/JavaScript":
         found.add(JAVASCRIPT)
@@ -399,19 +492,115 @@ def _active_content_in(obj: DictionaryObject) -> set[str]:
         found.add(LAUNCH)
     elif action == "/URI" and _is_javascript_uri(obj.get("/URI")):
         found.add(JAVASCRIPT)
-    if _name(obj, "/Subtype") == "/FileAttachment" or _name(obj, "/Type") == "/EmbeddedFile":
-        found.add(EMBEDDED_FILES)
+    if _name(obj, "/Subtype") == "/FileAttachment" and not _carries_file(obj.get("/FS")):
+        # Opening it opens a file from the signer's disk (or fails), not one in the PDF.
+        found.add(EXTERNAL_ATTACHMENT)
     return found
 
 
-def _opens_with_action(open_action: PdfObject | None) -> bool:
-    """True when /OpenAction does more than show a page (a destination array or a /GoTo)."""
+def _carries_file(spec: PdfObject | None) -> bool:
+    resolved = spec.get_object() if spec is not None else None
+    return isinstance(resolved, DictionaryObject) and "/EF" in resolved
+
+
+def opening_actions(root: DictionaryObject) -> set[str]:
+    """The action types the catalogue's /OpenAction runs when it does more than show a page (a
+    destination, or a /GoTo without /Next): a copy drops it. Empty when it only shows a page."""
+    open_action = root.get("/OpenAction")
     if open_action is None:
-        return False
+        return set()
     resolved = open_action.get_object()
+    if isinstance(resolved, ArrayObject | TextStringObject | ByteStringObject):
+        return set()  # a destination (an array, or a named one)
+    if (
+        isinstance(resolved, DictionaryObject)
+        and _name(resolved, "/S") == "/GoTo"
+        and "/Next" not in resolved
+    ):
+        return set()
+    return _action_kinds(resolved)
+
+
+def _additional_action_kinds(value: PdfObject) -> set[str]:
+    """The action types of an /AA dictionary (trigger -> action)."""
+    resolved = value.get_object()
     if not isinstance(resolved, DictionaryObject):
-        return False
-    return _name(resolved, "/S") != "/GoTo" or "/Next" in resolved
+        return {"other"}
+    kinds: set[str] = set()
+    for action in resolved.values():  # resolved by DictionaryObject
+        kinds |= _action_kinds(action)
+    return kinds or {"other"}
+
+
+def _action_kinds(action: PdfObject | None) -> set[str]:
+    """The types of `action` and the actions its /Next chain runs after it."""
+    kinds: set[str] = set()
+    seen: set[int] = set()
+    stack: list[PdfObject | None] = [action]
+    while stack:
+        if len(seen) > _MAX_CHAIN:
+            kinds.add("other")
+            break
+        item = stack.pop()
+        item = item.get_object() if item is not None else None
+        if item is None or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, ArrayObject):
+            stack.extend(list.__iter__(item))
+            continue
+        if not isinstance(item, DictionaryObject):
+            kinds.add("other")
+            continue
+        kind = (_name(item, "/S") or "")[1:]
+        kinds.add(kind if kind in _ACTION_TYPES else "other")
+        stack.append(dict.get(item, "/Next"))
+    return kinds
+
+
+def _where(obj: DictionaryObject, root: DictionaryObject) -> str:
+    """Which of REMOVED_WHERE an /AA dictionary's owner is."""
+    if obj is root:
+        return "document"
+    if _name(obj, "/Type") == "/Page":
+        return "page"
+    if "/Subtype" in obj or "/FT" in obj or "/T" in obj:
+        return "field"  # an annotation (a link, a widget) or a form field
+    return "other"
+
+
+_MAX_EMBEDDED_NAME = 200
+
+
+def _add_embedded(embedded: dict[tuple[int, int], EmbeddedFile], spec: DictionaryObject) -> None:
+    """Note the file a file specification carries (once per stream), with its decoded size."""
+    files = spec["/EF"]
+    if not isinstance(files, DictionaryObject):
+        raise PyPdfError("/EF is not a dictionary")
+    for key in ("/UF", "/F", "/DOS", "/Mac", "/Unix"):
+        raw = dict.get(files, key)
+        if raw is None:
+            continue
+        stream = raw.get_object()
+        if not isinstance(stream, StreamObject):
+            raise PyPdfError("an embedded file is not a stream")
+        ident = (raw.idnum, raw.generation) if isinstance(raw, IndirectObject) else (-1, id(stream))
+        if ident not in embedded:
+            embedded[ident] = EmbeddedFile(_file_name(spec), len(stream.get_data()))
+        return
+    raise PyPdfError("/EF holds no file")
+
+
+def _file_name(spec: DictionaryObject) -> str:
+    for key in ("/UF", "/F"):
+        value = spec.get(key)
+        value = value.get_object() if value is not None else None
+        if isinstance(value, TextStringObject | ByteStringObject):
+            text = str(value) if isinstance(value, TextStringObject) else bytes(value).decode("latin-1")
+            text = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+            if text:
+                return text[:_MAX_EMBEDDED_NAME]
+    return "?"
 
 
 def _name(obj: DictionaryObject, key: str) -> str | None:
@@ -444,17 +633,13 @@ def _active_content_message(code: str) -> str:
             "This PDF starts another program, which is not allowed in documents for signing. "
             "Print it to a new PDF and try again."
         ),
-        EMBEDDED_FILES: gettext(
-            "This PDF has embedded files (attachments), which are not allowed in documents for signing. "
-            "Remove them or print the document to a new PDF and try again."
+        EXTERNAL_ATTACHMENT: gettext(
+            "This PDF has an attachment whose file is not inside the PDF. "
+            "Remove it or print the document to a new PDF and try again."
         ),
         XFA: gettext(
             "This PDF is an XFA form, which cannot be signed. "
             "Print it to a new PDF (or save it as a flattened PDF) and try again."
-        ),
-        AUTOMATIC_ACTIONS: gettext(
-            "This PDF runs actions by itself when it is opened or viewed, which is not allowed in "
-            "documents for signing. Print it to a new PDF and try again."
         ),
     }
     return messages[code]

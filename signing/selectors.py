@@ -7,10 +7,12 @@ does, so that a later rule about who sees what has one place to go.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO, cast
 
+from django.conf import settings
 from django.db.models import (
     Count,
     DateTimeField,
@@ -142,8 +144,19 @@ def current_order_of(parties: list[Party]) -> int | None:
 
 def check_stored_pdf(version: DocumentVersion, *, name: str = "") -> pdfcheck.PdfInfo:
     """pdfcheck on a version's stored file, read no further than its size limit. Raises
-    pdfcheck.PdfRefused (its message starts with `name` when one is given)."""
-    with storage.document_storage().open(version.storage_key, "rb") as handle:
+    pdfcheck.PdfRefused (its message starts with `name` when one is given).
+
+    A stored file never changes (a new one gets a new key), so a file's answer is remembered in
+    this process, per key and limits: a send checks its files before it locks them and again,
+    under the locks, in signing.prepare, and parses each once."""
+    limits = (getattr(settings, "SIGNING_MAX_BYTES", None), getattr(settings, "SIGNING_MAX_PAGES", None))
+    return _check_stored(version.storage_key, name, limits)
+
+
+@functools.lru_cache(maxsize=256)
+def _check_stored(storage_key: str, name: str, limits: tuple[object, object]) -> pdfcheck.PdfInfo:
+    # A refusal raises and is not remembered.
+    with storage.document_storage().open(storage_key, "rb") as handle:
         return pdfcheck.check_pdf(cast(BinaryIO, handle), name=name)
 
 

@@ -48,7 +48,7 @@ from portal.errors import ServiceError
 from portal.models import User
 from portal.queue import enqueue_on_commit
 from portal.validators import normalize_personnummer
-from signing import pdfcheck
+from signing import pdfcheck, prepare
 from signing import selectors as signing_selectors
 from signing.methods import Answer, bankid_configured, max_failures, method_for
 from signing.models import (
@@ -463,6 +463,8 @@ def draft_send(*, draft: SigningRequest, actor: User, version_id: int | None = N
     billing.signature_charge(
         partner=collaboration.partner, actor=actor, reference=request.charge_reference, reason=request.title
     )
+    # The files as signed: a copy where pdfcheck asks for one. After the charge, which may refuse.
+    prepare.prepare_sent_files(request=request, actor=actor)
     _event(request, "sent", actor=actor, parties=len(ready.cleaned), attachments=len(ready.picked))
     _start_turn(request)
     from signing import tasks
@@ -1452,6 +1454,8 @@ def describe_event(event: Event) -> str:
     }
     if event.party is None and event.kind == "declined":
         text = _("The signing was declined and stopped")
+    elif event.kind == "prepared":
+        text = prepare.describe(event.detail)
     else:
         text = _describe_fix(event) or texts.get(event.kind, event.kind)
     return f"{text} ({event.ip})" if event.ip else text

@@ -1,6 +1,6 @@
-# Placeholder in the chain of this signing migrations: its owner fills in the operations.
+# What sending changed in the files to make them fit for signing (signing.prepare).
 
-from django.db import migrations
+from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
@@ -8,4 +8,10 @@ class Migration(migrations.Migration):
         ("signing", "0007_drafts"),
     ]
 
-    operations: list[migrations.operations.base.Operation] = []
+    operations = [
+        migrations.AddField(
+            model_name="signingrequest",
+            name="prepared",
+            field=models.JSONField(blank=True, default=dict),
+        ),
+    ]

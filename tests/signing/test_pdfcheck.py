@@ -21,15 +21,29 @@ from pypdf.generic import (
     ArrayObject,
     DecodedStreamObject,
     DictionaryObject,
-    FloatObject,
     IndirectObject,
     NameObject,
-    NumberObject,
     TextStringObject,
 )
 
 from signing import pdfcheck
-from signing.pdfcheck import PdfInfo, PdfRefused, check_pdf
+from signing.pdfcheck import EmbeddedFile, PdfInfo, PdfRefused, check_pdf
+from tests.signing.pdfs import (
+    FACTURX_XML,
+    SCANNER_JUNK,
+    action,
+    annotation,
+    automatic_actions,
+    blank_pdf,
+    einvoice,
+    embedded_file,
+    encrypted,
+    incremental_update,
+    text_field,
+    to_bytes,
+    with_junk,
+    writer_with_pages,
+)
 
 # The English texts, written out: a refusal for the wrong reason fails on the message.
 EMPTY = "The file is empty."
@@ -43,7 +57,9 @@ DAMAGED = (
     "The PDF is damaged or incomplete. Open it in a PDF reader, save or export it again and "
     "upload the new copy."
 )
-ENCRYPTED = "The PDF is encrypted or password-protected. Remove the protection and try again."
+ENCRYPTED = (
+    "The PDF is protected with a password. Save or print it to a new PDF without the password and try again."
+)
 NO_PAGES = "The PDF has no pages."
 JAVASCRIPT = (
     "This PDF contains JavaScript, which is not allowed in documents for signing. "
@@ -53,17 +69,13 @@ LAUNCH = (
     "This PDF starts another program, which is not allowed in documents for signing. "
     "Print it to a new PDF and try again."
 )
-EMBEDDED = (
-    "This PDF has embedded files (attachments), which are not allowed in documents for signing. "
-    "Remove them or print the document to a new PDF and try again."
+EXTERNAL_ATTACHMENT = (
+    "This PDF has an attachment whose file is not inside the PDF. "
+    "Remove it or print the document to a new PDF and try again."
 )
 XFA = (
     "This PDF is an XFA form, which cannot be signed. "
     "Print it to a new PDF (or save it as a flattened PDF) and try again."
-)
-AUTOMATIC = (
-    "This PDF runs actions by itself when it is opened or viewed, which is not allowed in "
-    "documents for signing. Print it to a new PDF and try again."
 )
 TOO_COMPLEX = "The PDF is too complex to check. Print it to a new PDF and try again."
 
@@ -79,88 +91,6 @@ def refusal(data: bytes | Any, *, name: str = "") -> PdfRefused:
     with pytest.raises(PdfRefused) as excinfo:
         check_pdf(data, name=name)
     return excinfo.value
-
-
-# Building PDFs
-
-
-def to_bytes(writer: PdfWriter) -> bytes:
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
-
-
-def writer_with_pages(pages: int = 1) -> PdfWriter:
-    writer = PdfWriter()
-    for _ in range(pages):
-        writer.add_blank_page(595, 842)
-    return writer
-
-
-def blank_pdf(pages: int = 1) -> bytes:
-    return to_bytes(writer_with_pages(pages))
-
-
-def action(kind: str, **entries: Any) -> DictionaryObject:
-    result = DictionaryObject(
-        {NameObject("/Type"): NameObject("/Action"), NameObject("/S"): NameObject(kind)}
-    )
-    for key, value in entries.items():
-        result[NameObject(f"/{key}")] = value
-    return result
-
-
-def annotation(subtype: str, **entries: Any) -> DictionaryObject:
-    result = DictionaryObject(
-        {
-            NameObject("/Type"): NameObject("/Annot"),
-            NameObject("/Subtype"): NameObject(subtype),
-            NameObject("/Rect"): ArrayObject(
-                [FloatObject(50), FloatObject(50), FloatObject(150), FloatObject(80)]
-            ),
-        }
-    )
-    for key, value in entries.items():
-        result[NameObject(f"/{key}")] = value
-    return result
-
-
-def text_field(writer: PdfWriter, **entries: Any) -> IndirectObject:
-    """A plain AcroForm text field, its widget on page 1."""
-    field = annotation(
-        "/Widget",
-        FT=NameObject("/Tx"),
-        T=TextStringObject("customer_name"),
-        V=TextStringObject(""),
-        F=NumberObject(4),
-        **entries,
-    )
-    ref = writer._add_object(field)
-    writer.pages[0][NameObject("/Annots")] = ArrayObject([ref])
-    writer.root_object[NameObject("/AcroForm")] = DictionaryObject(
-        {NameObject("/Fields"): ArrayObject([ref]), NameObject("/DA"): TextStringObject("/Helv 0 Tf 0 g")}
-    )
-    return ref
-
-
-def embedded_file(data: bytes) -> DictionaryObject:
-    stream = DecodedStreamObject()
-    stream.set_data(data)
-    stream[NameObject("/Type")] = NameObject("/EmbeddedFile")
-    return DictionaryObject(
-        {
-            NameObject("/Type"): NameObject("/Filespec"),
-            NameObject("/F"): TextStringObject("invoice.exe"),
-            NameObject("/EF"): DictionaryObject({NameObject("/F"): stream}),
-        }
-    )
-
-
-def incremental_update(base: bytes) -> bytes:
-    """`base` plus an incremental update that adds a page."""
-    writer = PdfWriter(io.BytesIO(base), incremental=True)
-    writer.add_blank_page(595, 842)
-    return to_bytes(writer)
 
 
 # Valid files
@@ -295,8 +225,32 @@ def test_pdf_cut_after_a_long_incremental_update_is_damaged() -> None:
     assert refusal(cut).message == DAMAGED
 
 
-def test_bytes_after_the_last_eof_marker_are_damaged() -> None:
-    assert refusal(blank_pdf(1) + b"garbage").message == DAMAGED
+def test_bytes_after_the_last_eof_marker_are_left_out_of_the_copy() -> None:
+    data = blank_pdf(1)
+    info = check_pdf(with_junk(data))
+    assert (info.pages, info.size, info.trailing_bytes) == (
+        1,
+        len(data) + len(SCANNER_JUNK),
+        len(SCANNER_JUNK),
+    )
+    assert info.needs_copy and info.end == len(data)
+    assert info.sha256 == hashlib.sha256(with_junk(data)).hexdigest()
+    assert check_pdf(data + b"garbage").trailing_bytes == len(b"garbage")
+
+
+def test_junk_after_an_incremental_update_is_left_out() -> None:
+    data = incremental_update(blank_pdf(1))
+    info = check_pdf(with_junk(data, b"\r\n" + b"\xff" * 5000))
+    assert (info.pages, info.end) == (2, len(data))
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [b"4 0 obj\n<< /Type /Page", b"xref\n0 1\n", b"garbage\n5 0 obj <<>> endobj", b"junk trailer << >>"],
+)
+def test_pdf_syntax_after_the_last_eof_marker_is_damaged(tail: bytes) -> None:
+    # What a file cut inside an incremental update (or a second file glued on) leaves there.
+    assert refusal(blank_pdf(1) + b"\n" + tail).message == DAMAGED
 
 
 def test_trailing_whitespace_after_eof_marker_passes() -> None:
@@ -331,19 +285,19 @@ def test_reference_to_a_missing_object_is_damaged() -> None:
 # Encrypted
 
 
-@pytest.mark.parametrize(
-    ("user_password", "algorithm"),
-    [("", "AES-128"), ("", "RC4-128"), ("secret", "AES-256"), ("secret", "RC4-40")],
-)
-def test_encrypted_pdf_is_refused(user_password: str, algorithm: str) -> None:
-    writer = writer_with_pages(1)
-    writer.encrypt(user_password, "owner", algorithm=algorithm)
-    data = to_bytes(writer)
-    if not user_password:
-        # pypdf opens it without being asked for a password: only is_encrypted tells.
-        assert len(PdfReader(io.BytesIO(data), strict=True).pages) == 1
-    exc = refusal(data)
-    assert (exc.code, exc.message) == (pdfcheck.ENCRYPTED, ENCRYPTED)
+@pytest.mark.parametrize("algorithm", ["AES-128", "RC4-128", "AES-256", "RC4-40"])
+def test_pdf_encrypted_with_an_empty_user_password_is_decrypted_in_the_copy(algorithm: str) -> None:
+    data = encrypted(writer_with_pages(2), algorithm=algorithm)
+    # pypdf opens it without being asked for a password: only is_encrypted tells.
+    assert PdfReader(io.BytesIO(data), strict=True).is_encrypted
+    info = check_pdf(data)
+    assert (info.pages, info.decrypted, info.needs_copy, info.trailing_bytes) == (2, True, True, 0)
+
+
+@pytest.mark.parametrize("algorithm", ["AES-128", "AES-256", "RC4-40"])
+def test_pdf_that_needs_a_password_is_refused(algorithm: str) -> None:
+    exc = refusal(encrypted(writer_with_pages(1), user_password="secret", algorithm=algorithm), name="a.pdf")
+    assert (exc.code, exc.message) == (pdfcheck.ENCRYPTED, f"a.pdf: {ENCRYPTED}")
 
 
 # Pages
@@ -502,8 +456,10 @@ def test_form_field_additional_action_with_javascript_is_refused() -> None:
     assert refusal(to_bytes(writer)).message == JAVASCRIPT
 
 
-@pytest.mark.parametrize("where", ["catalog", "page", "annotation"])
-def test_additional_action_without_javascript_is_refused(where: str) -> None:
+@pytest.mark.parametrize(
+    ("where", "code"), [("catalog", "document"), ("page", "page"), ("annotation", "field")]
+)
+def test_additional_action_without_javascript_is_removed_in_the_copy(where: str, code: str) -> None:
     writer = writer_with_pages(1)
     # Print on open: no script, but it runs by itself.
     additional = DictionaryObject({NameObject("/O"): action("/Named", N=NameObject("/Print"))})
@@ -513,16 +469,38 @@ def test_additional_action_without_javascript_is_refused(where: str) -> None:
         writer.pages[0][NameObject("/AA")] = additional
     else:
         writer.add_annotation(0, annotation("/Link", AA=additional))
-    exc = refusal(to_bytes(writer))
-    assert (exc.code, exc.message) == (pdfcheck.AUTOMATIC_ACTIONS, AUTOMATIC)
+    info = check_pdf(to_bytes(writer))
+    assert info.removed == (f"{code}:Named",)
+    assert info.needs_copy and not info.decrypted and not info.trailing_bytes
 
 
-def test_open_action_other_than_showing_a_page_is_refused() -> None:
+def test_open_action_other_than_showing_a_page_is_removed_in_the_copy() -> None:
     writer = writer_with_pages(1)
     writer.root_object[NameObject("/OpenAction")] = action(
-        "/URI", URI=TextStringObject("https://example.com/")
+        "/URI", URI=TextStringObject("https://example.com/"), Next=action("/GoTo", D=ArrayObject())
     )
-    assert refusal(to_bytes(writer)).message == AUTOMATIC
+    assert check_pdf(to_bytes(writer)).removed == ("open:GoTo", "open:URI")
+
+
+def test_every_automatic_action_is_named_by_where_it_runs_and_what_it_does() -> None:
+    info = check_pdf(to_bytes(automatic_actions(writer_with_pages(1))))
+    assert info.removed == ("field:Hide", "field:ResetForm", "field:SubmitForm", "open:URI", "page:Named")
+
+
+def test_an_unknown_action_type_is_other() -> None:
+    writer = writer_with_pages(1)
+    writer.pages[0][NameObject("/AA")] = DictionaryObject({NameObject("/C"): action("/Teleport")})
+    assert check_pdf(to_bytes(writer)).removed == ("page:other",)
+
+
+def test_a_long_next_chain_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pdfcheck, "_MAX_CHAIN", 3)
+    chain = action("/Named", N=NameObject("/Print"))
+    for _ in range(10):
+        chain = action("/URI", URI=TextStringObject("https://example.com/"), Next=chain)
+    writer = writer_with_pages(1)
+    writer.root_object[NameObject("/OpenAction")] = chain
+    assert check_pdf(to_bytes(writer)).removed == ("open:URI", "open:other")
 
 
 def test_launch_action_in_an_annotation_is_refused() -> None:
@@ -541,26 +519,62 @@ def test_launch_as_open_action_is_refused() -> None:
     assert refusal(to_bytes(writer)).message == LAUNCH
 
 
-def test_attachment_is_refused() -> None:
+def test_attachment_is_listed_with_its_size() -> None:
     writer = writer_with_pages(1)
     writer.add_attachment("payload.txt", b"hello")
     data = to_bytes(writer)
     names = PdfReader(io.BytesIO(data)).root_object["/Names"]
     assert isinstance(names, DictionaryObject) and "/EmbeddedFiles" in names
-    exc = refusal(data)
-    assert (exc.code, exc.message) == (pdfcheck.EMBEDDED_FILES, EMBEDDED)
+    info = check_pdf(data)
+    assert info.embedded == (EmbeddedFile("payload.txt", 5),)
+    assert not info.needs_copy  # the file is signed as it is
 
 
-def test_file_attachment_annotation_is_refused() -> None:
+def test_einvoice_lists_its_xml_once() -> None:
+    # The XML is reachable from the name tree and from the catalogue's /AF: one file.
+    info = check_pdf(to_bytes(einvoice(writer_with_pages(1))))
+    assert info.embedded == (EmbeddedFile("factur-x.xml", len(FACTURX_XML)),)
+
+
+def test_file_attachment_annotation_is_listed() -> None:
     writer = writer_with_pages(1)
     writer.add_annotation(0, annotation("/FileAttachment", FS=embedded_file(b"MZ...")))
-    assert refusal(to_bytes(writer)).message == EMBEDDED
+    assert check_pdf(to_bytes(writer)).embedded == (EmbeddedFile("invoice.exe", 5),)
+
+
+def test_embedded_file_that_does_not_decode_is_damaged() -> None:
+    writer = writer_with_pages(1)
+    attachment = writer.add_attachment("broken.xml", b"x")
+    files: Any = attachment.pdf_object["/EF"]
+    stream = files["/F"].get_object()
+    stream[NameObject("/Filter")] = NameObject("/FlateDecode")
+    stream.set_data(b"this is not zlib data")
+    assert refusal(to_bytes(writer)).message == DAMAGED
 
 
 def test_file_attachment_annotation_without_embedded_stream_is_refused() -> None:
     writer = writer_with_pages(1)
     writer.add_annotation(0, annotation("/FileAttachment", FS=TextStringObject("invoice.exe")))
-    assert refusal(to_bytes(writer)).message == EMBEDDED
+    exc = refusal(to_bytes(writer))
+    assert (exc.code, exc.message) == (pdfcheck.EXTERNAL_ATTACHMENT, EXTERNAL_ATTACHMENT)
+
+
+def test_javascript_among_automatic_actions_is_refused() -> None:
+    writer = automatic_actions(writer_with_pages(1))
+    writer.pages[0][NameObject("/AA")] = DictionaryObject(
+        {
+            NameObject("/C"): action(
+                "/Named", N=NameObject("/Print"), Next=action("/JavaScript", JS=TextStringObject("1"))
+            )
+        }
+    )
+    assert refusal(with_junk(encrypted(writer))).message == JAVASCRIPT
+
+
+def test_launch_in_an_encrypted_pdf_with_junk_is_refused() -> None:
+    writer = writer_with_pages(1)
+    writer.add_annotation(0, annotation("/Link", A=action("/Launch", F=TextStringObject("cmd.exe"))))
+    assert refusal(with_junk(encrypted(writer))).message == LAUNCH
 
 
 def test_xfa_form_is_refused() -> None:
@@ -577,7 +591,7 @@ def test_xfa_form_is_refused() -> None:
 
 def test_javascript_is_named_before_other_findings() -> None:
     writer = writer_with_pages(1)
-    writer.add_attachment("payload.txt", b"hello")
+    writer.add_annotation(0, annotation("/FileAttachment", FS=TextStringObject("invoice.exe")))
     writer.add_annotation(0, annotation("/Link", A=action("/Launch", F=TextStringObject("cmd.exe"))))
     writer.add_open_action(JavaScript("app.alert(1)"))
     assert refusal(to_bytes(writer)).message == JAVASCRIPT
