@@ -386,6 +386,20 @@ def test_the_partner_page_lists_it_and_the_timeline_tells_it(
     assert opened < page_shown < html.index("On form fields")
 
 
+def test_a_customer_party_finds_it_on_signeringar(funded: World, folder: Folder, login: Any) -> None:
+    writer = automatic_actions(einvoice(writer_with_pages(1)))
+    doc = document(folder, funded.admin, "Faktura 42.pdf", with_junk(encrypted(writer)))
+    request = send(funded, doc, [PartyInput("Primary", funded.primary.email)])
+    funded.primary.language = "en"
+    funded.primary.save(update_fields=["language"])
+    response = login(funded.primary).get(
+        reverse("signing:customer_detail", args=[funded.collaboration.pk, request.pk])
+    )
+    html = response.content.decode()
+    for text in PAGE_SAYS:
+        assert text in html, text
+
+
 def test_nothing_is_said_of_an_ordinary_pdf(funded: World, folder: Folder, login: Any) -> None:
     request = send(funded, document(folder, funded.admin), PARTY)
     assert request.prepared == {} and request.status == Status.PENDING
