@@ -35,7 +35,7 @@ from documents.models import Document
 from partners.models import Partner
 from portal.context import AuthedRequest
 from portal.errors import ServiceError
-from signing import access, pdfcheck, selectors, services
+from signing import access, pdfcheck, prepare, selectors, services
 from signing.fixing_forms import DeadlineForm, PartyAddForm, PartyChangeForm
 from signing.forms import (
     PARTY_FIELDS,
@@ -364,6 +364,7 @@ def _review_page(
         else "",
         # What the sender looked at: a newer version arriving before Send refuses it.
         version_id=document.current_version_id if document is not None else None,
+        planned=prepare.planned(signing=signing),  # what Send will change in the files
     )
 
 

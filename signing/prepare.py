@@ -191,6 +191,31 @@ def _prepared_file(*, version_id: int, name: str, actor: User, request: SigningR
     return _Prepared(copy, note)
 
 
+def planned(*, signing: SigningRequest) -> dict[str, Any]:
+    """What Send would note in `prepared` for a draft, from its files as they are now (the review
+    page tells the sender before sending); {} when nothing. A file pdfcheck refuses is left out:
+    the review says why (services.draft_problem)."""
+    named = [(signing.document, signing.title)] + [
+        (a.version.document, a.name)
+        for a in Attachment.objects.filter(request=signing)
+        .select_related("version__document__current_version")
+        .order_by("position", "id")
+        if a.version is not None
+    ]
+    notes = []
+    for document, name in named:
+        version = document.current_version if document is not None and document.deleted_at is None else None
+        if version is None:
+            continue
+        try:
+            info = signing_selectors.check_stored_pdf(version)  # remembered: draft_problem read it
+        except pdfcheck.PdfRefused:
+            continue
+        if info.needs_copy or info.embedded:
+            notes.append(note_of(info, name=name))
+    return {"files": notes} if notes else {}
+
+
 # In words
 
 

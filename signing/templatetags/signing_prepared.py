@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import template
 
 from signing.models import SigningRequest
@@ -11,5 +13,6 @@ register = template.Library()
 
 
 @register.simple_tag
-def prepared_notes(signing: SigningRequest) -> list[FileNotes]:
-    return file_notes(signing.prepared)
+def prepared_notes(source: SigningRequest | dict[str, Any]) -> list[FileNotes]:
+    """A request's `prepared`, or such a dict (what Send would do: signing.prepare.planned)."""
+    return file_notes(source.prepared if isinstance(source, SigningRequest) else source)

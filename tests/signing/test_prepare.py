@@ -437,3 +437,21 @@ def test_a_prepared_einvoice_is_sealed_from_the_copy(
     # The e-invoice's XML goes into the sealed PDF with its PDF/A-3 relationship.
     (xml,) = [f for f in reader.attachment_list if f.name == "factur-x.xml"]
     assert xml.content == FACTURX_XML and xml.associated_file_relationship == "/Data"
+
+
+def test_the_review_page_tells_the_sender_before_sending(funded: World, folder: Folder, login: Any) -> None:
+    writer = automatic_actions(einvoice(writer_with_pages(1)))
+    doc = document(folder, funded.admin, "Faktura 42.pdf", with_junk(encrypted(writer)))
+    draft = services.draft_create(collaboration=funded.collaboration, actor=funded.staff, document=doc)
+    services.draft_update(draft=draft, actor=funded.staff, parties=PARTY)
+    funded.staff.language = "en"
+    funded.staff.save(update_fields=["language"])
+    response = login(funded.staff).get(
+        reverse("signing:partner_draft_review", args=[funded.collaboration.pk, draft.pk])
+    )
+    html = response.content.decode()
+    for text in PAGE_SAYS:
+        assert text in html, text
+    # Nothing is stored before Send.
+    assert DocumentVersion.objects.filter(document=doc).count() == 1
+    assert SigningRequest.objects.get(pk=draft.pk).prepared == {}
