@@ -337,10 +337,14 @@ def test_an_empty_balance_stores_no_copy(world: World, folder: Folder, settings:
 # --- What the pages say ------------------------------------------------------------------------------
 
 
-def _everything(funded: World, folder: Folder) -> SigningRequest:
+def _everything_pdf(funded: World, folder: Folder) -> Document:
+    """An e-invoice with automatic actions, an empty user password and a scanner's junk."""
     writer = automatic_actions(einvoice(writer_with_pages(1)))
-    doc = document(folder, funded.admin, "Faktura 42.pdf", with_junk(encrypted(writer)))
-    return send(funded, doc, PARTY)
+    return document(folder, funded.admin, "Faktura 42.pdf", with_junk(encrypted(writer)))
+
+
+def _everything(funded: World, folder: Folder) -> SigningRequest:
+    return send(funded, _everything_pdf(funded, folder), PARTY)
 
 
 PAGE_SAYS = [
@@ -387,9 +391,7 @@ def test_the_partner_page_lists_it_and_the_timeline_tells_it(
 
 
 def test_a_customer_party_finds_it_on_signeringar(funded: World, folder: Folder, login: Any) -> None:
-    writer = automatic_actions(einvoice(writer_with_pages(1)))
-    doc = document(folder, funded.admin, "Faktura 42.pdf", with_junk(encrypted(writer)))
-    request = send(funded, doc, [PartyInput("Primary", funded.primary.email)])
+    request = send(funded, _everything_pdf(funded, folder), [PartyInput("Primary", funded.primary.email)])
     funded.primary.language = "en"
     funded.primary.save(update_fields=["language"])
     response = login(funded.primary).get(
@@ -440,8 +442,7 @@ def test_a_prepared_einvoice_is_sealed_from_the_copy(
 
 
 def test_the_review_page_tells_the_sender_before_sending(funded: World, folder: Folder, login: Any) -> None:
-    writer = automatic_actions(einvoice(writer_with_pages(1)))
-    doc = document(folder, funded.admin, "Faktura 42.pdf", with_junk(encrypted(writer)))
+    doc = _everything_pdf(funded, folder)
     draft = services.draft_create(collaboration=funded.collaboration, actor=funded.staff, document=doc)
     services.draft_update(draft=draft, actor=funded.staff, parties=PARTY)
     funded.staff.language = "en"
