@@ -198,9 +198,12 @@ def _sealed_links(party: Party) -> dict[str, object]:
     request = party.request
     finished = request.finished_at or timezone.now()
     portal_url = ""
-    if party.user_id is not None and CustomerMembership.objects.filter(
-        customer_id=request.collaboration.customer_id, user_id=party.user_id
-    ).exists():
+    if (
+        party.user_id is not None
+        and CustomerMembership.objects.filter(
+            customer_id=request.collaboration.customer_id, user_id=party.user_id
+        ).exists()
+    ):
         page = reverse("signing:customer_detail", args=[request.collaboration_id, request.pk])
         portal_url = absolute_url(page)
     return {
