@@ -13,7 +13,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from billing import services as billing
 from billing.models import BalanceEntry, EntryKind
@@ -192,7 +192,7 @@ def test_a_draft_whose_document_was_deleted_says_so_and_cannot_be_sent(
     response = client.post(step_url(world, draft, "send"))
     assert response.status_code == 422 and message in page(response)
     assert SigningRequest.objects.get().status == Status.DRAFT and balance(world) == 5
-    with pytest.raises(ServiceError, match="deleted"):
+    with translation.override("en"), pytest.raises(ServiceError, match="deleted"):
         services.draft_send(draft=draft, actor=world.staff)
     # It can still be deleted.
     assert client.post(step_url(world, draft, "delete")).status_code == 302

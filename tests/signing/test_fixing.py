@@ -181,7 +181,8 @@ def test_a_colleague_who_works_with_the_customer_fixes_and_the_sender_is_told(
     assert event.actor == colleague
     told = Notification.objects.get(recipient=funded.staff, event=Told.SIGNING_ATTENTION)
     assert told.url == _url("partner_detail", funded, request)
-    assert describe(told.event, told.params) == f"Cilla Colleague changed your signing of {request.title}"
+    with translation.override("en"):
+        assert describe(told.event, told.params) == f"Cilla Colleague changed your signing of {request.title}"
     # The sender fixing their own signing is not told about it.
     Notification.objects.all().delete()
     login(funded.staff).post(
@@ -567,7 +568,7 @@ def test_nothing_can_be_fixed_once_the_request_is_not_pending(
 ) -> None:
     request = _two(funded, folder)
     a = parties_of(request)["A"]
-    services.signing_cancel(request=request, actor=funded.staff)
+    services.signing_cancel(signing=request, actor=funded.staff)
     before = _snapshot(request)
     client = login(funded.staff)
     for url, data in _fix_posts(funded, request, a):
