@@ -17,7 +17,6 @@ from django.http import Http404, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from documents import services as documents
@@ -26,17 +25,10 @@ from documents.models import DocumentVersion
 from portal.context import AuthedRequest
 from portal.models import User
 from signing import access, selectors, services
+from signing.forms import status_filters
 from signing.models import Party, SigningRequest, Status
 
 # The filter above the list: (value of ?status=, label); "" is everything but drafts.
-FILTERS = [
-    ("", gettext_lazy("All")),
-    (Status.PENDING, gettext_lazy("Waiting")),
-    (Status.COMPLETED, gettext_lazy("Signed")),
-    (Status.DECLINED, gettext_lazy("Declined")),
-    (Status.CANCELLED, gettext_lazy("Cancelled")),
-    (Status.EXPIRED, gettext_lazy("Expired")),
-]
 
 
 @dataclass(frozen=True)
@@ -103,7 +95,7 @@ def signing_list(request: AuthedRequest, collaboration_id: int) -> HttpResponse:
             "collaboration": collaboration,
             "page": page,
             "rows": [_row(s, request.user) for s in page.object_list],
-            "filters": FILTERS,
+            "filters": status_filters(drafts=False),
             "status": status,
             "tab": "signings",
             "nav": "collaborations",

@@ -5,15 +5,12 @@ party_add, signing_extend_deadline) check everything again and are the authority
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django import forms
-from django.core.exceptions import ValidationError
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from signing.forms import PartyForm
+from signing.forms import DeadlineMixin, PartyForm
 
 
 class PartyChangeForm(forms.Form):
@@ -36,18 +33,8 @@ class PartyAddForm(PartyForm):
         self.fields["email"].required = True
 
 
-class DeadlineForm(forms.Form):
+class DeadlineForm(DeadlineMixin, forms.Form):
     deadline = forms.DateField(
         label=_("New last day to sign"),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
-
-    def clean_deadline(self) -> dt.date:
-        deadline: dt.date = self.cleaned_data["deadline"]
-        if deadline < timezone.localdate():
-            raise ValidationError(_("The deadline must be in the future."), code="past")
-        return deadline
-
-    def deadline_at(self) -> dt.datetime:
-        """The end of the chosen day, in the portal's time zone, as when sending."""
-        return timezone.make_aware(dt.datetime.combine(self.cleaned_data["deadline"], dt.time(23, 59, 59)))

@@ -16,12 +16,13 @@ from django.core.exceptions import ValidationError
 from django.forms import formset_factory
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from documents.models import Document
 from portal.validators import normalize_personnummer
 from signing.methods import default_method, method_choices
-from signing.models import Language, Method, Party, Role, SigningRequest
+from signing.models import Language, Method, Party, Role, SigningRequest, Status
 from signing.services import DEFAULT_DEADLINE_DAYS, MAX_PARTIES, DraftDetails, PartyInput, deadline_end_of
 
 PARTY_PREFIX = "parties"
@@ -139,7 +140,23 @@ def party_formset(
     return cast(BasePartyFormSet, PartyFormSet(data, initial=initial, prefix=PARTY_PREFIX))
 
 
-class SigningForm(forms.Form):
+class DeadlineMixin:
+    """A form's `deadline` day: not in the past, and meant to its end (the party may sign all that
+    day, in the portal's time zone). The wizard's settings step and the extend form share it."""
+
+    cleaned_data: dict[str, Any]
+
+    def clean_deadline(self) -> dt.date:
+        deadline: dt.date = self.cleaned_data["deadline"]
+        if deadline < timezone.localdate():
+            raise ValidationError(_("The deadline must be in the future."), code="past")
+        return deadline
+
+    def deadline_at(self) -> dt.datetime:
+        return deadline_end_of(self.cleaned_data["deadline"])
+
+
+class SigningForm(DeadlineMixin, forms.Form):
     """Everything of the request but its parties."""
 
     language = forms.ChoiceField(
@@ -179,16 +196,6 @@ class SigningForm(forms.Form):
         field = self.fields["attachments"]
         assert isinstance(field, forms.TypedMultipleChoiceField)
         field.choices = [(d.pk, f"{d.name} ({d.folder.name})") for d in attachment_choices]
-
-    def clean_deadline(self) -> dt.date:
-        deadline: dt.date = self.cleaned_data["deadline"]
-        if deadline < timezone.localdate():
-            raise ValidationError(_("The deadline must be in the future."), code="past")
-        return deadline
-
-    def deadline_at(self) -> dt.datetime:
-        """The end of the chosen day, in the portal's time zone: the party may sign all that day."""
-        return deadline_end_of(self.cleaned_data["deadline"])
 
     def chosen_attachments(self) -> list[Document]:
         return [self.attachment_documents[pk] for pk in self.cleaned_data["attachments"]]
@@ -234,3 +241,17 @@ class AttentionDismissForm(forms.Form):
         if not url.startswith("/") or url.startswith("//") or "\\" in url:
             return ""
         return url if url_has_allowed_host_and_scheme(url, allowed_hosts=None) else ""
+
+
+def status_filters(*, drafts: bool) -> list[tuple[str, str]]:
+    """The Signeringar lists' status filter: (value, label), "" for all; drafts only for the firm."""
+    shown = [Status.PENDING, Status.COMPLETED, Status.DECLINED, Status.CANCELLED, Status.EXPIRED]
+    labels = {
+        Status.DRAFT: gettext("Drafts"),
+        Status.PENDING: gettext("Waiting"),
+        Status.COMPLETED: gettext("Signed"),
+        Status.DECLINED: gettext("Declined"),
+        Status.CANCELLED: gettext("Cancelled"),
+        Status.EXPIRED: gettext("Expired"),
+    }
+    return [("", gettext("All")), *((str(s), labels[s]) for s in ([Status.DRAFT] if drafts else []) + shown)]

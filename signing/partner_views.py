@@ -24,7 +24,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from billing.services import BalanceEmpty
@@ -46,6 +45,7 @@ from signing.forms import (
     details_initial,
     party_formset,
     party_rows,
+    status_filters,
 )
 from signing.methods import bankid_configured, default_method
 from signing.models import AttentionKind, Event, Party, Role, SigningRequest, Status
@@ -436,15 +436,6 @@ def signing_send_again(request: AuthedRequest, collaboration_id: int, request_id
 
 
 # The filter above Signeringar: (value of ?status=, label); "" is all of them.
-LIST_FILTERS = [
-    ("", gettext_lazy("All")),
-    (Status.DRAFT, gettext_lazy("Drafts")),
-    (Status.PENDING, gettext_lazy("Waiting")),
-    (Status.COMPLETED, gettext_lazy("Signed")),
-    (Status.DECLINED, gettext_lazy("Declined")),
-    (Status.CANCELLED, gettext_lazy("Cancelled")),
-    (Status.EXPIRED, gettext_lazy("Expired")),
-]
 
 
 @login_required
@@ -466,7 +457,7 @@ def signing_list(request: AuthedRequest, collaboration_id: int) -> HttpResponse:
             "tab": "signings",
             "nav": "customers",
             "status": status,
-            "filters": LIST_FILTERS,
+            "filters": status_filters(drafts=True),
         },
     )
 
@@ -565,7 +556,7 @@ def _detail_page(
 def signing_cancel(request: AuthedRequest, collaboration_id: int, request_id: int) -> HttpResponse:
     signing = access.signing_for_cancel(request, collaboration_id, request_id)
     try:
-        services.signing_cancel(request=signing, actor=request.user)
+        services.signing_cancel(signing=signing, actor=request.user)
     except ServiceError as error:
         messages.error(request, error.message)
     else:

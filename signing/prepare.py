@@ -10,7 +10,7 @@ pdfcheck answers whether a file may be sent and what a copy for signing must cha
   everything else kept (pages, annotations, form fields, embedded files, outlines, metadata). The
   copy is checked again: it must pass pdfcheck needing no copy, with the same pages and embedded
   files, or PdfRefused (UNPREPARABLE) says so.
-- `prepare_sent_files(request=..., actor=...)` (a service, the send's last step): each of the
+- `prepare_sent_files(signing=..., actor=...)` (a service, the send's last step): each of the
   request's files that needs a copy gets one, stored as a new version of its document through
   documents.services (storage counted, page images and sealing read it as any version), and the
   request (or attachment) signs that version; what was changed and the embedded files are noted
@@ -110,7 +110,7 @@ def note_of(info: pdfcheck.PdfInfo, *, name: str) -> dict[str, Any]:
 # At send time
 
 
-def prepare_sent_files(*, request: SigningRequest, actor: User) -> None:
+def prepare_sent_files(*, signing: SigningRequest, actor: User) -> None:
     """Make the request's files fit for signing: each one pdfcheck says needs a copy is replaced,
     for this request, by a copy stored as a new version of its document; the changes and the
     embedded files are noted on the request and its timeline.
@@ -119,38 +119,38 @@ def prepare_sent_files(*, request: SigningRequest, actor: User) -> None:
     may refuse the send), holding the row locks of the request's documents (lock_documents). A
     refusal or a failure here raises (the send rolls back) and removes the files stored here; a
     failed commit afterwards leaves an orphan file, never a broken row (as documents.storage)."""
-    files: list[tuple[Attachment | None, str]] = [(None, request.title)]
-    files += [(a, a.name) for a in Attachment.objects.filter(request=request).order_by("position", "id")]
+    files: list[tuple[Attachment | None, str]] = [(None, signing.title)]
+    files += [(a, a.name) for a in Attachment.objects.filter(request=signing).order_by("position", "id")]
     notes: list[dict[str, Any]] = []
     stored: list[str] = []
     try:
         for attachment, name in files:
-            version_id = attachment.version_id if attachment is not None else request.version_id
+            version_id = attachment.version_id if attachment is not None else signing.version_id
             if version_id is None:
                 continue
-            copy = _prepared_file(version_id=version_id, name=name, actor=actor, request=request)
+            copy = _prepared_file(version_id=version_id, name=name, actor=actor, signing=signing)
             if copy.version is not None:
                 stored.append(copy.version.storage_key)
                 target = Attachment.objects.filter(pk=attachment.pk) if attachment else None
                 if target is not None:
                     target.update(version=copy.version, sha256=copy.version.sha256)
                 else:
-                    SigningRequest.objects.filter(pk=request.pk).update(
+                    SigningRequest.objects.filter(pk=signing.pk).update(
                         version=copy.version, version_sha256=copy.version.sha256
                     )
-                    request.version, request.version_sha256 = copy.version, copy.version.sha256
+                    signing.version, signing.version_sha256 = copy.version, copy.version.sha256
             if copy.note is not None:
                 notes.append(copy.note)
         if notes:
-            request.prepared = {"files": notes}
-            SigningRequest.objects.filter(pk=request.pk).update(prepared=request.prepared)
+            signing.prepared = {"files": notes}
+            SigningRequest.objects.filter(pk=signing.pk).update(prepared=signing.prepared)
             # Dated as the sending, so the timeline tells it before the parties were sent their links.
             Event.objects.create(
-                request=request,
+                request=signing,
                 kind="prepared",
                 actor=actor,
-                detail=request.prepared,
-                created_at=request.sent_at or request.created_at,
+                detail=signing.prepared,
+                created_at=signing.sent_at or signing.created_at,
             )
     except BaseException:
         storage.delete_quietly(stored)  # the send rolls back: no row will name them
@@ -163,7 +163,7 @@ class _Prepared:
     note: dict[str, Any] | None  # what `prepared` says of the file, or None when nothing
 
 
-def _prepared_file(*, version_id: int, name: str, actor: User, request: SigningRequest) -> _Prepared:
+def _prepared_file(*, version_id: int, name: str, actor: User, signing: SigningRequest) -> _Prepared:
     from documents.models import DocumentVersion
 
     version = DocumentVersion.objects.select_related("document").get(pk=version_id)
@@ -180,7 +180,7 @@ def _prepared_file(*, version_id: int, name: str, actor: User, request: SigningR
             _("%(name)s cannot be signed: %(reason)s") % {"name": name, "reason": refusal.message}
         ) from None
     copy = documents.version_add_copy(
-        document=version.document, actor=actor, data=data, reason=f"prepared for signing {request.pk}"
+        document=version.document, actor=actor, data=data, reason=f"prepared for signing {signing.pk}"
     )
     note = note_of(info, name=name) | {
         "from_version": version.number,

@@ -40,7 +40,7 @@ from customers.models import Collaboration, CustomerMembership
 from documents import selectors
 from documents.locks import lock_documents
 from documents.models import Document, DocumentVersion
-from notifications.models import Event as Event_
+from notifications.models import Event as NotificationEvent
 from notifications.services import notify
 from partners.models import PartnerRole
 from portal.emails import send_templated_email_to
@@ -89,7 +89,7 @@ def token_hash(token: str) -> str:
 
 
 def _event(
-    request: SigningRequest,
+    signing: SigningRequest,
     kind: str,
     *,
     party: Party | None = None,
@@ -97,7 +97,7 @@ def _event(
     ip: str | None = None,
     **detail: object,
 ) -> None:
-    Event.objects.create(request=request, kind=kind, party=party, actor=actor, ip=ip, detail=detail)
+    Event.objects.create(request=signing, kind=kind, party=party, actor=actor, ip=ip, detail=detail)
 
 
 def _clean_parties(parties: Sequence[PartyInput]) -> list[PartyInput]:
@@ -161,8 +161,8 @@ MAX_THUMBNAILS = 60
 PAGE_WIDTH = 260
 
 
-def page_image_numbers(request: SigningRequest) -> range:
-    return range(1, min(request.pages, MAX_THUMBNAILS) + 1)
+def page_image_numbers(signing: SigningRequest) -> range:
+    return range(1, min(signing.pages, MAX_THUMBNAILS) + 1)
 
 
 # --- Drafts: the wizard saves as it goes, and Send turns the draft pending --------------------------
@@ -294,19 +294,7 @@ def draft_update(
         cleaned = _clean_parties(parties)
         Party.objects.filter(request=draft).delete()
         for p in cleaned:
-            salt = secrets.token_hex(16)
-            Party.objects.create(
-                request=draft,
-                name=p.name,
-                email=p.email,
-                mobile=p.mobile,
-                personnummer=p.personnummer,
-                role=p.role,
-                method=p.method,
-                order=p.order,
-                token_salt=salt,
-                token_hash=token_hash(salted_hmac("signing.party", salt).hexdigest()),
-            )
+            _create_party(draft, p, user=None)
     fields = ["updated_at", "updated_by"]
     if details is not None:
         _check_details(details)
@@ -447,7 +435,7 @@ def draft_send(*, draft: SigningRequest, actor: User, version_id: int | None = N
         if earlier is None:
             raise ServiceError(_("This draft was deleted."))
         return earlier
-    request = SigningRequest.objects.select_related("collaboration__partner", "created_by").get(pk=draft.pk)
+    signing = SigningRequest.objects.select_related("collaboration__partner", "created_by").get(pk=draft.pk)
     users = {
         u.email.lower(): u
         for u in User.objects.filter(email__in=[p.email for p in ready.cleaned], is_active=True)
@@ -461,17 +449,17 @@ def draft_send(*, draft: SigningRequest, actor: User, version_id: int | None = N
             version=extra.current_version, sha256=extra.current_version.sha256, name=extra.name
         )
     billing.signature_charge(
-        partner=collaboration.partner, actor=actor, reference=request.charge_reference, reason=request.title
+        partner=collaboration.partner, actor=actor, reference=signing.charge_reference, reason=signing.title
     )
     # The files as signed: a copy where pdfcheck asks for one. After the charge, which may refuse.
-    prepare.prepare_sent_files(request=request, actor=actor)
-    _event(request, "sent", actor=actor, parties=len(ready.cleaned), attachments=len(ready.picked))
-    _start_turn(request)
+    prepare.prepare_sent_files(signing=signing, actor=actor)
+    _event(signing, "sent", actor=actor, parties=len(ready.cleaned), attachments=len(ready.picked))
+    _start_turn(signing)
     from signing import tasks
 
     # The signer's first look would otherwise wait for PDFium, one render at a time per process.
-    enqueue_on_commit(tasks.render_signing_pages, request.pk)
-    return request
+    enqueue_on_commit(tasks.render_signing_pages, signing.pk)
+    return signing
 
 
 @transaction.atomic
@@ -552,29 +540,29 @@ def draft_send_again(*, signing: SigningRequest, actor: User) -> SigningRequest:
         )
 
 
-def current_order(request: SigningRequest) -> int | None:
+def current_order(signing: SigningRequest) -> int | None:
     """The order number whose parties may act now; None when every signer and approver has."""
     value = Party.objects.filter(
-        request=request, role__in=[Role.SIGNER, Role.APPROVER], acted_at__isnull=True
+        request=signing, role__in=[Role.SIGNER, Role.APPROVER], acted_at__isnull=True
     ).aggregate(m=Min("order"))["m"]
     return int(value) if value is not None else None
 
 
-def _start_turn(request: SigningRequest) -> None:
+def _start_turn(signing: SigningRequest) -> None:
     """Tell the parties whose turn it now is, once each (notified_at from NULL)."""
-    order = current_order(request)
+    order = current_order(signing)
     if order is None:
         return
     from signing import tasks
 
     due = Party.objects.filter(
-        request=request, order=order, role__in=[Role.SIGNER, Role.APPROVER], notified_at__isnull=True
+        request=signing, order=order, role__in=[Role.SIGNER, Role.APPROVER], notified_at__isnull=True
     )
     for party in due:
         if Party.objects.filter(pk=party.pk, notified_at__isnull=True).update(notified_at=timezone.now()):
-            _event(request, "notified", party=party)
+            _event(signing, "notified", party=party)
             enqueue_on_commit(tasks.email_party, party.pk, "request")
-            _tell_party(party, Event_.SIGNING_REQUESTED)
+            _tell_party(party, NotificationEvent.SIGNING_REQUESTED)
 
 
 def _tell_party(party: Party, event: str) -> None:
@@ -583,73 +571,73 @@ def _tell_party(party: Party, event: str) -> None:
     the user's login, never to the token: the token is stored nowhere but in the party's email."""
     if party.user is None:
         return
-    request = party.request
+    signing = party.request
     notify(
         event=event,
         recipients=[party.user],
         actor=None,
-        collaboration=request.collaboration,
+        collaboration=signing.collaboration,
         url=reverse("signing:party_open", args=[party.pk]),
-        params={"sender": request.created_by.get_full_name(), "document": request.title},
+        params={"sender": signing.created_by.get_full_name(), "document": signing.title},
         email=False,
     )
 
 
-def _tell_firm(request: SigningRequest, status: str, party: Party | None = None) -> None:
+def _tell_firm(signing: SigningRequest, status: str, party: Party | None = None) -> None:
     """The sender hears how it ended; a decline or an expiry also needs the attention of the
     firm's people who work with the customer."""
-    request = SigningRequest.objects.select_related("collaboration", "created_by", "document__folder").get(
-        pk=request.pk
+    signing = SigningRequest.objects.select_related("collaboration", "created_by", "document__folder").get(
+        pk=signing.pk
     )
-    params = {"document": request.title, "party": party.name if party is not None else ""}
-    if request.document is not None:
+    params = {"document": signing.title, "party": party.name if party is not None else ""}
+    if signing.document is not None:
         url = reverse(
-            "documents:customer_folder", args=[request.collaboration_id, request.document.folder_id]
+            "documents:customer_folder", args=[signing.collaboration_id, signing.document.folder_id]
         )
     else:  # the file is gone; the request's page still tells the story
-        url = reverse("signing:partner_detail", args=[request.collaboration_id, request.pk])
+        url = reverse("signing:partner_detail", args=[signing.collaboration_id, signing.pk])
     event = {
-        Status.COMPLETED: Event_.SIGNING_COMPLETED,
-        Status.DECLINED: Event_.SIGNING_DECLINED,
-        Status.EXPIRED: Event_.SIGNING_EXPIRED,
+        Status.COMPLETED: NotificationEvent.SIGNING_COMPLETED,
+        Status.DECLINED: NotificationEvent.SIGNING_DECLINED,
+        Status.EXPIRED: NotificationEvent.SIGNING_EXPIRED,
     }[Status(status)]
-    told = [request.created_by]
+    told = [signing.created_by]
     customer_parties: list[User] = []
     if status == Status.COMPLETED:
         # Parties who are the customer's users find it under Signeringar, where they fetch the
         # sealed PDF whatever the folder's access; any other party in the portal follows the folder.
-        users = [p.user for p in request.parties.select_related("user") if p.user is not None]
+        users = [p.user for p in signing.parties.select_related("user") if p.user is not None]
         members = set(
             CustomerMembership.objects.filter(
-                customer_id=request.collaboration.customer_id, user__in=users
+                customer_id=signing.collaboration.customer_id, user__in=users
             ).values_list("user_id", flat=True)
         )
-        customer_parties = [u for u in users if u.pk in members and u.pk != request.created_by_id]
+        customer_parties = [u for u in users if u.pk in members and u.pk != signing.created_by_id]
         told += [u for u in users if u.pk not in members]
     notify(
-        event=event, recipients=told, actor=None, collaboration=request.collaboration, url=url, params=params
+        event=event, recipients=told, actor=None, collaboration=signing.collaboration, url=url, params=params
     )
     if customer_parties:
         notify(
             event=event,
             recipients=customer_parties,
             actor=None,
-            collaboration=request.collaboration,
-            url=reverse("signing:customer_detail", args=[request.collaboration_id, request.pk]),
+            collaboration=signing.collaboration,
+            url=reverse("signing:customer_detail", args=[signing.collaboration_id, signing.pk]),
             params=params,
         )
-    if status in (Status.DECLINED, Status.EXPIRED) and request.document is not None:
+    if status in (Status.DECLINED, Status.EXPIRED) and signing.document is not None:
         firm = (
-            User.objects.filter(pk__in=[u.pk for u in selectors.folder_audience(request.document.folder)])
-            .filter(partner_memberships__partner_id=request.collaboration.partner_id)
-            .exclude(pk=request.created_by_id)
+            User.objects.filter(pk__in=[u.pk for u in selectors.folder_audience(signing.document.folder)])
+            .filter(partner_memberships__partner_id=signing.collaboration.partner_id)
+            .exclude(pk=signing.created_by_id)
             .distinct()
         )
         notify(
-            event=Event_.SIGNING_ATTENTION,
+            event=NotificationEvent.SIGNING_ATTENTION,
             recipients=firm,
             actor=None,
-            collaboration=request.collaboration,
+            collaboration=signing.collaboration,
             url=url,
             params=params,
         )
@@ -696,15 +684,15 @@ def party_for_token(token: str) -> Party:
 
 def may_act(party: Party) -> str | None:
     """Why `party` cannot act now, or None when it may."""
-    request = party.request
-    if request.status != Status.PENDING:
+    signing = party.request
+    if signing.status != Status.PENDING:
         return {
             Status.COMPLETED: _("This document has already been signed by everyone."),
             Status.DECLINED: _("This signing was declined and has stopped."),
             Status.EXPIRED: _("This signing expired at its deadline."),
             Status.CANCELLED: _("The sender cancelled this signing."),
-        }.get(Status(request.status), _("This signing is not open."))
-    if request.deadline <= timezone.now():
+        }.get(Status(signing.status), _("This signing is not open."))
+    if signing.deadline <= timezone.now():
         return _("This signing expired at its deadline.")
     if party.locked_at is not None:
         return _(
@@ -715,7 +703,7 @@ def may_act(party: Party) -> str | None:
         return _("You get a copy when everyone has signed.")
     if party.acted_at is not None:
         return _("You have already answered this signing.")
-    if current_order(request) != party.order:
+    if current_order(signing) != party.order:
         return _("It is not your turn yet: you will get an email when it is.")
     return None
 
@@ -789,23 +777,23 @@ def _lock_if_too_many_failures(party: Party) -> bool:
         party.locked_at = locked
         return locked is not None
     party.locked_at = now
-    request = SigningRequest.objects.select_related("collaboration", "created_by").get(pk=party.request_id)
-    _event(request, "locked", party=party)
+    signing = SigningRequest.objects.select_related("collaboration", "created_by").get(pk=party.request_id)
+    _event(signing, "locked", party=party)
     notify(
-        event=Event_.SIGNING_ATTENTION,
-        recipients=[request.created_by],
+        event=NotificationEvent.SIGNING_ATTENTION,
+        recipients=[signing.created_by],
         actor=None,
-        collaboration=request.collaboration,
-        url=reverse("signing:partner_detail", args=[request.collaboration_id, request.pk]),
-        params={"document": request.title, "party": party.name},
+        collaboration=signing.collaboration,
+        url=reverse("signing:partner_detail", args=[signing.collaboration_id, signing.pk]),
+        params={"document": signing.title, "party": party.name},
     )
     return True
 
 
 @transaction.atomic
 def _record_act(*, party: Party, action: str, ip: str | None, user_agent: str, reason: str) -> Party:
-    request = SigningRequest.objects.select_for_update().get(pk=party.request_id)
-    party.request = request
+    signing = SigningRequest.objects.select_for_update().get(pk=party.request_id)
+    party.request = signing
     why_not = may_act(party)
     if why_not:
         raise ServiceError(why_not)
@@ -820,61 +808,61 @@ def _record_act(*, party: Party, action: str, ip: str | None, user_agent: str, r
             raise ServiceError(_("You have already answered this signing."))
         raise ServiceError(_("This signing link no longer works: the sender has replaced it."))
     party.refresh_from_db()
-    _event(request, done, party=party, ip=ip)
+    _event(signing, done, party=party, ip=ip)
     if action == "decline":
-        if _finish(request, Status.DECLINED, {"reason": reason}):
-            _tell_firm(request, Status.DECLINED, party)
+        if _finish(signing, Status.DECLINED, {"reason": reason}):
+            _tell_firm(signing, Status.DECLINED, party)
         return party
-    if current_order(request) is None:
-        if _finish(request, Status.COMPLETED):
+    if current_order(signing) is None:
+        if _finish(signing, Status.COMPLETED):
             from signing import tasks
 
             # The firm hears of it when the sealed PDF is stored (record_sealed): never before.
-            enqueue_on_commit(tasks.seal_signing, request.pk)
+            enqueue_on_commit(tasks.seal_signing, signing.pk)
     else:
-        _start_turn(request)
+        _start_turn(signing)
     return party
 
 
-def _finish(request: SigningRequest, status: str, detail: dict[str, str | int] | None = None) -> bool:
+def _finish(signing: SigningRequest, status: str, detail: dict[str, str | int] | None = None) -> bool:
     """pending -> `status`, once. Returns whether this call made the change."""
-    changed = SigningRequest.objects.filter(pk=request.pk, status=Status.PENDING).update(
+    changed = SigningRequest.objects.filter(pk=signing.pk, status=Status.PENDING).update(
         status=status, finished_at=timezone.now()
     )
     if changed:
-        request.status = status
-        Event.objects.create(request=request, kind=status, detail=detail or {})  # its keys at the top
+        signing.status = status
+        Event.objects.create(request=signing, kind=status, detail=detail or {})  # its keys at the top
     return bool(changed)
 
 
 @transaction.atomic
-def signing_cancel(*, request: SigningRequest, actor: User) -> SigningRequest:
+def signing_cancel(*, signing: SigningRequest, actor: User) -> SigningRequest:
     """The sender, or an account administrator of the partner, stops a pending request. If nobody
     had signed or approved yet, the signature is refunded (once)."""
     # of=("self",): a FOR UPDATE over the join would lock the collaboration and partner rows too,
     # ahead of the refund's own partner lock, and deadlock with an upload committing meanwhile
     # (it holds the partner row and needs a key-share lock on the collaboration for its audit row).
-    request = (
+    signing = (
         SigningRequest.objects.select_for_update(of=("self",))
         .select_related("collaboration__partner")
-        .get(pk=request.pk)
+        .get(pk=signing.pk)
     )
-    is_admin = request.collaboration.partner.memberships.filter(user=actor, role=PartnerRole.ADMIN).exists()
-    if actor.pk != request.created_by_id and not is_admin:
+    is_admin = signing.collaboration.partner.memberships.filter(user=actor, role=PartnerRole.ADMIN).exists()
+    if actor.pk != signing.created_by_id and not is_admin:
         raise ServiceError(_("Only the sender or an account administrator can cancel this signing."))
-    if request.status != Status.PENDING:
+    if signing.status != Status.PENDING:
         raise ServiceError(_("Only a signing that is waiting for signatures can be cancelled."))
-    _finish(request, Status.CANCELLED, {"by": actor.get_full_name()})
-    if not request.parties.filter(action__in=["signed", "approved"]).exists():
+    _finish(signing, Status.CANCELLED, {"by": actor.get_full_name()})
+    if not signing.parties.filter(action__in=["signed", "approved"]).exists():
         refund = billing.signature_refund(
-            partner=request.collaboration.partner,
+            partner=signing.collaboration.partner,
             actor=actor,
-            reference=request.charge_reference,
-            reason=_("Cancelled before anyone signed: %(title)s") % {"title": request.title},
+            reference=signing.charge_reference,
+            reason=_("Cancelled before anyone signed: %(title)s") % {"title": signing.title},
         )
         if refund is not None:
-            _event(request, "refunded", actor=actor)
-    return request
+            _event(signing, "refunded", actor=actor)
+    return signing
 
 
 # --- Fixing a sent request: remind, change or add or remove a party, extend the deadline -------------
@@ -929,6 +917,24 @@ def _new_link() -> tuple[str, str]:
     return salt, token_hash(salted_hmac("signing.party", salt).hexdigest())
 
 
+def _create_party(signing: SigningRequest, p: PartyInput, *, user: User | None) -> Party:
+    """A party row with a new link (a draft's parties have no user: nobody is told of a draft)."""
+    salt, hashed = _new_link()
+    return Party.objects.create(
+        request=signing,
+        name=p.name,
+        email=p.email,
+        mobile=p.mobile,
+        personnummer=p.personnummer,
+        role=p.role,
+        method=p.method,
+        order=p.order,
+        user=user,
+        token_salt=salt,
+        token_hash=hashed,
+    )
+
+
 def _replace_link(signing: SigningRequest, party: Party, **changes: object) -> bool:
     """Give `party` (with `changes` to its row) a new personal link, reset its code, the code's
     limits and a lock, and keep the old link's hash so that its pages answer 410. Only a party
@@ -967,7 +973,7 @@ def _tell_sender(signing: SigningRequest, actor: User) -> None:
     if actor.pk == signing.created_by_id:
         return
     notify(
-        event=Event_.SIGNING_ATTENTION,
+        event=NotificationEvent.SIGNING_ATTENTION,
         recipients=[signing.created_by],
         actor=actor,
         collaboration=signing.collaboration,
@@ -1020,7 +1026,7 @@ def party_remind(*, party: Party, actor: User) -> Party:
     from signing import tasks
 
     enqueue_on_commit(tasks.email_party, party.pk, "reminder")
-    _tell_party(party, Event_.SIGNING_REMINDER)
+    _tell_party(party, NotificationEvent.SIGNING_REMINDER)
     _event(signing, "party_reminded", party=party, actor=actor, by=actor.get_full_name())
     return party
 
@@ -1078,7 +1084,7 @@ def party_change(*, party: Party, actor: User, name: str, email: str) -> Party:
         from signing import tasks
 
         enqueue_on_commit(tasks.email_party, changed.pk, "request")
-        _tell_party(changed, Event_.SIGNING_REQUESTED)
+        _tell_party(changed, NotificationEvent.SIGNING_REQUESTED)
     _tell_sender(signing, actor)
     return changed
 
@@ -1106,19 +1112,8 @@ def party_add(*, signing: SigningRequest, actor: User, party: PartyInput) -> Par
             % {"turn": turn},
             field="order",
         )
-    salt, hashed = _new_link()
-    added = Party.objects.create(
-        request=signing,
-        name=new.name,
-        email=new.email,
-        mobile=new.mobile,
-        personnummer=new.personnummer,
-        role=new.role,
-        method=new.method,
-        order=new.order,
-        user=User.objects.filter(email__iexact=new.email, is_active=True).first(),
-        token_salt=salt,
-        token_hash=hashed,
+    added = _create_party(
+        signing, new, user=User.objects.filter(email__iexact=new.email, is_active=True).first()
     )
     _event(
         signing,
@@ -1253,14 +1248,14 @@ def expire_due(*, now: datetime | None = None) -> int:
     """Pending requests past their deadline become expired (each once)."""
     now = now or timezone.now()
     count = 0
-    for request in SigningRequest.objects.filter(status=Status.PENDING, deadline__lte=now):
+    for signing in SigningRequest.objects.filter(status=Status.PENDING, deadline__lte=now):
         with transaction.atomic():
             # Under the row lock, as signing_extend_deadline: a deadline moved meanwhile wins.
-            locked = SigningRequest.objects.select_for_update(of=("self",)).filter(pk=request.pk)
+            locked = SigningRequest.objects.select_for_update(of=("self",)).filter(pk=signing.pk)
             if not locked.filter(deadline__lte=now).values_list("pk", flat=True).first():
                 continue
-            if _finish(request, Status.EXPIRED):
-                _tell_firm(request, Status.EXPIRED)
+            if _finish(signing, Status.EXPIRED):
+                _tell_firm(signing, Status.EXPIRED)
                 count += 1
     return count
 
@@ -1272,30 +1267,30 @@ def remind_due(*, now: datetime | None = None) -> int:
 
     now = now or timezone.now()
     sent = 0
-    for request in SigningRequest.objects.filter(
+    for signing in SigningRequest.objects.filter(
         status=Status.PENDING, reminder_days__isnull=False, deadline__gt=now
     ):
-        assert request.reminder_days is not None and request.sent_at is not None
-        interval = dt.timedelta(days=request.reminder_days)
-        last = request.last_reminder_at or request.sent_at
+        assert signing.reminder_days is not None and signing.sent_at is not None
+        interval = dt.timedelta(days=signing.reminder_days)
+        last = signing.last_reminder_at or signing.sent_at
         if now - last < interval:
             continue
         with transaction.atomic():
             claimed = SigningRequest.objects.filter(
-                pk=request.pk, status=Status.PENDING, last_reminder_at=request.last_reminder_at
+                pk=signing.pk, status=Status.PENDING, last_reminder_at=signing.last_reminder_at
             ).update(last_reminder_at=now)
             if not claimed:
                 continue
-            order = current_order(request)
+            order = current_order(signing)
             if order is None:
                 continue
-            for party in request.parties.filter(
+            for party in signing.parties.filter(
                 order=order, acted_at__isnull=True, role__in=[Role.SIGNER, Role.APPROVER]
             ):
                 enqueue_on_commit(tasks.email_party, party.pk, "reminder")
-                _tell_party(party, Event_.SIGNING_REMINDER)
+                _tell_party(party, NotificationEvent.SIGNING_REMINDER)
                 sent += 1
-            _event(request, "reminded")
+            _event(signing, "reminded")
     return sent
 
 
@@ -1310,15 +1305,15 @@ def waiting_on(users: Iterable[User]) -> list[Party]:
     return [p for p in parties if current_order(p.request) == p.order]
 
 
-def record_sealed(*, request: SigningRequest, version: DocumentVersion) -> None:
+def record_sealed(*, signing: SigningRequest, version: DocumentVersion) -> None:
     """The sealed PDF is stored: keep it on the request, note it on the timeline and tell the sender
     (and the parties in the portal) that it is done. Called once, by the sealing task, in the
     transaction that stores the file's row."""
-    SigningRequest.objects.filter(pk=request.pk).update(
+    SigningRequest.objects.filter(pk=signing.pk).update(
         sealed_version=version, sealed_at=timezone.now(), seal_failed_at=None, seal_error=""
     )
-    _event(request, "sealed", version=version.pk, sha256=version.sha256)
-    _tell_firm(request, Status.COMPLETED)
+    _event(signing, "sealed", version=version.pk, sha256=version.sha256)
+    _tell_firm(signing, Status.COMPLETED)
 
 
 def record_seal_failure(*, request_id: int, error: str) -> None:
@@ -1350,22 +1345,22 @@ SEALED_DAYS = 30  # a completed request's parties may fetch the sealed PDF by th
 def link_state(party: Party, *, now: datetime | None = None) -> str:
     """What the party's link still serves: "open" (the request is pending: everything), "done" (a
     completed request within SEALED_DAYS: its page and the sealed PDF once stored) or "gone"."""
-    request = party.request
-    if request.status == Status.PENDING:
+    signing = party.request
+    if signing.status == Status.PENDING:
         return "open"
-    if request.status != Status.COMPLETED or request.finished_at is None:
+    if signing.status != Status.COMPLETED or signing.finished_at is None:
         return "gone"
-    if (now or timezone.now()) - request.finished_at > dt.timedelta(days=SEALED_DAYS):
+    if (now or timezone.now()) - signing.finished_at > dt.timedelta(days=SEALED_DAYS):
         return "gone"
-    if request.sealed_at is not None and request.sealed_version_id is None:
+    if signing.sealed_at is not None and signing.sealed_version_id is None:
         return "gone"  # sealed, and the sealed file has since been deleted
     return "done"
 
 
 def link_gone_reason(party: Party) -> str:
     """Why the party's link serves nothing more (for the page answered with 410)."""
-    request = party.request
-    if request.status == Status.COMPLETED:
+    signing = party.request
+    if signing.status == Status.COMPLETED:
         return _(
             "Everyone has signed. The signed document is no longer available by this link: "
             "ask the sender for a copy."
@@ -1374,7 +1369,7 @@ def link_gone_reason(party: Party) -> str:
         Status.DECLINED: _("This signing was declined and has stopped. The link no longer works."),
         Status.EXPIRED: _("This signing expired at its deadline. The link no longer works."),
         Status.CANCELLED: _("The sender cancelled this signing. The link no longer works."),
-    }.get(Status(request.status), _("This signing is no longer open."))
+    }.get(Status(signing.status), _("This signing is no longer open."))
 
 
 @transaction.atomic
@@ -1382,22 +1377,22 @@ def party_link_revoke(*, party: Party, actor: User) -> Party:
     """The sender (or an account administrator) gives a party a new personal link: the old one
     stops working, the code, its limits and a lock are reset, and the new link is emailed when
     it is (or was) the party's turn. Only while the request is pending and the party has not acted."""
-    request = (
+    signing = (
         SigningRequest.objects.select_for_update(of=("self",))  # the request only, as signing_cancel
         .select_related("collaboration__partner")
         .get(pk=party.request_id)
     )
-    is_admin = request.collaboration.partner.memberships.filter(user=actor, role=PartnerRole.ADMIN).exists()
-    if actor.pk != request.created_by_id and not is_admin:
+    is_admin = signing.collaboration.partner.memberships.filter(user=actor, role=PartnerRole.ADMIN).exists()
+    if actor.pk != signing.created_by_id and not is_admin:
         raise ServiceError(_("Only the sender or an account administrator can send a new link."))
-    if request.status != Status.PENDING:
+    if signing.status != Status.PENDING:
         raise ServiceError(_("Only a signing that is waiting for signatures can get new links."))
-    if not _replace_link(request, party):
+    if not _replace_link(signing, party):
         raise ServiceError(
             _("%(name)s has already answered: the link cannot be changed.") % {"name": party.name}
         )
     party.refresh_from_db()
-    _event(request, "link_revoked", party=party, actor=actor)
+    _event(signing, "link_revoked", party=party, actor=actor)
     if party.notified_at is not None:
         from signing import tasks
 

@@ -118,7 +118,7 @@ def seal_signing(self: Task[Any, Any], request_id: int) -> None:
                 by_customer=False,
                 source=DocumentSource.SIGNED,
             )
-            services.record_sealed(request=request, version=version)
+            services.record_sealed(signing=request, version=version)
     except Exception as error:
         claims.release(rows, task_id, field="seal_claim", at="seal_claimed_at")
         # Shown to the sender as "sealing failed"; autoretry and then seal_unsealed try again.

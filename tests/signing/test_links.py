@@ -174,7 +174,7 @@ def test_a_link_is_gone_once_the_signing_stopped(
     token = services.party_token(b)
     assert all(client.get(url).status_code == 200 for url in _party_urls(token))
     if ending == "cancelled":
-        services.signing_cancel(request=request, actor=funded.staff)
+        services.signing_cancel(signing=request, actor=funded.staff)
     elif ending == "declined":
         services.party_start_method(party=a)
         services.party_act(party=a, action="decline", answer=code_for("a@example.com"), reason="Nej")
@@ -310,7 +310,7 @@ def test_a_notification_links_to_a_login_page_not_the_token(
 
 def test_the_timeline_names_who_cancelled(funded: World, folder: Folder) -> None:
     request, _party = _one_party(funded, folder)
-    services.signing_cancel(request=request, actor=funded.staff)
+    services.signing_cancel(signing=request, actor=funded.staff)
     event = Event.objects.get(request=request, kind="cancelled")
     assert services.describe_event(event) == "Cancelled by Sam Staff"
 

@@ -52,7 +52,7 @@ def _request_lock(locks: list[str]) -> str:
 
 def test_cancel_locks_only_the_request_row(funded: World, folder: Folder) -> None:
     request = _sent(funded, folder)
-    lock = _request_lock(_locks(lambda: services.signing_cancel(request=request, actor=funded.staff)))
+    lock = _request_lock(_locks(lambda: services.signing_cancel(signing=request, actor=funded.staff)))
     assert lock.endswith('FOR UPDATE OF "signing_signingrequest"'), lock
 
 

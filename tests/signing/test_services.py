@@ -258,11 +258,11 @@ def test_cancel_before_any_signature_refunds_once(funded: World, folder: Folder)
     request = send(funded, document(folder, funded.admin), [PartyInput("A", "a@example.com")])
     assert balance(funded) == 4
     with pytest.raises(ServiceError):
-        services.signing_cancel(request=request, actor=funded.staff_unassigned)
-    services.signing_cancel(request=request, actor=funded.staff)
+        services.signing_cancel(signing=request, actor=funded.staff_unassigned)
+    services.signing_cancel(signing=request, actor=funded.staff)
     assert balance(funded) == 5
     with pytest.raises(ServiceError):
-        services.signing_cancel(request=request, actor=funded.staff)
+        services.signing_cancel(signing=request, actor=funded.staff)
     assert balance(funded) == 5
     assert BalanceEntry.objects.filter(kind=EntryKind.REFUND).count() == 1
 
@@ -274,7 +274,7 @@ def test_cancel_after_a_signature_refunds_nothing(funded: World, folder: Folder)
         [PartyInput("A", "a@example.com"), PartyInput("B", "b@example.com")],
     )
     act(parties_of(request)["A"])
-    services.signing_cancel(request=request, actor=funded.admin)  # an account administrator may
+    services.signing_cancel(signing=request, actor=funded.admin)  # an account administrator may
     assert balance(funded) == 4
     assert not BalanceEntry.objects.filter(kind=EntryKind.REFUND).exists()
 

@@ -231,7 +231,7 @@ def test_a_cancelled_signing_answers_410(funded: World, folder: Any, simulator: 
     token = services.party_token(parties_of(request)["Karin Karlsson"])
     browser = Client()
     order = start(browser, token)
-    services.signing_cancel(request=request, actor=funded.staff)
+    services.signing_cancel(signing=request, actor=funded.staff)
     assert browser.post(reverse("signing:bankid_start", args=[token]), {"flow": "qr"}).status_code == 410
     assert browser.get(reverse("signing:bankid_wait", args=[token, order.pk])).status_code == 410
     assert status(browser, token, order).status_code == 410
