@@ -3,8 +3,12 @@ user's active one, so another partner's figures cannot even be named in a reques
 
 from __future__ import annotations
 
-from django.http import HttpRequest
+import datetime as dt
 
+from django.http import Http404, HttpRequest
+from django.shortcuts import get_object_or_404
+
+from billing.models import Statement
 from partners import access
 from partners.models import Partner
 
@@ -19,3 +23,19 @@ def partner_for_balances(request: HttpRequest) -> tuple[Partner, bool]:
 def partner_for_storage(request: HttpRequest) -> Partner:
     """The active partner, for its account administrators only: staff get 403, everyone else 404."""
     return access.active_partner_for_admin(request)
+
+
+def partner_for_statements(request: HttpRequest) -> Partner:
+    """As for storage: the active partner, for its account administrators only."""
+    return access.active_partner_for_admin(request)
+
+
+def statement_for_admin(request: HttpRequest, year: int, month: int) -> Statement:
+    """The active partner's statement of that month, for its account administrators: staff get
+    403, everyone else 404, and so does a month without a statement (or another partner's)."""
+    partner = access.active_partner_for_admin(request)
+    try:
+        period = dt.date(year, month, 1)
+    except ValueError:
+        raise Http404 from None
+    return get_object_or_404(Statement.objects.select_related("partner"), partner=partner, period=period)

@@ -1,5 +1,5 @@
-"""Reads for the billing pages: the signature ledger, the packages on offer, storage per customer
-and the daily usage curve. Access is checked by the caller (billing.access)."""
+"""Reads for the billing pages: the signature ledger, the packages on offer, storage per customer,
+the daily usage curve and the monthly statements. Access is checked by the caller (billing.access)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from billing import plans, usage
-from billing.models import BalanceEntry, UsageSnapshot
+from billing.models import BalanceEntry, InvoiceLine, Statement, UsageSnapshot
 from customers.models import CustomerAccount
 from partners.models import Partner
 from portal.models import User
@@ -20,6 +20,16 @@ from portal.units import format_sek, human_size
 def ledger_for(*, user: User, partner: Partner) -> QuerySet[BalanceEntry]:
     """The partner's signature ledger, newest first, for a user of that partner."""
     return BalanceEntry.objects.filter(partner=partner).select_related("actor").order_by("-created_at", "-id")
+
+
+def statements_for(*, user: User, partner: Partner) -> QuerySet[Statement]:
+    """The partner's statements, newest month first (one query: the list shows their own figures)."""
+    return Statement.objects.filter(partner=partner).order_by("-period")
+
+
+def statement_lines(*, statement: Statement) -> list[InvoiceLine]:
+    """What was billed in the statement's month besides storage (signature packages), in order."""
+    return list(InvoiceLine.objects.filter(partner_id=statement.partner_id, period=statement.period))
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Settings > Balances (the signature ledger, packages, large volumes) and Settings > Storage."""
+"""Settings > Balances (the signature ledger, packages, large volumes), Settings > Storage and
+Settings > Statements (each month's statement as a page, a PDF and a CSV file)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,17 @@ from django.core.paginator import Paginator
 from django.forms import Form
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from billing import access, plans, selectors, services
+from billing import statements as sheets
 from billing.forms import BalanceThresholdForm, PackageForm, QuoteRequestForm, StorageCapForm
 from partners.models import Partner
 from portal.context import AuthedRequest
+from portal.csv_export import csv_response
 from portal.errors import ServiceError
 from portal.units import format_sek, human_size
 
@@ -219,3 +223,49 @@ def _cap_message(partner: Partner) -> str:
         "The storage cap is now %(n)d paid blocks: at most %(limit)s can be stored.",
         terms.cap_blocks,
     ) % {"n": terms.cap_blocks, "limit": human_size(terms.limit)}
+
+
+@login_required
+@require_GET
+def statements(request: AuthedRequest) -> HttpResponse:
+    partner = access.partner_for_statements(request)
+    page = Paginator(
+        selectors.statements_for(user=request.user, partner=partner), settings.PAGE_SIZE
+    ).get_page(request.GET.get("page"))
+    rows = [sheets.StatementRow(statement) for statement in page.object_list]
+    context = {"partner": partner, "is_admin": True, "page": page, "rows": rows}
+    return render(request, "billing/statements.html", context)
+
+
+def _sheet(request: AuthedRequest, year: int, month: int) -> sheets.StatementSheet:
+    statement = access.statement_for_admin(request, year, month)
+    return sheets.statement_sheet(statement, selectors.statement_lines(statement=statement))
+
+
+@login_required
+@require_GET
+def statement_detail(request: AuthedRequest, year: int, month: int) -> HttpResponse:
+    sheet = _sheet(request, year, month)
+    context = {"partner": sheet.partner, "is_admin": True, "sheet": sheet}
+    return render(request, "billing/statement_detail.html", context)
+
+
+@login_required
+@require_GET
+def statement_pdf(request: AuthedRequest, year: int, month: int) -> HttpResponse:
+    sheet = _sheet(request, year, month)
+    response = HttpResponse(sheets.statement_pdf(sheet), content_type="application/pdf")
+    response["Content-Disposition"] = (
+        content_disposition_header(as_attachment=True, filename=f"{sheet.filename_stem}.pdf") or ""
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+@require_GET
+def statement_csv(request: AuthedRequest, year: int, month: int) -> HttpResponse:
+    sheet = _sheet(request, year, month)
+    return csv_response(
+        header=sheets.csv_header(), rows=sheets.csv_rows(sheet), filename=f"{sheet.filename_stem}.csv"
+    )
