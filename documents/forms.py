@@ -115,6 +115,12 @@ class BulkForm(forms.Form):
 class AuditFilterForm(forms.Form):
     action = forms.ChoiceField(label=_("Action"), required=False)
     actor = forms.TypedChoiceField(label=_("Person"), coerce=int, empty_value=None, required=False)
+    date_from = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    date_to = forms.DateField(
+        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
 
     def __init__(
         self,
@@ -130,3 +136,14 @@ class AuditFilterForm(forms.Form):
         actor = self.fields["actor"]
         assert isinstance(actor, forms.TypedChoiceField)
         actor.choices = [("", _("Everyone")), *((group, items) for group, items in people if items)]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        date_from, date_to = data.get("date_from"), data.get("date_to")
+        if date_from and date_to and date_from > date_to:
+            self.add_error("date_to", _("The last day is before the first."))
+        return data
+
+    def is_filtered(self) -> bool:
+        """Whether the valid form narrows the log (so an empty page says "no events match")."""
+        return any(self.cleaned_data.get(name) for name in self.fields)

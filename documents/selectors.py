@@ -3,10 +3,12 @@ folder was decided by documents.access before these are called."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers.models import (
@@ -139,14 +141,30 @@ def customer_users_for_access(*, collaboration: Collaboration) -> QuerySet[Custo
 
 
 def audit_events(
-    *, user: User, collaboration: Collaboration, action: str = "", actor_id: int | None = None
+    *,
+    user: User,
+    collaboration: Collaboration,
+    action: str = "",
+    actor_id: int | None = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
 ) -> QuerySet[AuditEvent]:
+    """The collaboration's log, newest first; `date_from` and `date_to` are days in the portal's
+    time zone, both included (bounds on created_at itself, so the index on it serves them)."""
     qs = AuditEvent.objects.filter(collaboration_id=collaboration.pk).select_related("actor")
     if action:
         qs = qs.filter(action=action)
     if actor_id:
         qs = qs.filter(actor_id=actor_id)
+    if date_from:
+        qs = qs.filter(created_at__gte=_start_of(date_from))
+    if date_to:
+        qs = qs.filter(created_at__lt=_start_of(date_to + dt.timedelta(days=1)))
     return qs.order_by("-created_at", "-pk")
+
+
+def _start_of(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
 
 def audience_label(folder: Folder) -> str:

@@ -20,6 +20,7 @@ urlpatterns = [
     path(P + "folders/<int:folder_id>/access/", partner.folder_access, name="partner_folder_access"),
     path(P + "folders/<int:folder_id>/bulk/", partner.bulk, name="partner_bulk"),
     path("customers/<int:collaboration_id>/log/", audit.audit_log, name="partner_audit"),
+    path("customers/<int:collaboration_id>/log/csv/", audit.audit_log_csv, name="partner_audit_csv"),
     # Customer side: Samarbeten / partner
     path(C, customer.root, name="customer_root"),
     path(C + "folders/<int:folder_id>/", customer.folder_detail, name="customer_folder"),
