@@ -25,6 +25,7 @@ from customers.forms import (
     check_unique_emails,
 )
 from customers.models import CollaborationStatus, CustomerAccount
+from docrequests import selectors as docrequest_selectors
 from partners.access import active_partner, active_partner_org
 from portal import throttle
 from portal.context import AuthedRequest
@@ -43,6 +44,7 @@ def customer_list(request: AuthedRequest) -> HttpResponse:
     # "Needs attention": per customer, its pending and recently declined or expired signings (those
     # the user has not dismissed).
     collaborations = signing_selectors.with_attention_counts(collaborations, user=request.user)
+    collaborations = docrequest_selectors.with_open_request_counts(collaborations)
     page = Paginator(collaborations, settings.PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "customers/customer_list.html", {"partner": partner, "page": page, "query": query})
 
@@ -239,7 +241,8 @@ def collaboration_list(request: AuthedRequest) -> HttpResponse:
     # when there are.
     collaborations = list(
         selectors.collaborations_for_customer_user(user=request.user, customer=org).annotate(
-            waits_on_me=signing_selectors.waiting_on_user_exists(user=request.user)
+            waits_on_me=signing_selectors.waiting_on_user_exists(user=request.user),
+            asks_me=docrequest_selectors.asking_user_exists(user=request.user),
         )
     )
     invitations = selectors.invitations_for_customer_admin(user=request.user, customer=org)
@@ -250,10 +253,23 @@ def collaboration_list(request: AuthedRequest) -> HttpResponse:
         )
         # The logged-in page behind the link, never the raw token (it would sit in page caches).
         waiting = [(p, reverse("signing:party_open", args=[p.pk])) for p in parties]
+    requested = []
+    if any(c.asks_me for c in collaborations):  # annotated above: the open requests asking the user
+        requested = list(
+            docrequest_selectors.requests_asking(
+                user=request.user, collaboration_ids=[c.pk for c in collaborations]
+            )
+        )
     return render(
         request,
         "customers/collaboration_list.html",
-        {"org": org, "collaborations": collaborations, "invitations": invitations, "waiting": waiting},
+        {
+            "org": org,
+            "collaborations": collaborations,
+            "invitations": invitations,
+            "waiting": waiting,
+            "requested": requested,
+        },
     )
 
 

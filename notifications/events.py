@@ -6,9 +6,11 @@ reader's language, from the event and the parameters stored with it.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
@@ -37,6 +39,9 @@ DEFAULTS: dict[str, Default] = {
     Event.SIGNING_DECLINED: Default(EmailMode.IMMEDIATELY),
     Event.SIGNING_EXPIRED: Default(EmailMode.IMMEDIATELY),
     Event.SIGNING_ATTENTION: Default(EmailMode.DIGEST),
+    Event.DOCREQUEST_ASKED: Default(EmailMode.IMMEDIATELY),
+    Event.DOCREQUEST_REMINDER: Default(EmailMode.IMMEDIATELY),
+    Event.DOCREQUEST_DONE: Default(EmailMode.IMMEDIATELY),
 }
 
 # The preferences page shows the events in these groups; "account" only to account administrators.
@@ -57,6 +62,11 @@ GROUPS: list[tuple[str, Any, list[str]]] = [
             Event.SIGNING_EXPIRED,
             Event.SIGNING_ATTENTION,
         ],
+    ),
+    (
+        "docrequests",
+        gettext_lazy("Document requests"),
+        [Event.DOCREQUEST_ASKED, Event.DOCREQUEST_REMINDER, Event.DOCREQUEST_DONE],
     ),
     ("collaborations", gettext_lazy("Collaborations"), [Event.INVITATION]),
     (
@@ -148,6 +158,16 @@ def describe(event: str, params: dict[str, Any], count: int = 1) -> str:
         if p.get("changed_by"):  # someone else fixed the sender's signing (signing.services)
             return _("%(changed_by)s changed your signing of %(document)s") % p
         return _("The signing of %(document)s needs your attention") % p
+    if event in (Event.DOCREQUEST_ASKED, Event.DOCREQUEST_REMINDER) and p.get("due"):
+        p["due"] = date_format(dt.date.fromisoformat(str(p["due"])), "SHORT_DATE_FORMAT")
+    if event == Event.DOCREQUEST_ASKED:
+        return _("%(partner)s asks you for documents: %(title)s, by %(due)s") % p
+    if event == Event.DOCREQUEST_REMINDER:
+        if p.get("overdue"):
+            return _("Reminder: %(title)s for %(partner)s was due %(due)s") % p
+        return _("Reminder: %(partner)s asks for %(title)s by %(due)s") % p
+    if event == Event.DOCREQUEST_DONE:
+        return _("%(customer)s has marked %(title)s done") % p
     return str(Event(event).label)
 
 

@@ -29,6 +29,9 @@ class Event(models.TextChoices):
     SIGNING_DECLINED = "signing_declined", _("Signing declined")
     SIGNING_EXPIRED = "signing_expired", _("Signing expired")
     SIGNING_ATTENTION = "signing_attention", _("Signing needs attention")
+    DOCREQUEST_ASKED = "docrequest_asked", _("Documents requested from me")
+    DOCREQUEST_REMINDER = "docrequest_reminder", _("Document request reminder")
+    DOCREQUEST_DONE = "docrequest_done", _("Document request done")
 
 
 class EmailMode(models.TextChoices):

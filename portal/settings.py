@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "signing",
     "billing",
     "notifications",
+    "docrequests",
 ]
 
 MIDDLEWARE = [
@@ -181,6 +182,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # E-signing: expire at the deadline, remind by each request's interval.
     "expire-signings": {"task": "signing.tasks.expire_signings", "schedule": 300.0},
     "remind-signings": {"task": "signing.tasks.remind_signings", "schedule": crontab(minute=0)},
+    # Document requests: the asked users are reminded before and after the due date.
+    "remind-docrequests": {"task": "docrequests.tasks.remind_docrequests", "schedule": crontab(minute=30)},
     # Completed signings whose sealing failed are sealed again (each failure waits ten minutes).
     "seal-unsealed-signings": {"task": "signing.tasks.seal_unsealed", "schedule": 600.0},
     # The first of the month: last month's statements.

@@ -105,6 +105,7 @@ urlpatterns = [
     path("", include("customers.urls")),
     path("", include("documents.urls")),
     path("", include("signing.urls")),
+    path("", include("docrequests.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -71,6 +71,8 @@ def raise_event(world: World, event: str, recipients: list[User], capture: Any) 
                 "included": 2,
                 "blocks": 1,
                 "balance": 1,
+                "title": "T",
+                "due": "2026-12-15",
             },
             names=["a.pdf"],
         )

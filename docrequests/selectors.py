@@ -1,0 +1,94 @@
+"""Reads of document requests, always for an acting user."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+
+from customers.models import Collaboration
+from docrequests.models import DocumentRequest, ItemFile, RequestItem, RequestTemplate, Status
+from documents.models import Folder
+from portal.models import User
+
+
+def _with_items(qs: QuerySet[DocumentRequest]) -> QuerySet[DocumentRequest]:
+    files = ItemFile.objects.select_related("version__document").order_by("created_at", "pk")
+    return qs.prefetch_related(
+        Prefetch("items", queryset=RequestItem.objects.prefetch_related(Prefetch("files", queryset=files))),
+    )
+
+
+def requests_for_partner(*, user: User, collaboration: Collaboration) -> QuerySet[DocumentRequest]:
+    """The customer's requests, open ones first; the caller checked that `user` may work with it."""
+    return (
+        DocumentRequest.objects.filter(collaboration=collaboration)
+        .select_related("folder", "created_by")
+        .annotate(item_count=Count("items", distinct=True))
+        .order_by("-status", "due_date", "pk")  # open, then done, then cancelled
+    )
+
+
+def requests_asking(*, user: User, collaboration_ids: list[int]) -> QuerySet[DocumentRequest]:
+    """The open requests of these collaborations that ask `user` (Samarbeten: "Requested from you")."""
+    return (
+        DocumentRequest.objects.filter(collaboration_id__in=collaboration_ids, status=Status.OPEN, asked=user)
+        .select_related("collaboration__partner")
+        .annotate(item_count=Count("items", distinct=True))
+        .order_by("due_date", "pk")
+    )
+
+
+def asking_user_exists(*, user: User) -> Exists:
+    """For annotating collaborations: whether any of their open requests asks `user`."""
+    return Exists(
+        DocumentRequest.objects.filter(collaboration=OuterRef("pk"), status=Status.OPEN, asked=user)
+    )
+
+
+def docrequest_page(*, docrequest: DocumentRequest) -> DocumentRequest:
+    """The request with its items and their files, and who was asked, in three more queries."""
+    return _with_items(
+        DocumentRequest.objects.filter(pk=docrequest.pk)
+        .select_related(
+            "collaboration__partner", "collaboration__customer", "folder", "created_by", "finished_by"
+        )
+        .prefetch_related("asked")
+    ).get()
+
+
+def with_open_request_counts(collaborations: QuerySet[Collaboration]) -> QuerySet[Collaboration]:
+    """Annotate each collaboration with `docrequests_open`: a scalar subquery, so a list of any
+    length costs no extra query."""
+    counted = (
+        DocumentRequest.objects.filter(collaboration=OuterRef("pk"), status=Status.OPEN)
+        .order_by()
+        .values("collaboration")
+        .annotate(n=Count("pk"))
+        .values("n")[:1]
+    )
+    return collaborations.annotate(
+        docrequests_open=Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+    )
+
+
+def templates_for_partner(*, user: User, partner_id: int) -> QuerySet[RequestTemplate]:
+    """The firm's templates; the caller checked that `user` belongs to the partner."""
+    return RequestTemplate.objects.filter(partner_id=partner_id).order_by("title", "pk")
+
+
+def upload_folders(*, collaboration: Collaboration) -> list[tuple[int, str]]:
+    """(id, "Top / Sub") of the collaboration's folders that take the customer's uploads."""
+    folders = list(
+        Folder.objects.filter(collaboration=collaboration).only(
+            "pk", "name", "path", "root_id", "customer_access"
+        )
+    )
+    by_id = {f.pk: f for f in folders}
+    out = []
+    for folder in folders:
+        root = by_id.get(folder.root_id or folder.pk)
+        if root is None or root.customer_access != "edit":
+            continue
+        names = [by_id[i].name for i in folder.ancestor_ids() if i in by_id] + [folder.name]
+        out.append((folder.pk, " / ".join(names)))
+    return sorted(out, key=lambda pair: pair[1].lower())
