@@ -109,6 +109,10 @@ class Document(models.Model):
 
     folder = models.ForeignKey(Folder, on_delete=models.CASCADE, related_name="documents")
     name = models.CharField(_("name"), max_length=255)
+    # The name as search matches it (documents.names.search_key: lowercase, no accents), set by the
+    # services with the name. On PostgreSQL a trigram GIN index (migration 0003, created there only)
+    # makes `search_name__contains` fast at any part of the name.
+    search_name = models.TextField(default="", editable=False)
     current_version = models.ForeignKey(
         "DocumentVersion", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -34,3 +34,11 @@ def clean_name(raw: str, *, max_length: int = MAX_NAME) -> str:
     ):
         raise ServiceError(_('A name cannot contain / \\ : * ? " < > | or be "..".'), field="name")
     return name
+
+
+def search_key(text: str) -> str:
+    """`text` in the form document names are searched in: compatibility-decomposed, case-folded and
+    without accents, so that "arsred" finds "Årsredovisning" and "ﬁ" finds "fi". Document.search_name
+    holds it for every name, and a query is turned into it before it is matched (as a substring)."""
+    folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
+    return "".join(ch for ch in folded if not unicodedata.combining(ch))

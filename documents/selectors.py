@@ -17,8 +17,13 @@ from customers.models import (
     CollaborationUserObjectPermission,
     CustomerMembership,
 )
-from customers.selectors import OPEN_STATUSES
-from documents.access import FolderRights, customer_membership, visible_root_ids
+from customers.selectors import OPEN_STATUSES, collaborations_for_partner_user
+from documents.access import (
+    FolderRights,
+    customer_membership,
+    visible_root_ids,
+    visible_root_ids_at_customer,
+)
 from documents.models import (
     Audience,
     CustomerAccess,
@@ -28,7 +33,9 @@ from documents.models import (
     FolderGroupObjectPermission,
     FolderUserObjectPermission,
 )
+from documents.names import search_key
 from partners.models import PartnerMembership, PartnerRole
+from portal.context import Organisation
 from portal.models import AuditEvent, User
 
 SORTS = {
@@ -253,3 +260,76 @@ def folder_audience(folder: Folder, *, customer_only: bool = False) -> QuerySet[
             customer_side |= Q(pk__in=members.filter(is_primary_contact=True).values("user_id"))
         audience |= Q(pk__in=members.values("user_id")) & customer_side
     return User.objects.filter(audience, is_active=True).distinct()
+
+
+# --- Search ---------------------------------------------------------------------------------
+
+# Shorter queries match nearly everything and cannot use the trigram index.
+SEARCH_MIN_LENGTH = 2
+SEARCH_FIELDS = (
+    "name",
+    "updated_at",
+    "folder__name",
+    "folder__path",
+    "folder__collaboration__customer__name",
+    "folder__collaboration__partner__name",
+    "current_version__size",
+)
+
+
+def _documents_named(query: str) -> QuerySet[Document]:
+    """Live documents whose name contains `query` anywhere, case and accents ignored: a substring
+    of search_name (LIKE '%...%', the trigram index on PostgreSQL). The caller narrows it to what
+    the user may open."""
+    key = search_key(query.strip())
+    if len(key) < SEARCH_MIN_LENGTH:
+        return Document.objects.none()
+    return (
+        Document.objects.filter(search_name__contains=key, deleted_at__isnull=True)
+        .select_related(
+            "folder__collaboration__customer", "folder__collaboration__partner", "current_version"
+        )
+        .only(*SEARCH_FIELDS)
+        .order_by("name", "pk")
+    )
+
+
+def search_partner_documents(
+    *, user: User, partner: Organisation, query: str, collaboration: Collaboration | None = None
+) -> QuerySet[Document]:
+    """Search in the customers the user works with at `partner` (the same ones Mina samarbeten lists
+    and customers.access.may_work_with lets in: every open collaboration for an account
+    administrator, the assigned ones for staff), or in one of them, `collaboration`. The partner
+    side sees every folder of a customer it works with."""
+    customers = collaborations_for_partner_user(user=user, partner=partner).order_by().values("pk")
+    found = _documents_named(query).filter(folder__collaboration_id__in=customers)
+    if collaboration is not None:
+        found = found.filter(folder__collaboration_id=collaboration.pk)
+    return found
+
+
+def search_customer_documents(
+    *, user: User, customer: Organisation, query: str, collaboration: Collaboration | None = None
+) -> QuerySet[Document]:
+    """Search in the folders shared with the user (documents.access.visible_root_ids and what is
+    under them) across every active collaboration of `customer`, one of the user's customers, or
+    in one of those collaborations."""
+    key = search_key(query.strip())
+    if len(key) < SEARCH_MIN_LENGTH:
+        return Document.objects.none()  # no query for the folders either
+    root_ids = visible_root_ids_at_customer(user=user, customer=customer)
+    found = _documents_named(query).filter(folder__root_id__in=root_ids)
+    if collaboration is not None:
+        found = found.filter(folder__collaboration_id=collaboration.pk)
+    return found
+
+
+def folder_paths(folders: Sequence[Folder]) -> dict[int, str]:
+    """ "Top / Sub / Leaf" for each of `folders`, reading their ancestors' names in one query (none
+    when there is nothing to name). Whoever sees a folder sees its ancestors: access is granted on
+    the top-level folder."""
+    wanted = {pk for f in folders for pk in f.ancestor_ids()} - {f.pk for f in folders}
+    names = {f.pk: f.name for f in folders}
+    if wanted:
+        names.update(Folder.objects.filter(pk__in=wanted).values_list("pk", "name"))
+    return {f.pk: " / ".join([*(names.get(pk, "?") for pk in f.ancestor_ids()), f.name]) for f in folders}

@@ -32,7 +32,7 @@ from documents.models import (
     FolderGroupObjectPermission,
     FolderUserObjectPermission,
 )
-from documents.names import clean_name
+from documents.names import clean_name, search_key
 from notifications.models import Event
 from notifications.services import notify
 from portal.audit import audit_record
@@ -483,6 +483,7 @@ def _record_version(
                 document = Document.objects.create(
                     folder=folder,
                     name=name,
+                    search_name=search_key(name),
                     uploaded_by_customer=by_customer,
                     source=source,
                     created_at=now,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from documents.views import audit, customer, files, partner
+from documents.views import audit, customer, files, partner, search
 
 app_name = "documents"
 
@@ -21,11 +21,15 @@ urlpatterns = [
     path(P + "folders/<int:folder_id>/bulk/", partner.bulk, name="partner_bulk"),
     path("customers/<int:collaboration_id>/log/", audit.audit_log, name="partner_audit"),
     path("customers/<int:collaboration_id>/log/csv/", audit.audit_log_csv, name="partner_audit_csv"),
+    path("customers/search/", search.partner_search, name="partner_search"),
+    path(P + "search/", search.partner_customer_search, name="partner_customer_search"),
     # Customer side: Samarbeten / partner
     path(C, customer.root, name="customer_root"),
     path(C + "folders/<int:folder_id>/", customer.folder_detail, name="customer_folder"),
     path(C + "folders/<int:folder_id>/access/", customer.folder_access, name="customer_folder_access"),
     path(C + "folders/<int:folder_id>/bulk/", customer.bulk, name="customer_bulk"),
+    path("collaborations/search/", search.customer_search, name="customer_search"),
+    path(C + "search/", search.customer_collaboration_search, name="customer_collaboration_search"),
     # Files, both sides
     path("documents/folders/<int:folder_id>/upload/", files.upload, name="upload"),
     path("documents/<int:document_id>/", files.document_detail, name="document_detail"),

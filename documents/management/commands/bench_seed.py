@@ -60,6 +60,7 @@ from documents.models import (
     FolderUserObjectPermission,
     PreviewStatus,
 )
+from documents.names import search_key
 from documents.storage import document_storage
 from partners.models import Partner, PartnerMembership, PartnerRole, Plan
 from portal.models import AuditEvent, User
@@ -602,6 +603,7 @@ class Command(BaseCommand):
                         doc_id,
                         folder_id,
                         name,
+                        search_key(name),
                         version_id,
                         by_customer,
                         DocumentSource.UPLOAD,
@@ -616,6 +618,7 @@ class Command(BaseCommand):
                 "id",
                 "folder",
                 "name",
+                "search_name",
                 "current_version",
                 "uploaded_by_customer",
                 "source",

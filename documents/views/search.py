@@ -1,0 +1,187 @@
+"""Searching documents by name, on both sides.
+
+Partner side: across every customer the user works with at the active partner (Mina samarbeten),
+or within one customer (its Documents tab). Customer side: across the folders shared with the user
+at every firm the active customer collaborates with (Samarbeten), or at one firm. What may be
+found is decided by documents.selectors.search_*_documents, with the same rules as opening the
+document; a customer the user may not see is a 404, as everywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+from customers import access as customer_access
+from documents import selectors
+from documents.models import Document
+from documents.names import search_key
+from partners.access import active_partner_org
+from portal.context import AuthedRequest
+from portal.units import human_size
+
+MAX_QUERY = 100
+# Counting every match of a short, common query over hundreds of thousands of documents costs more
+# than it tells: past this many the page says "more than" and asks for more of the name.
+MAX_RESULTS = 1000
+
+
+class CappedPaginator(Paginator):
+    """A Paginator over the first MAX_RESULTS rows: it counts at most one more (a LIMIT inside
+    the COUNT), to tell whether there are more than it shows."""
+
+    @cached_property
+    def matched(self) -> int:
+        object_list: QuerySet[Document] = self.object_list  # type: ignore[assignment]
+        return object_list[: MAX_RESULTS + 1].count()
+
+    @cached_property
+    def count(self) -> int:
+        return min(self.matched, MAX_RESULTS)
+
+    @property
+    def capped(self) -> bool:
+        return self.matched > MAX_RESULTS
+
+
+@dataclass(frozen=True)
+class Result:
+    document: Document
+    detail_url: str
+    folder_path: str
+    folder_url: str
+    organisation: str  # the customer (partner side) or the firm (customer side)
+    size: str
+
+
+def _query(request: AuthedRequest) -> str:
+    return " ".join(request.GET.get("q", "").split())[:MAX_QUERY]
+
+
+def _results(page: Page[Document], *, side: str) -> list[Result]:
+    documents = list(page.object_list)
+    paths = selectors.folder_paths([d.folder for d in documents])
+    folder_view = "documents:partner_folder" if side == "partner" else "documents:customer_folder"
+    results = []
+    for d in documents:
+        collaboration = d.folder.collaboration
+        results.append(
+            Result(
+                document=d,
+                detail_url=reverse("documents:document_detail", args=[d.pk]),
+                folder_path=paths[d.folder_id],
+                folder_url=reverse(folder_view, args=[collaboration.pk, d.folder_id]),
+                organisation=collaboration.customer.name if side == "partner" else collaboration.partner.name,
+                size=human_size(d.current_version.size) if d.current_version else "–",
+            )
+        )
+    return results
+
+
+def _render(
+    request: AuthedRequest, found: QuerySet[Document], *, side: str, query: str, **context: Any
+) -> HttpResponse:
+    paginator = CappedPaginator(found, settings.PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    return render(
+        request,
+        "documents/search.html",
+        {
+            "side": side,
+            "query": query,
+            "too_short": bool(query) and len(search_key(query)) < selectors.SEARCH_MIN_LENGTH,
+            "min_length": selectors.SEARCH_MIN_LENGTH,
+            "page": page,
+            "results": _results(page, side=side),
+            "capped": paginator.capped,
+            "max_results": MAX_RESULTS,
+            **context,
+        },
+    )
+
+
+@login_required
+@require_GET
+def partner_search(request: AuthedRequest) -> HttpResponse:
+    """Mina samarbeten: every customer the user works with at the active partner."""
+    partner = active_partner_org(request)
+    query = _query(request)
+    found = selectors.search_partner_documents(user=request.user, partner=partner, query=query)
+    return _render(
+        request,
+        found,
+        side="partner",
+        query=query,
+        partner=partner,
+        action=reverse("documents:partner_search"),
+        nav="customers",
+    )
+
+
+@login_required
+@require_GET
+def partner_customer_search(request: AuthedRequest, collaboration_id: int) -> HttpResponse:
+    """One customer's documents (its Documents tab)."""
+    collaboration, partner = customer_access.collaboration_for_partner_user(request, collaboration_id)
+    query = _query(request)
+    found = selectors.search_partner_documents(
+        user=request.user, partner=partner, query=query, collaboration=collaboration
+    )
+    return _render(
+        request,
+        found,
+        side="partner",
+        query=query,
+        collaboration=collaboration,
+        tab="documents",
+        action=reverse("documents:partner_customer_search", args=[collaboration.pk]),
+    )
+
+
+@login_required
+@require_GET
+def customer_search(request: AuthedRequest) -> HttpResponse:
+    """Samarbeten: what is shared with the user at every firm the active customer works with."""
+    customer = customer_access.active_customer(request)
+    query = _query(request)
+    found = selectors.search_customer_documents(user=request.user, customer=customer, query=query)
+    return _render(
+        request,
+        found,
+        side="customer",
+        query=query,
+        customer=customer,
+        action=reverse("documents:customer_search"),
+        nav="collaborations",
+    )
+
+
+@login_required
+@require_GET
+def customer_collaboration_search(request: AuthedRequest, collaboration_id: int) -> HttpResponse:
+    """What one firm shares with the user."""
+    collaboration, customer = customer_access.collaboration_for_customer_user(request, collaboration_id)
+    query = _query(request)
+    found = selectors.search_customer_documents(
+        user=request.user, customer=customer, query=query, collaboration=collaboration
+    )
+    return _render(
+        request,
+        found,
+        side="customer",
+        query=query,
+        collaboration=collaboration,
+        tab="documents",
+        action=reverse("documents:customer_collaboration_search", args=[collaboration.pk]),
+        nav="collaborations",
+    )

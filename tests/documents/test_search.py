@@ -1,0 +1,530 @@
+"""Searching documents by name: what each person finds, on which page, and nothing they could not
+open (documents/views/search.py, documents.selectors.search_*_documents)."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from django.apps import apps as django_apps
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from customers.models import Collaboration, CollaborationStatus
+from documents import services
+from documents.models import Audience, CustomerAccess, Document, Folder
+from documents.names import search_key
+from documents.views import search as search_views
+from portal.models import User
+from portal.units import human_size
+from tests.conftest import World
+from tests.documents import test_permission_matrix as matrix
+
+pytestmark = pytest.mark.django_db
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+# The permission matrix's world (its `docs` fixture), reused for the search across its actors.
+docs = matrix.docs
+
+
+@pytest.fixture(autouse=True)
+def _english(world: World) -> None:
+    User.objects.update(language="en")
+
+
+def _folder(
+    collaboration: Collaboration, actor: User, name: str, parent: Folder | None = None, **access: Any
+) -> Folder:
+    return services.folder_create(
+        collaboration=collaboration, actor=actor, name=name, parent=parent, **access
+    )
+
+
+def _upload(
+    folder: Folder, actor: User, name: str, *, by_customer: bool = False, data: bytes = PDF
+) -> Document:
+    return services.document_upload(
+        folder=folder, actor=actor, name=name, chunks=[data], by_customer=by_customer
+    ).document
+
+
+def _names(response: Any) -> list[str]:
+    return [r.document.name for r in response.context["results"]]
+
+
+def _partner_search(**query: Any) -> str:
+    return reverse("documents:partner_search") + ("?" + urlencode(query) if query else "")
+
+
+# --- The normalised name --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [
+        ("Årsredovisning 2025.pdf", "arsredovisning 2025.pdf"),
+        ("LÖNESPECIFIKATION Mars", "lonespecifikation mars"),
+        ("Kvitto café.JPG", "kvitto cafe.jpg"),
+        ("Straße", "strasse"),
+        ("ﬁl", "fil"),  # the "fi" ligature, as some PDF tools name files
+        ("Ørsted", "ørsted"),  # no accent to strip: stays a letter of its own
+    ],
+)
+def test_search_key_folds_case_and_strips_accents(name: str, key: str) -> None:
+    assert search_key(name) == key
+
+
+def test_an_upload_stores_the_normalised_name(world: World) -> None:
+    folder = _folder(world.collaboration, world.admin, "Bokslut")
+    document = _upload(folder, world.admin, "Årsredovisning 2025.pdf")
+    document.refresh_from_db()
+    assert document.search_name == "arsredovisning 2025.pdf"
+
+
+def test_the_migration_fills_the_name_of_existing_documents(world: World) -> None:
+    folder = _folder(world.collaboration, world.admin, "Bokslut")
+    first = _upload(folder, world.admin, "Årsredovisning 2025.pdf")
+    second = _upload(folder, world.admin, "LÖNER.pdf")
+    Document.objects.update(search_name="")
+    migration = importlib.import_module("documents.migrations.0003_document_search_name")
+    migration.fill_search_names(django_apps, None)
+    assert dict(Document.objects.values_list("pk", "search_name")) == {
+        first.pk: "arsredovisning 2025.pdf",
+        second.pk: "loner.pdf",
+    }
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigram index is PostgreSQL's")
+def test_postgresql_searches_through_the_trigram_index(world: World) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'document_search_name_trgm'")
+        (definition,) = cursor.fetchone()
+        assert "gin" in definition and "gin_trgm_ops" in definition
+        sql, params = (
+            Document.objects.filter(search_name__contains="arsred").values("pk").query.sql_with_params()
+        )
+        # The tables are tiny here: keep the planner off a sequential scan to see the index is usable.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "document_search_name_trgm" in plan, plan
+
+
+# --- What each person finds ------------------------------------------------------------------
+
+
+@dataclass
+class Library:
+    yearly: Document  # Kund Alfa / Årsredovisning (read, all users) / 2025
+    payslip: Document  # Kund Alfa / Löner (edit, selected: customer_user)
+    internal: Document  # Kund Alfa / Internt (the firm's only)
+    deleted: Document  # Kund Alfa / Årsredovisning, deleted
+    other_customer: Document  # Bygg Alfa (A's other customer, no staff assigned), read for all
+    other_firm: Document  # Kund Beta, partner B's customer
+
+
+@pytest.fixture
+def library(world: World) -> Library:
+    shared = _folder(world.collaboration, world.admin, "Årsredovisning", customer_access=CustomerAccess.READ)
+    year = _folder(world.collaboration, world.admin, "2025", parent=shared)
+    payroll = _folder(
+        world.collaboration,
+        world.admin,
+        "Löner",
+        customer_access=CustomerAccess.EDIT,
+        audience=Audience.SELECTED,
+        selected_user_ids=[world.customer_user.pk],
+    )
+    internal = _folder(world.collaboration, world.admin, "Internt")
+    bygg = _folder(world.other_collaboration, world.admin, "Bokslut", customer_access=CustomerAccess.READ)
+    beta = _folder(
+        world.outsider_collaboration, world.outsider, "Bokslut", customer_access=CustomerAccess.READ
+    )
+    deleted = _upload(shared, world.admin, "Årsredovisning 2019.pdf")
+    services.documents_delete(documents=[deleted], actor=world.admin)
+    return Library(
+        yearly=_upload(year, world.admin, "Årsredovisning 2025.pdf", data=PDF + b"% " + b"x" * 3000),
+        payslip=_upload(payroll, world.customer_user, "ÅRSREDOVISNING lönebilaga.pdf", by_customer=True),
+        internal=_upload(internal, world.admin, "Årsredovisning utkast.pdf"),
+        deleted=deleted,
+        other_customer=_upload(bygg, world.admin, "Årsredovisning Bygg.pdf"),
+        other_firm=_upload(beta, world.outsider, "Årsredovisning Beta.pdf"),
+    )
+
+
+def test_partner_admin_finds_in_every_customer_whatever_the_case_and_accents(
+    world: World, library: Library, login: Any
+) -> None:
+    response = login(world.admin).get(_partner_search(q="ARSRED"))
+    assert response.status_code == 200
+    assert _names(response) == [
+        "ÅRSREDOVISNING lönebilaga.pdf",
+        "Årsredovisning 2025.pdf",
+        "Årsredovisning Bygg.pdf",
+        "Årsredovisning utkast.pdf",
+    ]
+    html = response.content.decode()
+    # Folder path, customer, date and size; the links open the document and its folder.
+    assert "Årsredovisning / 2025" in html
+    assert "Kund Alfa AB" in html and "Bygg Alfa AB" in html
+    assert library.yearly.current_version is not None
+    with translation.override("en"):
+        size = human_size(library.yearly.current_version.size)
+    assert f'data-label="Size">{size}<' in html
+    assert reverse("documents:document_detail", args=[library.yearly.pk]) in html
+    year = library.yearly.folder
+    assert reverse("documents:partner_folder", args=[world.collaboration.pk, year.pk]) in html
+    assert f'datetime="{timezone.localtime(library.yearly.updated_at).isoformat()}"' in html
+    assert "Beta" not in html and "2019" not in html
+
+
+def test_any_part_of_the_name_matches(world: World, library: Library, login: Any) -> None:
+    client = login(world.admin)
+    assert _names(client.get(_partner_search(q="lönebil"))) == ["ÅRSREDOVISNING lönebilaga.pdf"]
+    assert _names(client.get(_partner_search(q="  UTKAST.PDF "))) == ["Årsredovisning utkast.pdf"]
+    assert _names(client.get(_partner_search(q="ovisning 20"))) == ["Årsredovisning 2025.pdf"]
+
+
+def test_like_wildcards_in_the_query_are_plain_characters(world: World, library: Library, login: Any) -> None:
+    client = login(world.admin)
+    assert _names(client.get(_partner_search(q="%%"))) == []
+    assert _names(client.get(_partner_search(q="__"))) == []
+
+
+def test_a_query_shorter_than_two_characters_searches_nothing(
+    world: World, library: Library, login: Any
+) -> None:
+    response = login(world.admin).get(_partner_search(q="å"))
+    assert response.status_code == 200 and _names(response) == []
+    assert "Type at least 2 characters" in response.content.decode()
+
+
+def test_an_empty_search_explains_itself(world: World, login: Any) -> None:
+    client = login(world.admin)
+    html = client.get(_partner_search()).content.decode()
+    assert "Type part of a file name" in html
+    html = client.get(_partner_search(q="ingenting")).content.decode()
+    assert "No files match “ingenting”." in html
+
+
+def test_assigned_staff_finds_only_in_their_customers(world: World, library: Library, login: Any) -> None:
+    names = _names(login(world.staff).get(_partner_search(q="arsred")))
+    assert names == ["ÅRSREDOVISNING lönebilaga.pdf", "Årsredovisning 2025.pdf", "Årsredovisning utkast.pdf"]
+
+
+def test_unassigned_staff_finds_nothing(world: World, library: Library, login: Any) -> None:
+    response = login(world.staff_unassigned).get(_partner_search(q="arsred"))
+    assert response.status_code == 200 and _names(response) == []
+
+
+def test_another_firm_finds_only_its_own(world: World, library: Library, login: Any) -> None:
+    assert _names(login(world.outsider).get(_partner_search(q="arsred"))) == ["Årsredovisning Beta.pdf"]
+
+
+def test_an_ended_collaboration_is_searched_by_nobody(world: World, library: Library, login: Any) -> None:
+    Collaboration.objects.filter(pk=world.collaboration.pk).update(status=CollaborationStatus.ENDED)
+    assert _names(login(world.admin).get(_partner_search(q="arsred"))) == ["Årsredovisning Bygg.pdf"]
+    response = login(world.customer_user).get(reverse("documents:customer_search"), {"q": "arsred"})
+    assert response.status_code == 200 and _names(response) == []
+
+
+def test_per_customer_search_stays_in_the_customer(world: World, library: Library, login: Any) -> None:
+    url = reverse("documents:partner_customer_search", args=[world.collaboration.pk])
+    response = login(world.admin).get(url, {"q": "arsred"})
+    assert response.status_code == 200
+    assert _names(response) == [
+        "ÅRSREDOVISNING lönebilaga.pdf",
+        "Årsredovisning 2025.pdf",
+        "Årsredovisning utkast.pdf",
+    ]
+    # The customer's own head and Documents tab, no customer column.
+    html = response.content.decode()
+    assert "<h1>Kund Alfa AB</h1>" in html and 'scope="col">Customer<' not in html
+
+
+@pytest.mark.parametrize("who", ["outsider", "staff_unassigned", "customer_user", "primary"])
+def test_per_customer_search_is_404_for_whoever_may_not_work_with_the_customer(
+    world: World, library: Library, login: Any, who: str
+) -> None:
+    url = reverse("documents:partner_customer_search", args=[world.collaboration.pk])
+    assert login(getattr(world, who)).get(url, {"q": "arsred"}).status_code == 404
+
+
+def test_the_partner_search_is_404_for_a_customer_user(world: World, login: Any) -> None:
+    assert login(world.customer_user).get(_partner_search(q="arsred")).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "url_name",
+    ["partner_search", "partner_customer_search", "customer_search", "customer_collaboration_search"],
+)
+def test_anonymous_is_sent_to_login(world: World, client: Client, url_name: str) -> None:
+    args = [] if url_name in {"partner_search", "customer_search"} else [world.collaboration.pk]
+    response = client.get(reverse(f"documents:{url_name}", args=args), {"q": "arsred"})
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.parametrize(
+    ("who", "expected"),
+    [
+        # selected in Löner, and Årsredovisning is shared with all users
+        ("customer_user", ["ÅRSREDOVISNING lönebilaga.pdf", "Årsredovisning 2025.pdf"]),
+        # the primary contact is not selected in Löner (and does not manage it)
+        ("primary", ["Årsredovisning 2025.pdf"]),
+    ],
+)
+def test_a_customer_user_finds_what_is_shared_with_them(
+    world: World, library: Library, login: Any, who: str, expected: list[str]
+) -> None:
+    client = login(getattr(world, who))
+    across = client.get(reverse("documents:customer_search"), {"q": "arsred"})
+    assert across.status_code == 200 and _names(across) == expected
+    html = across.content.decode()
+    assert "Alfa Byrå AB" in html  # the firm column
+    assert (
+        reverse("documents:customer_folder", args=[world.collaboration.pk, library.yearly.folder_id]) in html
+    )
+    one = client.get(
+        reverse("documents:customer_collaboration_search", args=[world.collaboration.pk]), {"q": "arsred"}
+    )
+    assert one.status_code == 200 and _names(one) == expected
+
+
+def test_changing_who_is_selected_changes_what_is_found(world: World, library: Library, login: Any) -> None:
+    other = matrix.CustomerMembershipFactory.create(customer=world.customer, user__language="en").user
+    payroll = library.payslip.folder
+    url = reverse("documents:customer_search")
+    assert _names(login(other).get(url, {"q": "lönebil"})) == []
+    services.folder_set_access(
+        folder=payroll,
+        actor=world.admin,
+        customer_access=CustomerAccess.EDIT,
+        audience=Audience.SELECTED,
+        selected_user_ids=[other.pk],
+    )
+    assert _names(login(other).get(url, {"q": "lönebil"})) == ["ÅRSREDOVISNING lönebilaga.pdf"]
+    assert _names(login(world.customer_user).get(url, {"q": "lönebil"})) == []
+
+
+def test_another_customers_user_finds_only_their_own(world: World, library: Library, login: Any) -> None:
+    bygg_user = matrix.CustomerMembership.objects.get(customer=world.other_collaboration.customer).user
+    client = login(bygg_user)
+    assert _names(client.get(reverse("documents:customer_search"), {"q": "arsred"})) == [
+        "Årsredovisning Bygg.pdf"
+    ]
+    url = reverse("documents:customer_collaboration_search", args=[world.collaboration.pk])
+    assert client.get(url, {"q": "arsred"}).status_code == 404
+
+
+def test_the_customer_search_is_404_for_a_partner_user(world: World, login: Any) -> None:
+    client = login(world.admin)
+    assert client.get(reverse("documents:customer_search"), {"q": "arsred"}).status_code == 404
+    url = reverse("documents:customer_collaboration_search", args=[world.collaboration.pk])
+    assert client.get(url, {"q": "arsred"}).status_code == 404
+
+
+def test_names_are_escaped(world: World, login: Any) -> None:
+    folder = _folder(world.collaboration, world.admin, "Avtal")
+    _upload(folder, world.admin, "Tom & Jerry's avtal.pdf")
+    html = login(world.admin).get(_partner_search(q="& jerry's")).content.decode()
+    assert "Tom &amp; Jerry&#x27;s avtal.pdf" in html and "Jerry's" not in html
+
+
+# --- The search boxes ------------------------------------------------------------------------
+
+
+def test_each_side_has_its_search_boxes(world: World, login: Any) -> None:
+    cid = world.collaboration.pk
+    partner = login(world.admin)
+    pages = {
+        reverse("customers:customer_list"): reverse("documents:partner_search"),
+        reverse("documents:partner_root", args=[cid]): reverse(
+            "documents:partner_customer_search", args=[cid]
+        ),
+    }
+    for page, action in pages.items():
+        html = partner.get(page).content.decode()
+        assert f'action="{action}" role="search"' in html, page
+        assert '<label for="doc-q"' in html
+    customer = login(world.customer_user)
+    pages = {
+        reverse("customers:collaboration_list"): reverse("documents:customer_search"),
+        reverse("documents:customer_root", args=[cid]): reverse(
+            "documents:customer_collaboration_search", args=[cid]
+        ),
+    }
+    for page, action in pages.items():
+        html = customer.get(page).content.decode()
+        assert f'action="{action}" role="search"' in html, page
+
+
+# --- Pages and query counts ------------------------------------------------------------------
+
+
+def test_pages_keep_the_query(world: World, login: Any, settings: Any) -> None:
+    settings.PAGE_SIZE = 2
+    folder = _folder(world.collaboration, world.admin, "Kvitton")
+    for i in range(5):
+        _upload(folder, world.admin, f"Kvitto {i}.pdf", data=PDF + bytes([i]))
+    client = login(world.admin)
+    first = client.get(_partner_search(q="kvitto"))
+    assert _names(first) == ["Kvitto 0.pdf", "Kvitto 1.pdf"]
+    assert "?q=kvitto&amp;page=2" in first.content.decode()
+    assert _names(client.get(_partner_search(q="kvitto", page=3))) == ["Kvitto 4.pdf"]
+
+
+def test_past_the_cap_the_page_says_more_than(
+    world: World, login: Any, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.PAGE_SIZE = 2
+    monkeypatch.setattr(search_views, "MAX_RESULTS", 3)
+    folder = _folder(world.collaboration, world.admin, "Kvitton")
+    for i in range(5):
+        _upload(folder, world.admin, f"Kvitto {i}.pdf", data=PDF + bytes([i]))
+    client = login(world.admin)
+    response = client.get(_partner_search(q="kvitto"))
+    html = response.content.decode()
+    assert "More than 3 files found" in html and "Type more of the name" in html
+    assert response.context["page"].paginator.num_pages == 2
+    # The last page ends at the cap.
+    assert _names(client.get(_partner_search(q="kvitto", page=9))) == ["Kvitto 2.pdf"]
+
+
+def _count(client: Client, url: str, query: str) -> int:
+    client.get(url, {"q": query})  # the session and the process's one-time lookups
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url, {"q": query})
+    assert response.status_code == 200
+    return len(captured)
+
+
+def test_queries_do_not_grow_with_the_results(world: World, login: Any, settings: Any) -> None:
+    """One result or a full page of them, in folders at several depths and customers."""
+    settings.PAGE_SIZE = 10
+    shared = _folder(world.collaboration, world.admin, "Delat", customer_access=CustomerAccess.READ)
+    depth = [shared]
+    for level in range(3):
+        depth.append(_folder(world.collaboration, world.admin, f"Nivå {level}", parent=depth[-1]))
+    _upload(shared, world.admin, "Ensam fil.pdf")
+    for i in range(14):
+        _upload(depth[i % len(depth)], world.admin, f"Många {i:02}.pdf", data=PDF + bytes([i]))
+    bygg = _folder(world.other_collaboration, world.admin, "Delat", customer_access=CustomerAccess.READ)
+    for i in range(3):
+        _upload(bygg, world.admin, f"Många bygg {i}.pdf", data=PDF + bytes([i]))
+    cid = world.collaboration.pk
+    cases = [
+        (world.admin, reverse("documents:partner_search")),
+        (world.admin, reverse("documents:partner_customer_search", args=[cid])),
+        (world.customer_user, reverse("documents:customer_search")),
+        (world.customer_user, reverse("documents:customer_collaboration_search", args=[cid])),
+    ]
+    for user, url in cases:
+        client = login(user)
+        one, many = _count(client, url, "ensam"), _count(client, url, "manga")
+        assert len(_names(client.get(url, {"q": "manga"}))) == 10
+        assert one == many, (url, one, many)
+        assert many <= 12, (url, many)
+
+
+# --- Across the permission matrix's actors ---------------------------------------------------
+
+SEARCH_PAGES = (
+    "partner_search",
+    "partner_customer_search",
+    "customer_search",
+    "customer_collaboration_search",
+)
+TERM = "mars"  # in the matrix's two documents' names and in every one added below
+
+
+@pytest.fixture
+def everything(docs: matrix.Docs) -> list[Document]:
+    """The matrix's folders plus one of every other kind, each with a document named with TERM."""
+    w = docs.world
+    all_users = _folder(w.collaboration, w.admin, "Avtal", customer_access=CustomerAccess.READ)
+    managed = _folder(
+        w.collaboration,
+        w.admin,
+        "Styrelse",
+        customer_access=CustomerAccess.READ,
+        audience=Audience.SELECTED,
+        selected_user_ids=[docs.without_access.pk],
+        primary_contact_manages=True,
+    )
+    internal = _folder(w.collaboration, w.admin, "Internt")
+    sub = _folder(w.collaboration, w.admin, "Mars", parent=docs.folder)
+    made = [
+        _upload(docs.read_only, w.admin, "Bokslut mars.pdf"),
+        _upload(all_users, w.admin, "Avtal mars.pdf"),
+        _upload(managed, w.admin, "Protokoll mars.pdf"),
+        _upload(internal, w.admin, "Arbetsfil mars.pdf"),
+        _upload(sub, w.customer_user, "Underlag MARS.pdf", by_customer=True),
+        _upload(
+            _folder(w.other_collaboration, w.admin, "Bokslut", customer_access=CustomerAccess.READ),
+            w.admin,
+            "Bygg mars.pdf",
+        ),
+        _upload(
+            _folder(w.outsider_collaboration, w.outsider, "Bokslut", customer_access=CustomerAccess.READ),
+            w.outsider,
+            "Beta mars.pdf",
+        ),
+    ]
+    gone = _upload(all_users, w.admin, "Raderad mars.pdf")
+    services.documents_delete(documents=[gone], actor=w.admin)
+    return [docs.firm_doc, docs.customer_doc, *made, gone]
+
+
+def _search_url(page: str, docs: matrix.Docs) -> str:
+    args = [] if page in {"partner_search", "customer_search"} else [docs.collaboration_id]
+    return reverse(f"documents:{page}", args=args)
+
+
+@pytest.mark.parametrize("page", SEARCH_PAGES)
+@pytest.mark.parametrize("actor", [a for a in matrix.ACTORS if a != "anonymous"])
+def test_search_finds_exactly_what_the_actor_may_open(
+    docs: matrix.Docs, everything: list[Document], client: Client, actor: str, page: str
+) -> None:
+    """Every result opens (document_detail is a 200 for the actor), and every document the actor
+    may open in the page's scope is found; a page of the other side, or of a customer the actor
+    is not at, is a 404."""
+    user = matrix.ACTORS[actor](docs)
+    assert user is not None
+    client.force_login(user)
+    response = client.get(_search_url(page, docs), {"q": TERM})
+    one_customer = page in {"partner_customer_search", "customer_collaboration_search"}
+    if page.startswith("partner") != (actor in {"admin", "staff", "unassigned", "other_partner"}):
+        assert response.status_code == 404  # the other side's page
+        return
+    if one_customer and actor not in {"admin", "staff", "primary", "with_access", "without_access"}:
+        assert response.status_code == 404  # a customer the actor works with or is at, only
+        return
+    assert response.status_code == 200
+    found = {r.document.pk for r in response.context["results"]}
+    opens = {
+        d.pk
+        for d in everything
+        if client.get(reverse("documents:document_detail", args=[d.pk])).status_code == 200
+    }
+    in_scope = {
+        d.pk for d in everything if not one_customer or d.folder.collaboration_id == docs.collaboration_id
+    }
+    assert found <= opens, "a result the actor cannot open"
+    assert found == opens & in_scope
+    if actor == "with_access":
+        assert found == {
+            docs.firm_doc.pk,
+            docs.customer_doc.pk,
+            *(
+                d.pk
+                for d in everything
+                if d.name in {"Bokslut mars.pdf", "Avtal mars.pdf", "Underlag MARS.pdf"}
+            ),
+        }
