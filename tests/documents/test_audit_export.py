@@ -77,7 +77,7 @@ def test_the_page_filters_by_days_both_included(world: World, login: Any, march:
     assert [e.object_repr for e in response.context["page"].object_list] == ["Mars sist", "Mars först"]
     html = response.content.decode()
     assert 'type="date"' in html and 'value="2026-03-01"' in html
-    assert '<label for="id_date_from">From' in html and '<label for="id_date_to">To' in html
+    assert '<label for="id_date_from">First day' in html and '<label for="id_date_to">Last day' in html
 
 
 def test_only_a_first_or_a_last_day(world: World, login: Any, march: None) -> None:
