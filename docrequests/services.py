@@ -19,6 +19,7 @@ from customers.access import may_work_with
 from customers.models import Collaboration, CollaborationStatus
 from docrequests.models import DocumentRequest, ItemFile, RequestItem, RequestTemplate, Status
 from documents import services as documents
+from documents.access import rights_for
 from documents.models import CustomerAccess, DocumentVersion, Folder
 from documents.selectors import folder_audience
 from notifications.models import Event as NotificationEvent
@@ -132,22 +133,22 @@ def docrequest_create(
 
 
 def docrequest_upload(
-    *,
-    docrequest: DocumentRequest,
-    item: RequestItem,
-    actor: User,
-    name: str,
-    chunks: Iterable[bytes],
-    by_customer: bool,
+    *, docrequest: DocumentRequest, item: RequestItem, actor: User, name: str, chunks: Iterable[bytes]
 ) -> DocumentVersion:
-    """Store a file for `item` in the request's folder and link it to the item. Call it outside a
-    transaction (as document_upload); a refused upload stores and links nothing."""
+    """Store a file for `item` in the request's folder and link it to the item. The request gives
+    no right of its own: the actor must still be allowed to upload to the folder (its access may
+    have changed since the request was made). Call it outside a transaction (as document_upload);
+    a refused upload stores and links nothing."""
     if item.docrequest_id != docrequest.pk:
         raise ServiceError(_("That item belongs to another request."))
-    if not docrequest.is_open or docrequest.folder is None:
+    folder = docrequest.folder
+    if not docrequest.is_open or folder is None:
         raise ServiceError(_("This request is no longer open."))
+    rights = rights_for(actor, folder)
+    if rights is None or not rights.can_upload:
+        raise ServiceError(_("You may no longer upload to the folder of this request. Ask the firm."))
     version = documents.document_upload(
-        folder=docrequest.folder, actor=actor, name=name, chunks=chunks, by_customer=by_customer
+        folder=folder, actor=actor, name=name, chunks=chunks, by_customer=not rights.is_partner
     )
     ItemFile.objects.create(item=item, version=version, uploaded_by=actor)
     return version

@@ -167,7 +167,6 @@ def customer_upload(request: AuthedRequest, docrequest_id: int, item_id: int) ->
                 actor=request.user,
                 name=uploaded.name or "",
                 chunks=uploaded.chunks(CHUNK),
-                by_customer=True,
             )
         except ServiceError as error:
             messages.error(request, f"{uploaded.name}: {error.message}")

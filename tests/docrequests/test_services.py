@@ -26,12 +26,7 @@ def _upload(
 ) -> DocumentVersion:
     assert item is not None
     return services.docrequest_upload(
-        docrequest=docrequest,
-        item=item,
-        actor=world.customer_user,
-        name=name,
-        chunks=[data],
-        by_customer=True,
+        docrequest=docrequest, item=item, actor=world.customer_user, name=name, chunks=[data]
     )
 
 
@@ -230,3 +225,14 @@ def test_a_user_who_left_the_customer_is_not_reminded(world: World, docrequest: 
 def test_the_beat_task_is_scheduled(settings: Any) -> None:
     tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert "docrequests.tasks.remind_docrequests" in tasks
+
+
+def test_no_upload_once_the_folder_no_longer_takes_the_users_files(
+    world: World, docrequest: DocumentRequest, folder: Folder
+) -> None:
+    documents.folder_set_access(
+        folder=folder, actor=world.admin, customer_access=CustomerAccess.READ, audience=Audience.ALL
+    )
+    with pytest.raises(ServiceError):
+        _upload(world, docrequest, docrequest.items.first(), "dec.pdf")
+    assert not Document.objects.exists() and not ItemFile.objects.exists()

@@ -331,12 +331,7 @@ def _detail_queries(client: Client, world: World, folder: Folder, items: int) ->
     docrequest = make_request(world, folder, items=[f"item {n}" for n in range(items)])
     for item in docrequest.items.all():
         services.docrequest_upload(
-            docrequest=docrequest,
-            item=item,
-            actor=world.customer_user,
-            name=f"{item.pk}.pdf",
-            chunks=[PDF],
-            by_customer=True,
+            docrequest=docrequest, item=item, actor=world.customer_user, name=f"{item.pk}.pdf", chunks=[PDF]
         )
     client.force_login(world.customer_user)
     url = reverse("docrequests:customer_detail", args=[docrequest.pk])
