@@ -75,7 +75,7 @@ class SealStatus:
         return self.intact and self.covers_entire_file and self.trusted
 
 
-def _outside_event_loop(work: Callable[[], _T]) -> _T:
+def outside_event_loop(work: Callable[[], _T]) -> _T:
     """pyHanko's synchronous calls use asyncio.run, which refuses to run in a thread that already
     has a running event loop (an async view, or a test process driving a browser). There, do the
     work in a short-lived thread of its own."""
@@ -124,7 +124,7 @@ def build_sealed_pdf(*, inputs: Sequence[InputFile], audit: AuditTrail, key: Sea
         reason=reason,
         location=getattr(settings, "PORTAL_BASE_URL", "") or None,
     )
-    out = _outside_event_loop(lambda: signers.PdfSigner(meta, signer=key.signer).sign_pdf(pdf))
+    out = outside_event_loop(lambda: signers.PdfSigner(meta, signer=key.signer).sign_pdf(pdf))
     return bytes(out.getvalue())
 
 
@@ -252,7 +252,7 @@ def validate_last_signature(data: bytes, *, ca_file: Path | str) -> SealStatus |
 
 def _check(seal: Any, ca_file: Path | str) -> SealStatus:
     context = ValidationContext(trust_roots=[load_cert_from_pemder(str(ca_file))], allow_fetching=False)
-    status = _outside_event_loop(lambda: validate_pdf_signature(seal, context))
+    status = outside_event_loop(lambda: validate_pdf_signature(seal, context))
     return SealStatus(
         intact=bool(status.intact and status.valid),
         covers_entire_file=status.coverage == SignatureCoverageLevel.ENTIRE_FILE,

@@ -21,7 +21,7 @@ from pyhanko.sign import fields, signers
 from pypdf import PdfWriter
 
 from portal.audit import AuditEvent
-from signing import devkeys
+from signing import devkeys, sealing
 from signing.sealing import AuditTrail, InputFile, PartyEvidence, build_sealed_pdf
 from signing.verify import Outcome, verify_pdf
 
@@ -102,7 +102,10 @@ def _signed_by_another(keys: dict[str, Any]) -> bytes:
     writer = IncrementalPdfFileWriter(io.BytesIO(_blank_pdf()))
     fields.append_signature_field(writer, fields.SigFieldSpec(sig_field_name="Signature1"))
     meta = signers.PdfSignatureMetadata(field_name="Signature1", md_algorithm="sha256")
-    out = signers.PdfSigner(meta, signer=keys["theirs"].signer).sign_pdf(writer)
+    # Off any event loop a browser test left running in this thread, as the seal itself does.
+    out = sealing.outside_event_loop(
+        lambda: signers.PdfSigner(meta, signer=keys["theirs"].signer).sign_pdf(writer)
+    )
     return bytes(out.getvalue())
 
 
