@@ -343,3 +343,28 @@ def _detail_queries(client: Client, world: World, folder: Folder, items: int) ->
 
 def test_request_page_query_count_is_flat(world: World, folder: Folder, client: Client) -> None:
     assert _detail_queries(client, world, folder, 1) == _detail_queries(client, world, folder, 8)
+
+
+@pytest.mark.parametrize("who", [None, "primary"])
+def test_posts_by_anonymous_or_a_customer_user_change_nothing(
+    world: World, docrequest: DocumentRequest, client: Client, who: str | None
+) -> None:
+    template = services.template_save(partner=world.partner, actor=world.admin, title="Bokslut", items=["A"])
+    item = docrequest.items.first()
+    assert item is not None
+    _as(client, getattr(world, who) if who else None)
+    for url in (
+        reverse("docrequests:partner_complete", args=[docrequest.pk]),
+        reverse("docrequests:partner_cancel", args=[docrequest.pk]),
+        reverse("docrequests:template_delete", args=[template.pk]),
+        reverse("docrequests:customer_upload", args=[docrequest.pk, item.pk]),
+        reverse("docrequests:customer_complete", args=[docrequest.pk]),
+    ):
+        response = client.post(url)
+        assert response.status_code in ((302,) if who is None else (404,)), url
+        if who is None:
+            assert "/accounts/login/" in response["Location"]
+    docrequest.refresh_from_db()
+    assert docrequest.status == Status.OPEN
+    assert RequestTemplate.objects.filter(pk=template.pk).exists()
+    assert not Document.objects.exists()
