@@ -25,9 +25,10 @@ from documents import services as documents
 from documents.models import CustomerAccess
 from partners.models import PartnerMembership, PartnerRole
 from portal.models import User
-from tests.e2e.conftest import Shots, journey_shots, no_horizontal_scroll
-from tests.e2e.test_documents_journey import DESKTOP, PHONE, _blank_pdf
+from tests.e2e.conftest import Shots, journey_shots
+from tests.e2e.test_documents_journey import DESKTOP, _blank_pdf
 from tests.e2e.test_documents_journey import _log_in as log_in
+from tests.e2e.test_signing_portal_journey import _both_widths
 from tests.factories import CollaborationFactory, CustomerMembershipFactory, PartnerMembershipFactory
 
 pytestmark = [pytest.mark.e2e]
@@ -40,16 +41,6 @@ CUSTOMER_NAME = "Fjällstugan Snickeri AB"
 @pytest.fixture
 def shots(screenshot_dir: Path) -> Shots:
     return journey_shots(screenshot_dir, "docreq-")
-
-
-def _both_widths(page: Page, shots: Shots, name: str) -> None:
-    shots.take(page, name)
-    page.set_viewport_size(PHONE)
-    page.reload()
-    shots.take(page, f"{name}-phone")
-    assert no_horizontal_scroll(page), f"{name} scrolls sideways at 390 px"
-    page.set_viewport_size(DESKTOP)
-    page.reload()
 
 
 def test_partner_asks_for_two_documents_and_the_customer_uploads_both(
