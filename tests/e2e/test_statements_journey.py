@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.utils import timezone, translation
-from playwright.sync_api import Page, ViewportSize, expect
+from playwright.sync_api import Page, expect
 from pypdf import PdfReader
 
 from billing import services
@@ -25,28 +24,20 @@ from documents import services as documents
 from documents.models import CustomerAccess
 from partners.models import Partner, PartnerMembership, PartnerRole, Plan
 from portal.models import AuditEvent
-from tests.e2e.conftest import Shots, journey_shots, no_horizontal_scroll
-from tests.factories import PASSWORD, CollaborationFactory, PartnerMembershipFactory
+from tests.e2e.conftest import Shots, journey_shots
+from tests.e2e.test_billing_journey import DESKTOP
+from tests.e2e.test_billing_journey import _check_phone_layout as check_phone_layout
+from tests.e2e.test_documents_journey import _log_in as log_in
+from tests.factories import CollaborationFactory, PartnerMembershipFactory
 
 pytestmark = [pytest.mark.e2e]
 
-PHONE: ViewportSize = {"width": 375, "height": 812}
-DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 GB = 10**9
 
 
 @pytest.fixture
 def shots(screenshot_dir: Path) -> Shots:
     return journey_shots(screenshot_dir, "statements-")
-
-
-def _check_phone_layout(page: Page, shots: Shots, name: str) -> None:
-    page.set_viewport_size(PHONE)
-    page.reload()
-    shots.take(page, f"{name}-phone")
-    assert no_horizontal_scroll(page), f"{name} scrolls sideways at 375 px"
-    page.set_viewport_size(DESKTOP)
-    page.reload()
 
 
 def _seed(membership: PartnerMembership) -> Partner:
@@ -84,10 +75,7 @@ def test_admin_reads_and_downloads_statements_and_the_log(
     _seed(membership)
     page.set_viewport_size(DESKTOP)
 
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label(re.compile(r"^(E-post|Email):?$")).fill(membership.user.email)
-    page.get_by_label(re.compile(r"^(Lösenord|Password):?$")).fill(PASSWORD)
-    page.locator("main form button[type=submit]").click()
+    log_in(page, base, membership.user.email)
     page.wait_for_url(f"{base}/customers/")
 
     # --- Settings > Statements -----------------------------------------------------------------
@@ -101,7 +89,7 @@ def test_admin_reads_and_downloads_statements_and_the_log(
     expect(rows.first).to_contain_text("1,698.00 kr")
     expect(rows.nth(2)).to_contain_text("August 2026")
     shots.take(page, "list")
-    _check_phone_layout(page, shots, "list")
+    check_phone_layout(page, shots, "list")
 
     rows.first.get_by_role("link", name="October 2026", exact=True).click()
     expect(page).to_have_url(f"{base}/settings/statements/2026-10/")
@@ -115,7 +103,7 @@ def test_admin_reads_and_downloads_statements_and_the_log(
         page.get_by_role("navigation", name="Settings").get_by_role("link", name="Statements")
     ).to_have_attribute("aria-current", "page")
     shots.take(page, "october")
-    _check_phone_layout(page, shots, "october")
+    check_phone_layout(page, shots, "october")
 
     with page.expect_download() as pdf_download:
         page.get_by_role("link", name="Download PDF").click()
@@ -145,7 +133,7 @@ def test_admin_reads_and_downloads_statements_and_the_log(
     expect(page.locator("table.log-list tbody tr")).to_have_count(1)
     expect(page.locator("table.log-list tbody")).to_contain_text("Moms mars")
     shots.take(page, "log")
-    _check_phone_layout(page, shots, "log")
+    check_phone_layout(page, shots, "log")
 
     with page.expect_download() as log_download:
         page.get_by_role("button", name="Download CSV").click()
