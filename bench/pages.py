@@ -14,6 +14,10 @@ It creates the bench database (PostgreSQL, --database-url) if needed, migrates i
    reporting p50/p95 latency and each page's ratio to the floor page (`portal:bench_floor`, the
    base layout alone, logged in as the same user), measured in the same run before and after.
 
+The search pages look for SEARCH_TERM across every customer (admin; staff, with a tenth of them,
+for the query count) and, as the customer user (and the primary contact, for the query count), for
+CUSTOMER_SEARCH_TERM across the folders shared with them.
+
 Target: every page within 3x its floor, with a query count independent of data size.
 """
 
@@ -28,6 +32,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import requests
 
@@ -37,6 +42,11 @@ if __package__ in (None, ""):  # run as a script: make `bench` importable
 from bench import common
 
 RATIO_TARGET = 3.0
+# What the search pages look for: about one document in ten folders at the full size (each folder
+# has one "... 0042" document, a tenth of them statements), so a full first page of results.
+SEARCH_TERM = "kontoutdrag 0042"
+# The customer user searches one customer's folders: a tenth of their documents are statements.
+CUSTOMER_SEARCH_TERM = "kontoutdrag"
 
 
 @dataclass
@@ -205,6 +215,8 @@ def resolve_pages(bench_seed: Any) -> tuple[list[PageSpec], dict[str, Any]]:
     )
     middle = max(1, math.ceil(big_docs / page_size) // 2)
     floor = reverse("bench_floor")
+    query = "?" + urlencode({"q": SEARCH_TERM})
+    search_all = reverse("documents:partner_search") + query
     pages = [
         PageSpec("floor_admin", "floor (partner admin)", "admin", floor, is_floor=True),
         PageSpec(
@@ -238,6 +250,13 @@ def resolve_pages(bench_seed: Any) -> tuple[list[PageSpec], dict[str, Any]]:
             "admin",
             reverse("documents:partner_folder", args=[first.pk, big.pk]) + f"?page={middle}",
         ),
+        PageSpec(
+            "search_admin",
+            f"search '{SEARCH_TERM}' in every customer",
+            "admin",
+            search_all,
+            smaller=("as staff (1/10 of the customers)", search_all, "staff"),
+        ),
         PageSpec("floor_customer", "floor (customer user)", "customer", floor, is_floor=True),
         PageSpec(
             "collaboration_list",
@@ -268,6 +287,16 @@ def resolve_pages(bench_seed: Any) -> tuple[list[PageSpec], dict[str, Any]]:
             ),
         ),
     ]
+    search_for_customer = reverse("documents:customer_search") + "?" + urlencode({"q": CUSTOMER_SEARCH_TERM})
+    pages.append(
+        PageSpec(
+            "search_customer",
+            f"customer: search '{CUSTOMER_SEARCH_TERM}' in the folders shared",
+            "customer",
+            search_for_customer,
+            smaller=("as the primary contact", search_for_customer, "primary"),
+        )
+    )
     data = {
         "customers": collaborations.count(),
         "folders": Folder.objects.filter(

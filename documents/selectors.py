@@ -325,11 +325,10 @@ def search_customer_documents(
 
 
 def folder_paths(folders: Sequence[Folder]) -> dict[int, str]:
-    """ "Top / Sub / Leaf" for each of `folders`, reading their ancestors' names in one query (none
-    when there is nothing to name). Whoever sees a folder sees its ancestors: access is granted on
-    the top-level folder."""
-    wanted = {pk for f in folders for pk in f.ancestor_ids()} - {f.pk for f in folders}
-    names = {f.pk: f.name for f in folders}
-    if wanted:
-        names.update(Folder.objects.filter(pk__in=wanted).values_list("pk", "name"))
+    """ "Top / Sub / Leaf" for each of `folders`, reading the names along their paths in one query
+    (the folders' own too, so that a page of top-level folders costs the same query as any other
+    page; none for no folders). Whoever sees a folder sees its ancestors: access is granted on the
+    top-level folder."""
+    wanted = {pk for f in folders for pk in [*f.ancestor_ids(), f.pk]}
+    names = dict(Folder.objects.filter(pk__in=wanted).values_list("pk", "name")) if wanted else {}
     return {f.pk: " / ".join([*(names.get(pk, "?") for pk in f.ancestor_ids()), f.name]) for f in folders}
