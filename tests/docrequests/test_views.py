@@ -29,6 +29,7 @@ pytestmark = pytest.mark.django_db
 
 def _as(client: Client, user: User | None) -> Client:
     if user is not None:
+        User.objects.filter(pk=user.pk).update(language="en")  # the tests read the English texts
         client.force_login(user)
     return client
 
