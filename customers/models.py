@@ -116,6 +116,11 @@ class Collaboration(models.Model):
     )
     responded_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+    # Ending: the customer's users keep read access until `read_until` (None: the files were deleted
+    # when it ended); `files_deleted_at` is when its files were deleted (all but those under a
+    # retention rule, which the partner keeps read-only until their retention ends).
+    read_until = models.DateTimeField(null=True, blank=True)
+    files_deleted_at = models.DateTimeField(null=True, blank=True)
     invitation_sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

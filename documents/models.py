@@ -20,6 +20,21 @@ class Audience(models.TextChoices):
     SELECTED = "selected", _("Selected users")
 
 
+class RetentionKind(models.TextChoices):
+    NONE = "", _("No retention")
+    FISCAL = "fiscal", _("Years from the end of the fiscal year of the upload")
+    UPLOAD = "upload", _("Years from the upload")
+
+
+class LiveFolderManager(models.Manager["Folder"]):
+    """Folders not in the trash. The default manager, so every page, tree and count skips a trashed
+    folder without saying so; `Folder.all_objects` sees them too (the trash, restore and purge).
+    Following a foreign key to a folder (document.folder) uses the base manager and always works."""
+
+    def get_queryset(self) -> models.QuerySet[Folder]:
+        return super().get_queryset().filter(deleted_at__isnull=True)
+
+
 class Folder(models.Model):
     """A folder of a collaboration. Access is set on the top-level folder (`root`) and inherited
     by everything below it; `root` points at the folder itself for a top-level folder."""
@@ -52,21 +67,42 @@ class Folder(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
+    # Minimum retention, set on a top-level folder by a partner administrator (documents.retention
+    # works out the date): nobody deletes or purges a document under it before that day has passed.
+    retention_kind = models.CharField(
+        _("retention"), max_length=10, choices=RetentionKind.choices, default=RetentionKind.NONE, blank=True
+    )
+    retention_years = models.PositiveSmallIntegerField(_("years"), default=7)
+    # The month the customer's fiscal year ends in (12: the calendar year), for RetentionKind.FISCAL.
+    retention_fiscal_end_month = models.PositiveSmallIntegerField(_("fiscal year ends in"), default=12)
+    # In the trash (documents.trash): deleted_at set, and `trash` the entry that put it there. A
+    # purged folder keeps deleted_at with no entry: its row stays, like a deleted document's.
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    trash = models.ForeignKey(
+        "TrashEntry", on_delete=models.SET_NULL, null=True, blank=True, related_name="folders"
+    )
+
+    objects = LiveFolderManager()
+    all_objects = models.Manager()
 
     class Meta:
         verbose_name = _("folder")
         verbose_name_plural = _("folders")
         ordering = ["name"]
+        base_manager_name = "all_objects"
         constraints = [
             models.UniqueConstraint(
                 fields=["collaboration", "name"],
-                condition=models.Q(parent__isnull=True),
-                name="folder_top_name_unique",
+                condition=models.Q(parent__isnull=True, deleted_at__isnull=True),
+                name="folder_top_name_live_unique",
             ),
             models.UniqueConstraint(
                 fields=["parent", "name"],
-                condition=models.Q(parent__isnull=False),
-                name="folder_sub_name_unique",
+                condition=models.Q(parent__isnull=False, deleted_at__isnull=True),
+                name="folder_sub_name_live_unique",
             ),
         ]
         indexes = [models.Index(fields=["collaboration", "parent"])]
@@ -123,9 +159,14 @@ class Document(models.Model):
     source = models.CharField(max_length=10, choices=DocumentSource.choices, default=DocumentSource.UPLOAD)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), default=timezone.now)
+    # Deleted: in the trash while `trash` is set, purged (a tombstone, so an old link says
+    # "deleted") once it is not.
     deleted_at = models.DateTimeField(null=True, blank=True)
     deleted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    trash = models.ForeignKey(
+        "TrashEntry", on_delete=models.SET_NULL, null=True, blank=True, related_name="documents"
     )
 
     class Meta:
@@ -170,10 +211,16 @@ class DocumentVersion(models.Model):
     preview_status = models.CharField(
         max_length=10, choices=PreviewStatus.choices, default=PreviewStatus.PENDING
     )
+    # Deleted: in the trash (still stored, still counted) while `trash` is set; purged_at is when
+    # the file left storage and stopped counting (billing sums the versions without it).
     deleted_at = models.DateTimeField(null=True, blank=True)
     deleted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    trash = models.ForeignKey(
+        "TrashEntry", on_delete=models.SET_NULL, null=True, blank=True, related_name="versions"
+    )
+    purged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("document version")
@@ -187,3 +234,46 @@ class DocumentVersion(models.Model):
     @property
     def is_pdf(self) -> bool:
         return self.content_type == "application/pdf"
+
+
+class TrashKind(models.TextChoices):
+    FOLDER = "folder", _("Folder")
+    DOCUMENT = "document", _("Document")
+    VERSION = "version", _("Version")
+
+
+class TrashEntry(models.Model):
+    """One deletion, as the customer's trash lists it: a folder (with everything in it), a document
+    (with its versions) or one older version. The rows it deleted point at it (`trash`), so restoring
+    or purging it touches exactly those; it goes when they are restored or purged."""
+
+    collaboration = models.ForeignKey(Collaboration, on_delete=models.CASCADE, related_name="trash")
+    kind = models.CharField(max_length=10, choices=TrashKind.choices)
+    # What was deleted: the folder, the document, or the version (with its document).
+    folder = models.ForeignKey(Folder, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    version = models.ForeignKey(
+        DocumentVersion, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    name = models.CharField(_("name"), max_length=255)
+    # Where it was, as the folder path read then ("Bokslut 2025 / Underlag").
+    location = models.CharField(_("location"), max_length=1000, blank=True)
+    size = models.BigIntegerField(_("size"), default=0)  # the stored bytes it holds
+    deleted_at = models.DateTimeField(_("deleted"), default=timezone.now)
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Deleted by a user of the customer: customers may restore only these.
+    by_customer = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = _("trash entry")
+        verbose_name_plural = _("trash entries")
+        ordering = ["-deleted_at", "-pk"]
+        indexes = [
+            models.Index(fields=["collaboration", "-deleted_at"]),
+            models.Index(fields=["deleted_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

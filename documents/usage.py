@@ -13,8 +13,9 @@ CUSTOMER = "document__folder__collaboration__customer_id"
 
 
 def stored_bytes(partner_id: int | None) -> Iterable[tuple[int, int, int]]:
-    """(partner, customer, bytes) of every live version, older versions included: one GROUP BY."""
-    versions = DocumentVersion.objects.filter(deleted_at__isnull=True)
+    """(partner, customer, bytes) of every stored version (older ones and the trash included): one
+    GROUP BY."""
+    versions = DocumentVersion.objects.filter(purged_at__isnull=True)
     if partner_id is not None:
         versions = versions.filter(**{PARTNER: partner_id})
     return (
