@@ -86,7 +86,7 @@ class Folder(models.Model):
     )
 
     objects = LiveFolderManager()
-    all_objects = models.Manager()
+    all_objects = models.Manager()  # noqa: DJ012 (a manager, which ruff takes for a field)
 
     class Meta:
         verbose_name = _("folder")
