@@ -14,14 +14,14 @@ from django.contrib.auth.models import Permission
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max, QuerySet, Sum
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from billing import services as billing
 from customers.models import Collaboration, CustomerMembership
 from customers.services import customer_all_users_group
-from documents import locks, scanning, selectors, storage
+from documents import locks, retention, scanning, selectors, storage
 from documents.models import (
     Audience,
     CustomerAccess,
@@ -193,6 +193,7 @@ def folder_delete(*, folder: Folder, actor: User) -> None:
     live_documents = Document.objects.filter(folder__in=subtree, deleted_at__isnull=True)
     list(live_documents.select_for_update().values_list("pk", flat=True))
     held = locks.names_in_signing(live_documents)
+    retention.refuse_retained(live_documents)
     if held:
         raise ServiceError(
             ngettext(
@@ -687,6 +688,7 @@ def documents_delete(*, documents: Sequence[Document], actor: User) -> int:
     live = list(Document.objects.select_for_update().filter(pk__in=ids, deleted_at__isnull=True))
     # The rows are locked above, as a signing's send locks them: the answer holds until commit.
     held = locks.names_in_signing(Document.objects.filter(pk__in=[d.pk for d in live]))
+    retention.refuse_retained(Document.objects.filter(pk__in=[d.pk for d in live]))
     if held:
         raise ServiceError(
             ngettext(
@@ -739,6 +741,12 @@ def version_delete(*, version: DocumentVersion, actor: User) -> None:
     if version.document.current_version_id == version.pk:
         raise ServiceError(
             _("The current version cannot be deleted on its own; delete the document instead.")
+        )
+    until = retention.version_until(version)
+    if until is not None and retention.is_retained(until):
+        raise ServiceError(
+            _("This version is under a retention rule and must be kept until %(date)s has passed.")
+            % {"date": formats.date_format(until)}
         )
     keys = [k for k in (version.storage_key, version.preview_key) if k]
     DocumentVersion.objects.filter(pk=version.pk).update(deleted_at=timezone.now(), deleted_by=actor)
