@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.dates import MONTHS
 from django.utils.translation import gettext_lazy as _
 
 from documents.models import Audience, CustomerAccess
@@ -151,3 +152,31 @@ class AuditFilterForm(forms.Form):
     def is_filtered(self) -> bool:
         """Whether the valid form narrows the log (so an empty page says "no events match")."""
         return any(self.cleaned_data.get(name) for name in self.fields)
+
+
+class RetentionForm(forms.Form):
+    """The partner administrator's retention rule for a top-level folder."""
+
+    kind = forms.ChoiceField(
+        label=_("Keep documents"),
+        choices=[
+            ("", _("No retention rule: documents can be deleted at any time")),
+            ("fiscal", _("A number of years after the end of the fiscal year of the upload")),
+            ("upload", _("A number of years after the upload")),
+        ],
+        required=False,
+        widget=forms.RadioSelect,
+        help_text=_(
+            "The Swedish Bookkeeping Act (bokföringslagen) requires accounting records to be kept for "
+            "seven years after the end of the fiscal year they belong to: choose the fiscal year and "
+            "7 years for bookkeeping."
+        ),
+    )
+    years = forms.IntegerField(label=_("Years"), min_value=1, max_value=30, initial=7)
+    fiscal_end_month = forms.TypedChoiceField(
+        label=_("The fiscal year ends in"),
+        coerce=int,
+        choices=[(number, name) for number, name in MONTHS.items()],
+        initial=12,
+        help_text=_("December for a calendar year. Used by the fiscal year rule only."),
+    )

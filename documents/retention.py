@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from django.db.models import Max, QuerySet
 from django.utils import formats, timezone
+from django.utils.dates import MONTHS
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -73,22 +74,24 @@ def root_id(folder: Folder) -> int:
     return folder.root_id or folder.pk
 
 
-def documents_until(documents: QuerySet[Document]) -> dict[int, dt.date]:
-    """{document id: last day of retention} for the documents of `documents` under a rule (two
-    queries, however many documents): by the newest of their stored (not purged) versions."""
-    rows = list(
+def _newest_uploads(documents: QuerySet[Document]) -> list[tuple[int, int, dt.datetime]]:
+    """(document id, its top-level folder's id, its newest stored version's upload) for the
+    documents of `documents` that still hold a stored (not purged) version (one query)."""
+    rows = (
         documents.order_by()
         .filter(versions__purged_at__isnull=True)
         .values_list("pk", "folder__root_id", "folder_id")
         .annotate(newest=Max("versions__created_at"))
     )
-    rules = _rules(root or folder for _pk, root, folder, _newest in rows)
-    found = {}
-    for pk, root, folder, newest in rows:
-        rule = rules.get(root or folder)
-        if rule is not None and newest is not None:
-            found[pk] = rule.until(newest)
-    return found
+    return [(pk, root or folder, newest) for pk, root, folder, newest in rows if newest is not None]
+
+
+def documents_until(documents: QuerySet[Document]) -> dict[int, dt.date]:
+    """{document id: last day of retention} for the documents of `documents` under a rule (two
+    queries, however many documents): by the newest of their stored (not purged) versions."""
+    rows = _newest_uploads(documents)
+    rules = _rules(root for _pk, root, _newest in rows)
+    return {pk: rules[root].until(newest) for pk, root, newest in rows if root in rules}
 
 
 def retained_documents(documents: QuerySet[Document], *, today: dt.date | None = None) -> dict[int, dt.date]:
@@ -114,6 +117,20 @@ def refuse_retained(documents: QuerySet[Document], *, today: dt.date | None = No
     retained = retained_documents(documents, today=today)
     if not retained:
         return
+    raise ServiceError(
+        ngettext(
+            "Nothing was deleted: %(names)s is under a retention rule and must be kept until that day "
+            "has passed.",
+            "Nothing was deleted: %(names)s are under a retention rule and must be kept until that "
+            "day has passed.",
+            len(retained),
+        )
+        % {"names": _listed(retained)}
+    )
+
+
+def _listed(retained: dict[int, dt.date]) -> str:
+    """ "a.pdf (until 31 December 2033), b.pdf (until ...) and 3 more": the first five by date."""
     names = dict(Document.objects.filter(pk__in=retained).values_list("pk", "name"))
     ordered = sorted(retained, key=lambda pk: (retained[pk], names[pk]))
     listed = ", ".join(
@@ -122,13 +139,75 @@ def refuse_retained(documents: QuerySet[Document], *, today: dt.date | None = No
     )
     if len(ordered) > 5:
         listed += " " + _("and %(count)d more") % {"count": len(ordered) - 5}
-    raise ServiceError(
-        ngettext(
-            "Nothing was deleted: %(names)s is under a retention rule and must be kept until that day "
-            "has passed.",
-            "Nothing was deleted: %(names)s are under a retention rule and must be kept until that "
-            "day has passed.",
-            len(ordered),
+    return listed
+
+
+def refuse_shortening(
+    documents: QuerySet[Document], *, rule: Rule | None, change: str, today: dt.date | None = None
+) -> None:
+    """Raise ServiceError naming the documents of `documents` (trashed ones included) that are under
+    retention today and would be kept for a shorter time, or not at all, under `rule` instead of
+    the rule of the top-level folder they are in now (three queries at most). `change` says what
+    would have done it: "move" (to a folder under `rule`) or "rule" (the folder's rule becomes
+    `rule`). Lengthening, or keeping the same rule, always passes.
+
+    Precondition: the caller holds the row lock of the folder whose rule changes (a rule change),
+    or of the documents (a move), so the answer stands until commit."""
+    today = today or timezone.localdate()
+    rows = _newest_uploads(documents)
+    rules = _rules(root for _pk, root, _newest in rows)
+    losing: dict[int, dt.date] = {}
+    for pk, root, newest in rows:
+        if root not in rules:
+            continue
+        until = rules[root].until(newest)
+        if until >= today and (rule is None or rule.until(newest) < until):
+            losing[pk] = until
+    if not losing:
+        return
+    if change == "move":
+        message = ngettext(
+            "Nothing was moved: %(names)s is under a retention rule, and the folder it would go to "
+            "keeps documents for a shorter time or not at all.",
+            "Nothing was moved: %(names)s are under a retention rule, and the folder they would go to "
+            "keeps documents for a shorter time or not at all.",
+            len(losing),
         )
-        % {"names": listed}
-    )
+    else:
+        message = _(
+            "The retention rule was not changed: %(names)s would be kept for a shorter time than the "
+            "current rule promises. A rule can be lengthened, but not shortened or removed while "
+            "documents are under it."
+        )
+    raise ServiceError(message % {"names": _listed(losing)})
+
+
+def rule_text(rule: Rule) -> str:
+    """The rule in a sentence for the folder pages, after "Retention:"."""
+    if rule.kind == RetentionKind.FISCAL:
+        return ngettext(
+            "documents are kept %(years)d year after the end of the fiscal year (%(month)s)",
+            "documents are kept %(years)d years after the end of the fiscal year (%(month)s)",
+            rule.years,
+        ) % {"years": rule.years, "month": MONTHS[rule.fiscal_end_month]}
+    return ngettext(
+        "documents are kept %(years)d year after their upload",
+        "documents are kept %(years)d years after their upload",
+        rule.years,
+    ) % {"years": rule.years}
+
+
+def rule_detail_text(detail: object) -> str:
+    """The audit log's words for a rule as folder_set_retention records it (a dict, or None)."""
+    if not isinstance(detail, dict):
+        return _("no retention rule")
+    try:
+        rule = Rule(str(detail["kind"]), int(detail["years"]), int(detail["fiscal_end_month"]))
+    except (KeyError, TypeError, ValueError):
+        return ""
+    return rule_text(rule) if rule.kind in (RetentionKind.FISCAL, RetentionKind.UPLOAD) else ""
+
+
+def day_label(day: dt.date) -> str:
+    """ "31 December 2033": a retention date as the pages show it."""
+    return formats.date_format(day, "j F Y")

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from billing import services as billing
+from customers.access import may_work_with
 from customers.models import Collaboration, CustomerMembership
 from customers.services import customer_all_users_group
 from documents import locks, retention, scanning, selectors, storage
@@ -31,6 +32,7 @@ from documents.models import (
     Folder,
     FolderGroupObjectPermission,
     FolderUserObjectPermission,
+    RetentionKind,
 )
 from documents.names import clean_name, search_key
 from notifications.models import Event
@@ -148,6 +150,13 @@ def folder_move(*, folder: Folder, actor: User, new_parent: Folder | None) -> Fo
         collaboration=folder.collaboration, parent=new_parent, name=folder.name, exclude=folder.pk
     ):
         raise ServiceError(_("There is already a folder named %(name)s there.") % {"name": folder.name})
+    # Its documents take the rule of the top-level folder they land under (none at the top level:
+    # a folder's own rule is cleared as it moves, like its access), never a shorter one.
+    retention.refuse_shortening(
+        Document.objects.filter(folder__path__startswith=folder.path),
+        rule=_rule_of_root(new_parent) if new_parent is not None else None,
+        change="move",
+    )
     old_path = folder.path
     was_top = folder.parent_id is None
     new_path = f"{new_parent.path if new_parent else '/'}{folder.pk}/"
@@ -166,11 +175,14 @@ def folder_move(*, folder: Folder, actor: User, new_parent: Folder | None) -> Fo
         FolderUserObjectPermission.objects.filter(content_object=folder).delete()
         FolderGroupObjectPermission.objects.filter(content_object=folder).delete()
         Folder.objects.filter(pk=folder.pk).update(
-            customer_access=CustomerAccess.NONE, primary_contact_manages=False
+            customer_access=CustomerAccess.NONE, primary_contact_manages=False, retention_kind=""
         )
     if new_parent is None:
         Folder.objects.filter(pk=folder.pk).update(
-            customer_access=CustomerAccess.NONE, audience=Audience.ALL, primary_contact_manages=False
+            customer_access=CustomerAccess.NONE,
+            audience=Audience.ALL,
+            primary_contact_manages=False,
+            retention_kind="",
         )
     folder.refresh_from_db()
     audit_record(
@@ -783,6 +795,9 @@ def documents_move(*, documents: Sequence[Document], actor: User, target: Folder
             % {"folder": target.name, "name": sorted(clash)[0]}
         )
     moved = [d for d in live if d.folder_id != target.pk]
+    retention.refuse_shortening(
+        Document.objects.filter(pk__in=[d.pk for d in moved]), rule=_rule_of_root(target), change="move"
+    )
     Document.objects.filter(pk__in=[d.pk for d in moved]).update(folder=target, updated_at=F("updated_at"))
     for document in moved:
         audit_record(
@@ -825,3 +840,58 @@ def record_download(*, version: DocumentVersion, actor: User, as_zip: bool = Fal
         version=version.number,
         zip=as_zip,
     )
+
+
+# --- Retention ------------------------------------------------------------------------------
+
+
+def _rule_of_root(folder: Folder) -> retention.Rule | None:
+    """The retention rule that covers `folder`: its top-level folder's, as stored now (the
+    caller's instance may be older than the rule)."""
+    root = Folder.all_objects.get(pk=retention.root_id(folder))
+    return retention.Rule.of(root)
+
+
+def _rule_detail(rule: retention.Rule | None) -> dict[str, Any] | None:
+    if rule is None:
+        return None
+    return {"kind": rule.kind, "years": rule.years, "fiscal_end_month": rule.fiscal_end_month}
+
+
+@transaction.atomic
+def folder_set_retention(
+    *, folder: Folder, actor: User, kind: str, years: int, fiscal_end_month: int
+) -> Folder:
+    """An account administrator of the partner sets the minimum retention of a top-level folder
+    (`kind` "" removes it). Setting or lengthening a rule always works; shortening or removing it
+    is refused while a document under it, live or in the trash, would lose retention it has today.
+    """
+    # Locked: a second change waits, and sees the rule this one leaves.
+    folder = Folder.objects.select_for_update().select_related("collaboration").get(pk=folder.pk)
+    org = may_work_with(actor, folder.collaboration)
+    if org is None or not org.is_admin:
+        raise ServiceError(_("Only an account administrator of the firm can set a retention rule."))
+    if not folder.is_top_level:
+        raise ServiceError(_("Retention is set on the top-level folder; subfolders follow its rule."))
+    if kind not in RetentionKind.values:
+        raise ServiceError(_("Choose how long documents are kept."), field="kind")
+    if not 1 <= years <= 30:
+        raise ServiceError(_("Choose between 1 and 30 years."), field="years")
+    if not 1 <= fiscal_end_month <= 12:
+        raise ServiceError(_("Choose the month the fiscal year ends in."), field="fiscal_end_month")
+    old = retention.Rule.of(folder)
+    new = retention.Rule(kind, years, fiscal_end_month) if kind else None
+    retention.refuse_shortening(Document.objects.filter(folder__root_id=folder.pk), rule=new, change="rule")
+    folder.retention_kind = kind
+    folder.retention_years = years
+    folder.retention_fiscal_end_month = fiscal_end_month
+    folder.save(update_fields=["retention_kind", "retention_years", "retention_fiscal_end_month"])
+    audit_record(
+        actor=actor,
+        action="folder.retention",
+        obj=folder,
+        collaboration_id=folder.collaboration_id,
+        old=_rule_detail(old),
+        new=_rule_detail(new),
+    )
+    return folder

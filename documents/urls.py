@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from documents.views import audit, customer, files, partner, search
+from documents.views import audit, customer, files, partner, retention, search
 
 app_name = "documents"
 
@@ -18,6 +18,9 @@ urlpatterns = [
     path(P + "folders/<int:folder_id>/move/", partner.folder_move, name="partner_folder_move"),
     path(P + "folders/<int:folder_id>/delete/", partner.folder_delete, name="partner_folder_delete"),
     path(P + "folders/<int:folder_id>/access/", partner.folder_access, name="partner_folder_access"),
+    path(
+        P + "folders/<int:folder_id>/retention/", retention.folder_retention, name="partner_folder_retention"
+    ),
     path(P + "folders/<int:folder_id>/bulk/", partner.bulk, name="partner_bulk"),
     path("customers/<int:collaboration_id>/log/", audit.audit_log, name="partner_audit"),
     path("customers/<int:collaboration_id>/log/csv/", audit.audit_log_csv, name="partner_audit_csv"),

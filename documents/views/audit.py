@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET
 
 from customers.models import Collaboration
-from documents import access, selectors
+from documents import access, retention, selectors
 from documents.forms import AuditFilterForm
 from documents.models import Audience, CustomerAccess
 from documents.views.partner import activate_partner
@@ -39,6 +39,7 @@ ACTION_LABELS = {
     "folder.move": gettext_lazy("Moved a folder"),
     "folder.delete": gettext_lazy("Deleted a folder"),
     "folder.access": gettext_lazy("Changed a folder's access"),
+    "folder.retention": gettext_lazy("Changed a folder's retention rule"),
 }
 
 
@@ -61,6 +62,8 @@ def _event_detail(event: AuditEvent) -> str:
         if who in Audience.values and level != CustomerAccess.NONE:
             parts.append(str(Audience(who).label))
         return ", ".join(parts)
+    if event.action == "folder.retention":
+        return retention.rule_detail_text(details.get("new"))
     if details.get("version"):
         text = _("version %(number)s") % {"number": details["version"]}
         return f"{text} ({_('zip')})" if details.get("zip") else text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from urllib.parse import unquote
 
@@ -12,10 +13,11 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from documents import access, locks, selectors, services
+from documents import access, locks, retention, selectors, services
 from documents.delivery import file_response
 from documents.models import Document, DocumentVersion, Folder, PreviewStatus
 from documents.names import clean_name
@@ -178,8 +180,9 @@ def preview(request: AuthedRequest, version_id: int) -> HttpResponseBase:
 @require_GET
 def document_detail(request: AuthedRequest, document_id: int) -> HttpResponse:
     document, rights = access.document_for_user(request.user, document_id)
-    versions = selectors.versions_of(user=request.user, document=document)
+    versions = list(selectors.versions_of(user=request.user, document=document))
     hold = locks.document_lock(document)
+    kept_until, version_kept = _retention_of(document, versions)
     return render(
         request,
         "documents/document_detail.html",
@@ -192,12 +195,38 @@ def document_detail(request: AuthedRequest, document_id: int) -> HttpResponse:
             "folder_url": folder_url(document.folder_id, document.folder.collaboration_id, rights.side),
             "hold": hold,
             "can_delete": rights.can_delete(document) and hold != locks.PENDING,
+            "kept_until": retention.day_label(kept_until) if kept_until else "",
+            "deletable_from": retention.day_label(kept_until + dt.timedelta(days=1)) if kept_until else "",
+            "version_deletable_from": version_kept,
             "nav": "customers" if rights.is_partner else "collaborations",
             # Thumbnails are 240 px wide; A4 pages come out about 340 px high. Reserving the
             # height keeps the page from jumping when the image arrives.
             "preview_height": 340,
         },
     )
+
+
+def _retention_of(
+    document: Document, versions: list[DocumentVersion]
+) -> tuple[dt.date | None, dict[int, str]]:
+    """The last day of the document's retention while it lasts (None: deletable), and for each of
+    its versions still under retention the day it can be deleted from ("1 January 2034"). From the
+    rows in hand, as documents.retention works it out: a version by its upload, the document by
+    its newest stored version."""
+    folder = document.folder
+    rule = retention.Rule.of(folder.root or folder)
+    if rule is None:
+        return None, {}
+    stored = [v for v in versions if v.purged_at is None]
+    today = timezone.localdate()
+    newest = max((v.created_at for v in stored), default=None)
+    until = rule.until(newest) if newest is not None else None
+    by_version = {
+        v.pk: retention.day_label(day + dt.timedelta(days=1))
+        for v in stored
+        if v.deleted_at is None and (day := rule.until(v.created_at)) >= today
+    }
+    return (until if retention.is_retained(until, today=today) else None), by_version
 
 
 @login_required

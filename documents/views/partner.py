@@ -6,6 +6,7 @@ sees every folder of it and manages them: documents.access decides, 404 for anyo
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +28,7 @@ from django.utils.translation import ngettext, pgettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from customers.models import Collaboration, CustomerMembership
-from documents import access, locks, selectors, services
+from documents import access, locks, retention, selectors, services
 from documents.access import FolderRights
 from documents.forms import AccessForm, BulkForm, FolderNameForm, MoveFolderForm, NewFolderForm
 from documents.models import Audience, CustomerAccess, Document, Folder, PreviewStatus
@@ -89,11 +90,11 @@ def _sort(value: str | None) -> str:
 _ROW_HTML = (
     "<tr>"
     '<td class="col-check">'
-    '<input type="checkbox" name="documents" value="{pk}" id="doc-{pk}"{checked}>'
+    '<input type="checkbox" name="documents" value="{pk}" id="doc-{pk}"{checked}{retained}>'
     '<label for="doc-{pk}" class="visually-hidden">{select_label}</label>'
     "</td>"
     '<td class="col-name"><div class="file-name">{icon}'
-    '<span><a href="{detail_url}">{name}</a>{versions}'
+    '<span><a href="{detail_url}">{name}</a>{versions}{kept}'
     '<span class="file-actions">{open_link}'
     '<a href="{download_url}" download>{download}<span class="visually-hidden"> {name}</span></a>'
     "</span></span></div></td>"
@@ -115,6 +116,7 @@ class RowLabels:
     uploaded_by: str
     customer: str
     file_icon: str
+    kept_until: str
 
     @classmethod
     def current(cls) -> RowLabels:
@@ -126,6 +128,7 @@ class RowLabels:
             uploaded_by=_("Uploaded by"),
             customer=_("customer"),
             file_icon=pgettext("file type icon", "FILE"),
+            kept_until=_("Kept until %(date)s"),
         )
 
 
@@ -154,7 +157,9 @@ def _file_row(
     detail_url: Callable[[int], str],
     download_url: Callable[[int], str],
     preview_url: Callable[[int], str],
+    kept_until: dt.date | None = None,
 ) -> SafeString:
+    """One row; `kept_until` is the last day of the document's retention while it lasts."""
     version = document.current_version
     count = getattr(document, "version_count", 1) or 1
     updated = timezone.localtime(document.updated_at)
@@ -180,7 +185,18 @@ def _file_row(
         _ROW_HTML,
         pk=document.pk,
         checked=mark_safe(" checked") if checked else "",
-        select_label=_("Select %(name)s") % {"name": document.name},
+        select_label=_("Select %(name)s") % {"name": document.name}
+        if kept_until is None
+        else _("Select %(name)s (under retention: it cannot be deleted until %(date)s has passed)")
+        % {"name": document.name, "date": retention.day_label(kept_until)},
+        retained=format_html(' data-kept-until="{}"', kept_until.isoformat()) if kept_until else "",
+        kept=format_html(
+            ' <span class="badge retention" title="{}">{}</span>',
+            _("Under retention: it cannot be deleted until this day has passed."),
+            labels.kept_until % {"date": retention.day_label(kept_until)},
+        )
+        if kept_until is not None
+        else "",
         icon=icon,
         detail_url=detail_url(document.pk),
         name=document.name,
@@ -241,6 +257,10 @@ def file_list_context(
         # Tick again what was ticked when the form comes back with an error.
         checked = set(bulk_form.cleaned_data.get("documents") or [])
     labels = RowLabels.current()
+    rule = retention.Rule.of(folder.root or folder)
+    kept: dict[int, dt.date] = {}
+    if rule is not None:  # no rule, no query: the root came with the folder
+        kept = retention.retained_documents(Document.objects.filter(pk__in=[d.pk for d in page.object_list]))
     rows = [
         _file_row(
             d,
@@ -250,6 +270,7 @@ def file_list_context(
             detail_url=detail_url,
             download_url=download_url,
             preview_url=preview_url,
+            kept_until=kept.get(d.pk),
         )
         for d in page.object_list
     ]
@@ -265,6 +286,8 @@ def file_list_context(
         "list_url": list_url,
         "move_targets": list(move_targets),
         "bulk_form": bulk_form,
+        "retention_rule": retention.rule_text(rule) if rule is not None else "",
+        "retained_count": len(kept),
     }
 
 
@@ -298,9 +321,17 @@ def _render_folder(
             "audience_label": selectors.audience_label(folder),
             "max_upload_bytes": settings.MAX_UPLOAD_BYTES,
             "max_upload_size": human_size(settings.MAX_UPLOAD_BYTES),
+            "can_set_retention": _is_partner_admin(request, collaboration),
         }
     )
     return render(request, "documents/partner_folder.html", context, status=status)
+
+
+def _is_partner_admin(request: AuthedRequest, collaboration: Collaboration) -> bool:
+    """An account administrator of the collaboration's partner (from the request's organisations,
+    no query): who may set a retention rule."""
+    org = request.org.find("partner", collaboration.partner_id)
+    return org is not None and org.is_admin
 
 
 # --- Pages ----------------------------------------------------------------------------------
