@@ -134,7 +134,7 @@ def _listed(retained: dict[int, dt.date]) -> str:
     names = dict(Document.objects.filter(pk__in=retained).values_list("pk", "name"))
     ordered = sorted(retained, key=lambda pk: (retained[pk], names[pk]))
     listed = ", ".join(
-        _("%(name)s (until %(date)s)") % {"name": names[pk], "date": formats.date_format(retained[pk])}
+        _("%(name)s (until %(date)s)") % {"name": names[pk], "date": day_label(retained[pk])}
         for pk in ordered[:5]
     )
     if len(ordered) > 5:
