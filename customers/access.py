@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from customers.models import (
     Collaboration,
@@ -88,21 +89,56 @@ def collaboration_for_partner_admin(request: AuthedRequest, collaboration_id: in
     return collaboration
 
 
-def collaboration_for_customer_user(
-    request: HttpRequest, collaboration_id: int
-) -> tuple[Collaboration, Organisation]:
-    """An active collaboration of one of the user's customers."""
-    collaboration = get_object_or_404(
-        Collaboration.objects.select_related("partner", "customer"),
-        pk=collaboration_id,
-        status=CollaborationStatus.ACTIVE,
+def customer_may_read(collaboration: Collaboration) -> bool:
+    """Whether the customer's users may see the collaboration's files: while it is active, and
+    read-only after it ended with its files kept, until `read_until`."""
+    if collaboration.status == CollaborationStatus.ACTIVE:
+        return True
+    return ended_read_only(collaboration)
+
+
+def ended_read_only(collaboration: Collaboration) -> bool:
+    """An ended collaboration whose customer may still read (never write) its files."""
+    return (
+        collaboration.status == CollaborationStatus.ENDED
+        and collaboration.read_until is not None
+        and collaboration.read_until > timezone.now()
     )
+
+
+def collaboration_for_customer_user(
+    request: HttpRequest, collaboration_id: int, *, ended_read: bool = False
+) -> tuple[Collaboration, Organisation]:
+    """An active collaboration of one of the user's customers; with `ended_read`, also an ended
+    one still in its read period (customer_may_read): the pages that only read its files."""
+    collaboration = get_object_or_404(
+        Collaboration.objects.select_related("partner", "customer"), pk=collaboration_id
+    )
+    if not (customer_may_read(collaboration) if ended_read else collaboration.is_active):
+        raise Http404
     ctx = org_context(request)
     org = ctx.find("customer", collaboration.customer_id)
     if org is None:
         raise Http404
     ctx.activate("customer", org.id)
     return collaboration, org
+
+
+def collaboration_for_ending_admin(request: AuthedRequest, collaboration_id: int) -> Collaboration:
+    """A collaboration whose files an account administrator of its partner may still reach around
+    its end: an open one (as collaboration_for_partner_admin: staff 403), or an ended one (its
+    files-kept page and zip; 404 for anyone but the partner's account administrators)."""
+    collaboration = get_object_or_404(
+        Collaboration.objects.select_related("partner", "customer"), pk=collaboration_id
+    )
+    if collaboration.status != CollaborationStatus.ENDED:
+        return collaboration_for_partner_admin(request, collaboration_id)
+    ctx = org_context(request)
+    org = ctx.find("partner", collaboration.partner_id)
+    if org is None or not org.is_admin:
+        raise Http404
+    ctx.activate("partner", org.id)
+    return collaboration
 
 
 def invitation_for_customer_admin(request: HttpRequest, collaboration_id: int) -> Collaboration:

@@ -150,3 +150,26 @@ class CustomerUserAddForm(CustomerUserForm):
 
 class InvitationResponseForm(forms.Form):
     decision = forms.ChoiceField(choices=[("accept", _("Accept")), ("decline", _("Decline"))])
+
+
+class CollaborationEndForm(forms.Form):
+    """What happens to the files when a collaboration ends; the typed name is checked by
+    customers.services.collaboration_end (only when deleting at once)."""
+
+    KEEP, DELETE = "keep", "delete"
+    outcome = forms.ChoiceField(label=_("What happens to the files"), widget=forms.RadioSelect)
+    confirm = forms.CharField(
+        label=_("Type the customer's name to confirm"), required=False, max_length=300, strip=True
+    )
+
+    def __init__(self, *args: Any, days: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["outcome"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [
+            (
+                self.KEEP,
+                _("Keep them: the customer can read and download them for %(days)d days") % {"days": days},
+            ),
+            (self.DELETE, _("Delete everything now")),
+        ]

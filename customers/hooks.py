@@ -25,3 +25,38 @@ def membership_removed(*, customer_id: int, user_id: int) -> None:
     membership, so that the membership and the rights it carried go together or not at all."""
     for cleanup in _cleanups:
         cleanup(customer_id=customer_id, user_id=user_id)
+
+
+# What apps above customers do when a collaboration ends (signing cancels its pending requests,
+# docrequests its open requests, documents purges the files when they go at once).
+# ended(collaboration=..., actor=..., delete_now=...), inside collaboration_end's transaction.
+CollaborationEnded = Callable[..., None]
+_ended: list[CollaborationEnded] = []
+
+
+def register_collaboration_ended(fn: CollaborationEnded) -> None:
+    if fn not in _ended:
+        _ended.append(fn)
+
+
+def collaboration_ended(*, collaboration: object, actor: object, delete_now: bool) -> None:
+    """Run every registered reaction. Precondition: called inside the transaction that ended the
+    collaboration (its row locked), so that ending and what goes with it commit together or not at
+    all."""
+    for fn in _ended:
+        fn(collaboration=collaboration, actor=actor, delete_now=delete_now)
+
+
+# What the end page says will happen: each app adds its lines ("3 pending signings will be
+# cancelled"), as summary(collaboration=...) -> list[str], in the active language.
+EndingSummary = Callable[..., list[str]]
+_summaries: list[EndingSummary] = []
+
+
+def register_ending_summary(fn: EndingSummary) -> None:
+    if fn not in _summaries:
+        _summaries.append(fn)
+
+
+def ending_summary(*, collaboration: object) -> list[str]:
+    return [line for fn in _summaries for line in fn(collaboration=collaboration)]

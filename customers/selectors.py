@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
 
 from customers.models import (
     Collaboration,
@@ -64,9 +65,12 @@ def collaborations_for_partner_user(
 
 
 def collaborations_for_customer_user(*, user: User, customer: Organisation) -> QuerySet[Collaboration]:
-    """The active collaborations of the customer the user acts for: the partners under Samarbeten."""
+    """The active collaborations of the customer the user acts for: the partners under Samarbeten,
+    with those ended whose files the customer may still read (read_until not passed)."""
+    ended_readable = Q(status=CollaborationStatus.ENDED, read_until__gt=timezone.now())
     return (
-        Collaboration.objects.filter(customer_id=customer.id, status=CollaborationStatus.ACTIVE)
+        Collaboration.objects.filter(customer_id=customer.id)
+        .filter(Q(status=CollaborationStatus.ACTIVE) | ended_readable)
         .select_related("partner")
         .order_by("partner__name", "pk")
     )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.db import IntegrityError, transaction
 from django.db.models import Case, Q, When
@@ -15,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm
 
-from customers.hooks import membership_removed
+from customers.hooks import collaboration_ended, membership_removed
 from customers.models import (
     Collaboration,
     CollaborationStatus,
@@ -25,6 +27,7 @@ from customers.models import (
     CustomerMembership,
 )
 from partners.models import Partner, PartnerMembership, PartnerRole
+from portal.audit import audit_record
 from portal.errors import ServiceError
 from portal.models import Language, User
 from portal.queue import enqueue_on_commit
@@ -270,15 +273,63 @@ def invitation_respond(*, collaboration: Collaboration, actor: User, accept: boo
 
 
 @transaction.atomic
-def collaboration_end(*, collaboration: Collaboration, actor: User) -> Collaboration:
-    collaboration = Collaboration.objects.select_for_update().get(pk=collaboration.pk)
+def collaboration_end(
+    *, collaboration: Collaboration, actor: User, delete_files: bool = False, confirm: str = ""
+) -> Collaboration:
+    """End a collaboration. The caller checked that `actor` is an account administrator of its
+    partner (or a site operator).
+
+    Keeping the files: the customer's users keep read-only access until `read_until`
+    (settings.PORTAL_ENDED_READ_DAYS from now); then documents.tasks.purge_ended_collaborations
+    deletes them. Deleting them: `confirm` must be the customer's name, and the files go at once,
+    in this transaction. Either way documents under a retention rule stay (read-only, for the
+    partner, still counted) until their retention ends. Pending signings and open document requests
+    are cancelled with notice (the apps' hooks, customers.hooks.collaboration_ended), and the
+    customer's administrators are told by email after commit.
+    """
+    from customers import tasks
+
+    # FOR NO KEY UPDATE: an upload committing meanwhile takes a key-share lock on it for its audit
+    # row while holding its partner's row, which the refunds and the purge below lock too.
+    collaboration = (
+        Collaboration.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("customer")
+        .get(pk=collaboration.pk)
+    )
     if collaboration.status == CollaborationStatus.ENDED:
         raise ServiceError(_("This collaboration has already ended."))
+    if delete_files and confirm.strip().casefold() != collaboration.customer.name.strip().casefold():
+        raise ServiceError(
+            _("Type the customer's name, %(name)s, to delete everything now.")
+            % {"name": collaboration.customer.name},
+            field="confirm",
+        )
+    was_active = collaboration.status == CollaborationStatus.ACTIVE
+    now = timezone.now()
     collaboration.status = CollaborationStatus.ENDED
-    collaboration.ended_at = timezone.now()
+    collaboration.ended_at = now
     collaboration.invitation_token_hash = ""
-    collaboration.save(update_fields=["status", "ended_at", "invitation_token_hash"])
+    # An invitation never answered keeps its files the same time (the firm may have filed some).
+    collaboration.read_until = (
+        None if delete_files else now + dt.timedelta(days=settings.PORTAL_ENDED_READ_DAYS)
+    )
+    collaboration.save(update_fields=["status", "ended_at", "invitation_token_hash", "read_until"])
     CollaborationUserObjectPermission.objects.filter(content_object=collaboration).delete()
+    collaboration_ended(collaboration=collaboration, actor=actor, delete_now=delete_files)
+    audit_record(
+        actor=actor,
+        action="collaboration.end",
+        obj=collaboration,
+        collaboration_id=collaboration.pk,
+        files="deleted" if delete_files else "kept",
+    )
+    if was_active:
+        # One task per person, so that a failed send is retried for that person alone.
+        told = CustomerMembership.objects.filter(customer_id=collaboration.customer_id).filter(
+            Q(is_admin=True) | Q(is_primary_contact=True)
+        )
+        for user_id in told.order_by("user_id").values_list("user_id", flat=True):
+            enqueue_on_commit(tasks.send_collaboration_ended, collaboration.pk, user_id, actor.pk)
     return collaboration
 
 

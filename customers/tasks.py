@@ -4,7 +4,7 @@ from celery import shared_task
 from django.urls import reverse
 from django.utils import timezone
 
-from customers.models import Collaboration, CustomerMembership
+from customers.models import Collaboration, CollaborationStatus, CustomerMembership
 from partners.models import Partner
 from portal.emails import send_templated_email
 from portal.links import absolute_url, set_password_url
@@ -67,3 +67,29 @@ def send_collaboration_invitation(collaboration_id: int, user_id: int, token: st
     except Exception:
         Collaboration.objects.filter(pk=collaboration_id).update(invitation_sent_at=None)
         raise
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=8)
+def send_collaboration_ended(collaboration_id: int, user_id: int, actor_id: int | None) -> None:
+    """Tell an administrator (or the primary contact) of the customer that the firm ended the
+    collaboration: until when they can read and download their files, or that the files were
+    deleted. In the recipient's language. A user or collaboration that is gone: nothing to say."""
+    collaboration = (
+        Collaboration.objects.select_related("partner", "customer")
+        .filter(pk=collaboration_id, status=CollaborationStatus.ENDED)
+        .first()
+    )
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if collaboration is None or user is None:
+        return
+    actor = User.objects.filter(pk=actor_id).first() if actor_id else None
+    send_templated_email(
+        to=user,
+        template="collaboration_ended",
+        context={
+            "collaboration": collaboration,
+            "actor_name": actor.get_full_name() if actor is not None else "",
+            "read_until": collaboration.read_until,
+            "files_url": absolute_url(reverse("customers:collaboration_detail", args=[collaboration.pk])),
+        },
+    )

@@ -13,9 +13,10 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from customers import access, selectors, services
+from customers import access, hooks, selectors, services
 from customers.forms import (
     BaseExtraUserFormSet,
+    CollaborationEndForm,
     CustomerInviteForm,
     CustomerUserAddForm,
     DocumentsCustomerForm,
@@ -40,7 +41,10 @@ def customer_list(request: AuthedRequest) -> HttpResponse:
     partner, _is_admin = active_partner(request)
     org = active_partner_org(request)
     query = request.GET.get("q", "")[:100]
-    collaborations = selectors.collaborations_for_partner_user(user=request.user, partner=org, search=query)
+    # Account administrators also see the ended collaborations, for the files kept after the end.
+    collaborations = selectors.collaborations_for_partner_user(
+        user=request.user, partner=org, search=query, include_ended=org.is_admin
+    )
     # "Needs attention": per customer, its pending and recently declined or expired signings (those
     # the user has not dismissed).
     collaborations = signing_selectors.with_attention_counts(collaborations, user=request.user)
@@ -215,19 +219,38 @@ def customer_settings(request: AuthedRequest, collaboration_id: int) -> HttpResp
 @login_required
 @require_http_methods(["GET", "POST"])
 def customer_end(request: AuthedRequest, collaboration_id: int) -> HttpResponse:
-    """Ask first (GET), then end the collaboration (POST)."""
+    """Ask first (GET: what happens to the files, what else ends), then end the collaboration (POST)."""
     collaboration = access.collaboration_for_partner_admin(request, collaboration_id)
-    if request.method == "GET":
-        return render(request, "customers/customer_end.html", {"collaboration": collaboration})
-    try:
-        services.collaboration_end(collaboration=collaboration, actor=request.user)
-    except ServiceError as error:
-        messages.error(request, error.message)
-        return redirect(collaboration)
-    messages.success(
-        request, _("The collaboration with %(name)s has ended.") % {"name": collaboration.customer.name}
+    days = settings.PORTAL_ENDED_READ_DAYS
+    form = CollaborationEndForm(request.POST if request.method == "POST" else None, days=days)
+    if request.method == "POST" and form.is_valid():
+        delete = form.cleaned_data["outcome"] == CollaborationEndForm.DELETE
+        try:
+            services.collaboration_end(
+                collaboration=collaboration,
+                actor=request.user,
+                delete_files=delete,
+                confirm=form.cleaned_data["confirm"],
+            )
+        except ServiceError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            messages.success(
+                request,
+                _("The collaboration with %(name)s has ended.") % {"name": collaboration.customer.name},
+            )
+            return redirect("customers:customer_list")
+    return render(
+        request,
+        "customers/customer_end.html",
+        {
+            "collaboration": collaboration,
+            "form": form,
+            "days": days,
+            "summary": hooks.ending_summary(collaboration=collaboration),
+        },
+        status=422 if form.errors else 200,
     )
-    return redirect("customers:customer_list")
 
 
 # --- Customer side: Samarbeten ----------------------------------------------------------
@@ -277,7 +300,7 @@ def collaboration_list(request: AuthedRequest) -> HttpResponse:
 def collaboration_detail(request: AuthedRequest, collaboration_id: int) -> HttpResponse:
     """The partner's page on the customer side is its documents: checked here (404 for anyone but
     the customer's users, which also switches the header to that customer), then sent on."""
-    collaboration, _org = access.collaboration_for_customer_user(request, collaboration_id)
+    collaboration, _org = access.collaboration_for_customer_user(request, collaboration_id, ended_read=True)
     return redirect("documents:customer_root", collaboration.pk)
 
 

@@ -92,3 +92,20 @@ def upload_folders(*, collaboration: Collaboration) -> list[tuple[int, str]]:
         names = [by_id[i].name for i in folder.ancestor_ids() if i in by_id] + [folder.name]
         out.append((folder.pk, " / ".join(names)))
     return sorted(out, key=lambda pair: pair[1].lower())
+
+
+def ending_summary(*, collaboration: Collaboration) -> list[str]:
+    """What ending the collaboration does to its document requests, for the end page (customers.hooks)."""
+    from django.utils.translation import ngettext
+
+    open_count = DocumentRequest.objects.filter(collaboration=collaboration, status=Status.OPEN).count()
+    if not open_count:
+        return []
+    return [
+        ngettext(
+            "%(n)d open document request will be cancelled and the people asked told.",
+            "%(n)d open document requests will be cancelled and the people asked told.",
+            open_count,
+        )
+        % {"n": open_count}
+    ]

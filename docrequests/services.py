@@ -154,7 +154,7 @@ def docrequest_upload(
     return version
 
 
-def _finish(*, docrequest: DocumentRequest, actor: User, status: str) -> bool:
+def _finish(*, docrequest: DocumentRequest, actor: User | None, status: str) -> bool:
     now = timezone.now()
     changed = DocumentRequest.objects.filter(pk=docrequest.pk, status=Status.OPEN).update(
         status=status, finished_at=now, finished_by=actor
@@ -187,15 +187,38 @@ def docrequest_complete(*, docrequest: DocumentRequest, actor: User) -> None:
 
 
 @transaction.atomic
-def docrequest_cancel(*, docrequest: DocumentRequest, actor: User) -> None:
-    """The firm withdraws an open request; the files already uploaded stay in the folder."""
-    if _finish(docrequest=docrequest, actor=actor, status=Status.CANCELLED):
-        audit_record(
-            actor=actor,
-            action="docrequest.cancel",
-            obj=docrequest,
-            collaboration_id=docrequest.collaboration_id,
-        )
+def docrequest_cancel(*, docrequest: DocumentRequest, actor: User | None, reason: str = "") -> None:
+    """The firm withdraws an open request; the files already uploaded stay in the folder. The
+    asked users still at the customer are told (`reason` "collaboration_ended": why)."""
+    if not _finish(docrequest=docrequest, actor=actor, status=Status.CANCELLED):
+        return
+    audit_record(
+        actor=actor,
+        action="docrequest.cancel",
+        obj=docrequest,
+        collaboration_id=docrequest.collaboration_id,
+        **({"reason": reason} if reason else {}),
+    )
+    collaboration = docrequest.collaboration
+    notify(
+        event=NotificationEvent.DOCREQUEST_CANCELLED,
+        recipients=docrequest.asked.filter(customer_memberships__customer_id=collaboration.customer_id),
+        actor=actor,
+        collaboration=collaboration,
+        # The request's page on the customer side closes with an ended collaboration.
+        url="" if reason else _customer_url(docrequest),
+        params={**_params(docrequest), "reason": reason},
+    )
+
+
+def docrequests_cancel_for_ending(
+    *, collaboration: Collaboration, actor: User | None, **_kwargs: object
+) -> None:
+    """The collaboration ended (customers.hooks.collaboration_ended, inside its transaction): its
+    open requests are cancelled and the asked users told why."""
+    open_requests = DocumentRequest.objects.filter(collaboration=collaboration, status=Status.OPEN)
+    for docrequest in open_requests.select_related("collaboration__partner", "collaboration__customer"):
+        docrequest_cancel(docrequest=docrequest, actor=actor, reason="collaboration_ended")
 
 
 # --- Templates ----------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from customers.access import may_work_with
+from customers.access import customer_may_read, ended_read_only, may_work_with
 from customers.models import (
     Collaboration,
     CollaborationStatus,
@@ -34,6 +34,8 @@ from documents.models import (
     Folder,
     FolderGroupObjectPermission,
     FolderUserObjectPermission,
+    TrashEntry,
+    TrashKind,
 )
 from portal.context import Organisation, OrganisationContext
 from portal.models import User
@@ -140,7 +142,9 @@ def _granted_roots(*, user: User, top_folders: QuerySet[Folder], is_primary_cont
 
 
 def customer_membership(user: User, collaboration: Collaboration) -> CustomerMembership | None:
-    if collaboration.status != CollaborationStatus.ACTIVE:
+    """The user's membership of the collaboration's customer, while its users may see its files
+    (active, or ended and still in its read period: customers.access.customer_may_read)."""
+    if not customer_may_read(collaboration):
         return None
     return CustomerMembership.objects.filter(customer_id=collaboration.customer_id, user=user).first()
 
@@ -152,7 +156,7 @@ def _customer_side(
     context when there is one (no query), else from the database."""
     if orgs is None:
         return customer_membership(user, collaboration)
-    if collaboration.status != CollaborationStatus.ACTIVE:
+    if not customer_may_read(collaboration):
         return None
     return orgs.find("customer", collaboration.customer_id)
 
@@ -177,6 +181,8 @@ def rights_for(user: User, folder: Folder, *, orgs: OrganisationContext | None =
     root_ids = tuple(visible_root_ids(user=user, collaboration=collaboration, membership=membership))
     if root.pk not in root_ids:
         return None
+    if ended_read_only(collaboration):  # ended with its files kept: read and download, nothing more
+        return FolderRights(side="customer", visible_root_ids=root_ids)
     edit = root.customer_access == CustomerAccess.EDIT
     return FolderRights(
         side="customer",
@@ -291,3 +297,60 @@ def collaboration_for_customer_documents(
     if membership is None:
         raise Http404
     return collaboration, membership
+
+
+# --- Trash -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CustomerTrashRights:
+    """A customer user's view of the trash: the top-level folders they see, and of those the ones
+    they may edit (restore into)."""
+
+    root_ids: tuple[int, ...]
+    edit_root_ids: frozenset[int]
+
+
+def customer_trash_rights(
+    user: User, collaboration: Collaboration, membership: CustomerMembership | Organisation
+) -> CustomerTrashRights:
+    roots = tuple(visible_root_ids(user=user, collaboration=collaboration, membership=membership))
+    if collaboration.status != CollaborationStatus.ACTIVE:  # ended: read only, nothing to restore
+        return CustomerTrashRights(root_ids=roots, edit_root_ids=frozenset())
+    edit = Folder.objects.filter(pk__in=roots, customer_access=CustomerAccess.EDIT)
+    return CustomerTrashRights(root_ids=roots, edit_root_ids=frozenset(edit.values_list("pk", flat=True)))
+
+
+def trash_entry_for_partner(user: User, collaboration_id: int, entry_id: int) -> TrashEntry:
+    """An entry of a customer's trash the user works with on the partner side (any entry); 404
+    otherwise."""
+    collaboration = collaboration_for_partner_documents(user, collaboration_id)
+    return get_object_or_404(TrashEntry, pk=entry_id, collaboration=collaboration)
+
+
+def trash_entry_for_customer(user: User, collaboration_id: int, entry_id: int) -> TrashEntry:
+    """An entry a customer user may restore: deleted by a user of the customer, in a folder they
+    see (404 otherwise) and may edit (403 otherwise)."""
+    collaboration, membership = collaboration_for_customer_documents(user, collaboration_id)
+    entry = get_object_or_404(
+        TrashEntry.objects.select_related("document__folder"),
+        pk=entry_id,
+        collaboration=collaboration,
+        by_customer=True,
+        kind=TrashKind.DOCUMENT,
+    )
+    rights = customer_trash_rights(user, collaboration, membership)
+    root = trash_entry_root_id(entry)
+    if root not in rights.root_ids:
+        raise Http404
+    if root not in rights.edit_root_ids:
+        raise PermissionDenied
+    return entry
+
+
+def trash_entry_root_id(entry: TrashEntry) -> int | None:
+    """The top-level folder a document entry was deleted from."""
+    if entry.document is None:
+        return None
+    folder = entry.document.folder
+    return folder.root_id or folder.pk

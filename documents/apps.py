@@ -16,3 +16,10 @@ class DocumentsConfig(AppConfig):
 
         register_usage_source(stored_bytes)
         register_membership_cleanup(customer_user_grants_revoke)
+        # Ending a collaboration deletes its files when the firm chose so (customers cannot import
+        # documents).
+        from customers.hooks import register_collaboration_ended, register_ending_summary
+        from documents.ending import ending_summary, on_collaboration_ended
+
+        register_collaboration_ended(on_collaboration_ended)
+        register_ending_summary(ending_summary)

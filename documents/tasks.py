@@ -47,3 +47,13 @@ def render_preview(version_id: int) -> None:
     ).update(preview_key=key, preview_status=PreviewStatus.READY)
     if not updated:  # deleted or done meanwhile: don't leave the thumbnail behind
         storage.delete(key)
+
+
+@shared_task
+def purge_ended_collaborations() -> None:
+    """The beat: the files of ended collaborations whose read period, or retention, is over
+    (documents.ending; idempotent, each collaboration in its own transaction)."""
+    from documents import ending
+
+    for collaboration_id in ending.ended_due_ids():
+        ending.collaboration_purge(collaboration_id=collaboration_id)

@@ -42,3 +42,16 @@ urlpatterns = [
     path("documents/versions/<int:version_id>/preview/", files.preview, name="preview"),
     path("documents/versions/<int:version_id>/delete/", files.version_delete, name="version_delete"),
 ]
+
+# Ending a collaboration: the customer's folders as one zip, and the files kept after the end.
+from documents.views import ending  # noqa: E402
+
+urlpatterns += [
+    path(P + "zip/", ending.folders_zip, name="ending_zip"),
+    path("customers/<int:collaboration_id>/files-kept/", ending.files_kept, name="ending_files_kept"),
+    path(
+        "customers/<int:collaboration_id>/files-kept/<int:document_id>/download/",
+        ending.kept_download,
+        name="ending_kept_download",
+    ),
+]

@@ -42,6 +42,7 @@ DEFAULTS: dict[str, Default] = {
     Event.DOCREQUEST_ASKED: Default(EmailMode.IMMEDIATELY),
     Event.DOCREQUEST_REMINDER: Default(EmailMode.IMMEDIATELY),
     Event.DOCREQUEST_DONE: Default(EmailMode.IMMEDIATELY),
+    Event.DOCREQUEST_CANCELLED: Default(EmailMode.IMMEDIATELY),
 }
 
 # The preferences page shows the events in these groups; "account" only to account administrators.
@@ -66,7 +67,12 @@ GROUPS: list[tuple[str, Any, list[str]]] = [
     (
         "docrequests",
         gettext_lazy("Document requests"),
-        [Event.DOCREQUEST_ASKED, Event.DOCREQUEST_REMINDER, Event.DOCREQUEST_DONE],
+        [
+            Event.DOCREQUEST_ASKED,
+            Event.DOCREQUEST_REMINDER,
+            Event.DOCREQUEST_DONE,
+            Event.DOCREQUEST_CANCELLED,
+        ],
     ),
     ("collaborations", gettext_lazy("Collaborations"), [Event.INVITATION]),
     (
@@ -168,6 +174,10 @@ def describe(event: str, params: dict[str, Any], count: int = 1) -> str:
         return _("Reminder: %(partner)s asks for %(title)s by %(due)s") % p
     if event == Event.DOCREQUEST_DONE:
         return _("%(customer)s has marked %(title)s done") % p
+    if event == Event.DOCREQUEST_CANCELLED:
+        if p.get("reason") == "collaboration_ended":
+            return _("%(partner)s cancelled its request for %(title)s: the collaboration has ended") % p
+        return _("%(partner)s cancelled its request for %(title)s") % p
     return str(Event(event).label)
 
 

@@ -32,6 +32,7 @@ class Event(models.TextChoices):
     DOCREQUEST_ASKED = "docrequest_asked", _("Documents requested from me")
     DOCREQUEST_REMINDER = "docrequest_reminder", _("Document request reminder")
     DOCREQUEST_DONE = "docrequest_done", _("Document request done")
+    DOCREQUEST_CANCELLED = "docrequest_cancelled", _("Document request cancelled")
 
 
 class EmailMode(models.TextChoices):

@@ -186,6 +186,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "remind-docrequests": {"task": "docrequests.tasks.remind_docrequests", "schedule": crontab(minute=30)},
     # Completed signings whose sealing failed are sealed again (each failure waits ten minutes).
     "seal-unsealed-signings": {"task": "signing.tasks.seal_unsealed", "schedule": 600.0},
+    # Nightly: the files of ended collaborations whose read period, or retention, is over.
+    "purge-ended-collaborations": {
+        "task": "documents.tasks.purge_ended_collaborations",
+        "schedule": crontab(hour=2, minute=45),
+    },
     # The first of the month: last month's statements.
     "monthly-statements": {
         "task": "billing.tasks.make_statements",
@@ -215,6 +220,11 @@ NOTIFICATION_BATCH_SECONDS = envint("NOTIFICATION_BATCH_SECONDS", 60)
 # over a claim a task has held this long without finishing (its worker died).
 NOTIFICATION_SWEEP_AFTER_SECONDS = envint("NOTIFICATION_SWEEP_AFTER_SECONDS", 120)
 NOTIFICATION_CLAIM_STALE_SECONDS = envint("NOTIFICATION_CLAIM_STALE_SECONDS", 600)
+
+# --- Ending a collaboration -----------------------------------------------------
+# The customer's users keep read access this many days when a collaboration ends with its files
+# kept; then the files are deleted (all but those under a retention rule) and stop counting.
+PORTAL_ENDED_READ_DAYS = envint("ENDED_READ_DAYS", 90)
 
 # --- E-signing ------------------------------------------------------------------
 # What may be sent for signing (signing.pdfcheck) and how long an email code lives.

@@ -9,7 +9,12 @@ class SigningConfig(AppConfig):
     def ready(self) -> None:
         # Documents in a signing in progress, and sealed PDFs, are held against replacing and
         # deleting (documents.locks); documents cannot import signing, so signing says which.
+        from customers.hooks import register_collaboration_ended, register_ending_summary
         from documents.locks import register_lock
-        from signing.selectors import documents_signing_locks
+        from signing.selectors import documents_signing_locks, ending_summary
+        from signing.services import signings_cancel_for_ending
 
         register_lock(documents_signing_locks)
+        # Ending a collaboration cancels its pending signings (customers cannot import signing).
+        register_collaboration_ended(signings_cancel_for_ending)
+        register_ending_summary(ending_summary)

@@ -327,3 +327,22 @@ def signings_for_customer_user(
         .prefetch_related(Prefetch("parties", queryset=Party.objects.order_by("order", "id")))
         .order_by("-created_at", "-id")
     )
+
+
+def ending_summary(*, collaboration: Collaboration) -> list[str]:
+    """What ending the collaboration does to its signings, for the end page (customers.hooks)."""
+    from django.utils.translation import ngettext
+
+    pending = SigningRequest.objects.filter(collaboration=collaboration, status=Status.PENDING).count()
+    if not pending:
+        return []
+    return [
+        ngettext(
+            "%(n)d pending signing will be cancelled and its parties told; the signature is refunded "
+            "if nobody has signed yet.",
+            "%(n)d pending signings will be cancelled and their parties told; each signature is "
+            "refunded if nobody has signed yet.",
+            pending,
+        )
+        % {"n": pending}
+    ]

@@ -852,7 +852,37 @@ def signing_cancel(*, signing: SigningRequest, actor: User) -> SigningRequest:
         raise ServiceError(_("Only the sender or an account administrator can cancel this signing."))
     if signing.status != Status.PENDING:
         raise ServiceError(_("Only a signing that is waiting for signatures can be cancelled."))
-    _finish(signing, Status.CANCELLED, {"by": actor.get_full_name()})
+    _cancel(signing, actor=actor)
+    return signing
+
+
+def signings_cancel_for_ending(
+    *, collaboration: Collaboration, actor: User | None, **_kwargs: object
+) -> None:
+    """The collaboration ended (customers.hooks.collaboration_ended, inside its transaction): every
+    pending signing of it is cancelled as signing_cancel does (the same refund rule), whoever sent
+    it, and the parties already told of it hear by email that it was cancelled because the
+    collaboration ended; drafts go."""
+    from signing import tasks
+
+    pending = SigningRequest.objects.select_for_update(of=("self",)).filter(
+        collaboration=collaboration, status=Status.PENDING
+    )
+    for signing in pending.select_related("collaboration__partner").order_by("pk"):
+        _cancel(signing, actor=actor, reason="collaboration_ended")
+        for party_id in signing.parties.filter(notified_at__isnull=False).values_list("pk", flat=True):
+            enqueue_on_commit(tasks.email_party_cancelled, party_id)
+    SigningRequest.objects.filter(collaboration=collaboration, status=Status.DRAFT).delete()
+
+
+def _cancel(signing: SigningRequest, *, actor: User | None, reason: str = "") -> None:
+    """pending -> cancelled, and the refund if nobody had signed or approved yet. Precondition: the
+    request's row is locked and pending."""
+    detail: dict[str, str | int] = {"by": actor.get_full_name() if actor is not None else ""}
+    if reason:
+        detail["reason"] = reason
+    if not _finish(signing, Status.CANCELLED, detail):
+        return
     if not signing.parties.filter(action__in=["signed", "approved"]).exists():
         refund = billing.signature_refund(
             partner=signing.collaboration.partner,
@@ -862,7 +892,6 @@ def signing_cancel(*, signing: SigningRequest, actor: User) -> SigningRequest:
         )
         if refund is not None:
             _event(signing, "refunded", actor=actor)
-    return signing
 
 
 # --- Fixing a sent request: remind, change or add or remove a party, extend the deadline -------------
@@ -1437,7 +1466,12 @@ def describe_event(event: Event) -> str:
         "approved": _("%(who)s approved") % {"who": who},
         "declined": _("%(who)s declined") % {"who": who},
         "completed": _("Everyone has signed"),
-        "cancelled": _("Cancelled by %(who)s") % {"who": event.detail.get("by", "")},
+        "cancelled": (
+            _("Cancelled by %(who)s: the collaboration ended")
+            if event.detail.get("reason") == "collaboration_ended"
+            else _("Cancelled by %(who)s")
+        )
+        % {"who": event.detail.get("by", "")},
         "expired": _("Expired at the deadline"),
         "refunded": _("The signature was refunded"),
         "reminded": _("Reminders sent"),

@@ -60,6 +60,26 @@ def email_party(party_id: int, kind: str) -> None:
     )
 
 
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=8)
+def email_party_cancelled(party_id: int) -> None:
+    """Tell a party that the signing it was asked for was cancelled because the firm ended its
+    collaboration with the customer (the link no longer works). Only for a cancelled request."""
+    party = (
+        Party.objects.select_related("request__collaboration__partner", "request__collaboration__customer")
+        .filter(pk=party_id, request__status=Status.CANCELLED)
+        .first()
+    )
+    if party is None:
+        return
+    request = party.request
+    send_templated_email_to(
+        party.email,
+        language=request.language,
+        template="signing_cancelled",
+        context={"party": party, "request": request, "partner": request.collaboration.partner},
+    )
+
+
 @shared_task(acks_late=True)
 def render_signing_pages(request_id: int) -> None:
     """Render the page images the signing page shows, ahead of the signer's first look, into the

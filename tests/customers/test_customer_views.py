@@ -162,8 +162,13 @@ def test_partner_admin_gets_404_on_the_customer_page_of_their_own_collaboration(
     assert response.status_code == 404
 
 
-def test_ended_collaboration_is_404_for_its_customer(world: World, login: Any) -> None:
-    services.collaboration_end(collaboration=world.collaboration, actor=world.admin)
+def test_collaboration_ended_with_its_files_deleted_is_404_for_its_customer(world: World, login: Any) -> None:
+    services.collaboration_end(
+        collaboration=world.collaboration,
+        actor=world.admin,
+        delete_files=True,
+        confirm=world.collaboration.customer.name,
+    )
     response = login(world.primary).get(
         reverse("customers:collaboration_detail", args=[world.collaboration.pk])
     )

@@ -676,8 +676,10 @@ def test_unassigned_staff_customer_user_and_outsider_get_404_on_settings(world: 
 # --- Ending a collaboration ---------------------------------------------------------------------------
 
 
-def _end(client: Client, collaboration: Collaboration, **kwargs: Any) -> Any:
-    return client.post(reverse("customers:customer_end", args=[collaboration.pk]), **kwargs)
+def _end(client: Client, collaboration: Collaboration, data: Any = None, **kwargs: Any) -> Any:
+    return client.post(
+        reverse("customers:customer_end", args=[collaboration.pk]), data or {"outcome": "keep"}, **kwargs
+    )
 
 
 def test_admin_ends_a_collaboration_and_the_customer_disappears(world: Any, login: Any) -> None:
@@ -690,7 +692,9 @@ def test_admin_ends_a_collaboration_and_the_customer_disappears(world: Any, logi
     assert world.collaboration.status == CollaborationStatus.ENDED
     assert world.collaboration.ended_at is not None
     assert _assigned(world.collaboration) == set()
-    assert [c.customer.name for c in response.context["page"].object_list] == ["Bygg Alfa AB"]
+    # Still listed for account administrators, as ended (its files are kept for a while).
+    listed = {c.customer.name: c.status for c in response.context["page"].object_list}
+    assert listed == {"Bygg Alfa AB": CollaborationStatus.ACTIVE, "Kund Alfa AB": CollaborationStatus.ENDED}
     for url_name in ("customer_detail", "customer_users", "customer_settings"):
         assert client.get(reverse(f"customers:{url_name}", args=[world.collaboration.pk])).status_code == 404
     assert (

@@ -270,10 +270,17 @@ def test_removed_access_refuses_the_next_request(world: World, shared: Shared, l
     assert "Lön" not in tree_names(client.get(root_url(world)).context["nodes"])
 
 
-def test_ended_collaboration_closes_the_folders(world: World, shared: Shared, login: Any) -> None:
+def test_collaboration_ended_with_its_files_deleted_closes_the_folders(
+    world: World, shared: Shared, login: Any
+) -> None:
     from customers.services import collaboration_end
 
-    collaboration_end(collaboration=world.collaboration, actor=world.admin)
+    collaboration_end(
+        collaboration=world.collaboration,
+        actor=world.admin,
+        delete_files=True,
+        confirm=world.collaboration.customer.name,
+    )
     client = login(world.customer_user)
     assert client.get(root_url(world)).status_code == 404
     assert client.get(folder_url(shared.edit)).status_code == 404
