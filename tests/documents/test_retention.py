@@ -493,6 +493,32 @@ def test_the_bulk_move_says_why(kept: Kept, login: Any) -> None:
     assert Document.objects.get(pk=kept.firm_doc.pk).folder_id == kept.root.pk
 
 
+# --- Ending the collaboration --------------------------------------------------------------
+
+
+def test_ending_the_collaboration_keeps_the_retained_documents(
+    kept: Kept, django_capture_on_commit_callbacks: Any
+) -> None:
+    from customers.services import collaboration_end
+
+    free = _upload(kept.plain, kept.world.admin, "Fri.pdf")
+    retained = DocumentVersion.objects.filter(document__folder__root=kept.root)
+    keys = list(retained.values_list("storage_key", flat=True))
+    with django_capture_on_commit_callbacks(execute=True):
+        collaboration_end(
+            collaboration=kept.world.collaboration,
+            actor=kept.world.admin,
+            delete_files=True,
+            confirm=kept.world.customer.name,
+        )
+    assert retained.filter(purged_at__isnull=True).count() == len(keys) == 4
+    assert all(document_storage().exists(key) for key in keys)
+    assert Partner.objects.get(pk=kept.world.partner.pk).storage_used_bytes == sum(
+        retained.values_list("size", flat=True)
+    )  # still counted; the free document's bytes are not
+    assert DocumentVersion.objects.get(document=free).purged_at is not None
+
+
 # --- Query counts --------------------------------------------------------------------------
 
 
