@@ -303,7 +303,7 @@ def _ask(files: Files) -> DocumentRequest:
     )
 
 
-def test_open_requests_are_cancelled_and_the_asked_users_told(files: Files) -> None:
+def test_open_requests_are_cancelled_and_the_asked_users_told(files: Files, login: Any) -> None:
     world = files.world
     request = _ask(files)
     _end(world)
@@ -312,6 +312,28 @@ def test_open_requests_are_cancelled_and_the_asked_users_told(files: Files) -> N
     notice = Notification.objects.get(event=Event.DOCREQUEST_CANCELLED)
     assert notice.recipient == world.customer_user
     assert "the collaboration has ended" in describe(notice.event, notice.params)
+    assert AuditEvent.objects.filter(
+        action="docrequest.cancel", details__reason="collaboration_ended"
+    ).exists()
+    # The request's page stays closed to the customer during the read period.
+    url = reverse("docrequests:customer_detail", args=[request.pk])
+    assert login(world.customer_user).get(url).status_code == 404
+
+
+def test_a_version_cannot_be_replaced_or_deleted_by_the_customer_in_the_read_period(
+    files: Files, login: Any
+) -> None:
+    world = files.world
+    _end(world)
+    client = login(world.customer_user)
+    detail = client.get(reverse("documents:document_detail", args=[files.c.pk]))
+    assert detail.status_code == 200
+    assert detail.context["rights"].can_upload is False
+    assert detail.context["rights"].can_delete(files.c) is False
+    version = files.c.current_version
+    assert version is not None
+    assert client.post(reverse("documents:version_delete", args=[version.pk])).status_code in (403, 404)
+    assert DocumentVersion.objects.get(pk=version.pk).deleted_at is None
 
 
 def test_the_customer_administrators_are_emailed_in_their_language(
