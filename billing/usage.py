@@ -34,3 +34,20 @@ def bytes_by_partner(partner_id: int | None = None) -> dict[int, int]:
     for (partner, _customer), size in bytes_by_customer(partner_id).items():
         totals[partner] += size
     return dict(totals)
+
+
+# source(partner_id) -> (stored bytes, items) waiting in the trash: counted above until purged, and
+# shown apart on the Storage page.
+TrashSource = Callable[[int], tuple[int, int]]
+_trash_sources: list[TrashSource] = []
+
+
+def register_trash_source(source: TrashSource) -> None:
+    if source not in _trash_sources:
+        _trash_sources.append(source)
+
+
+def trash_held(partner_id: int) -> tuple[int, int]:
+    """(stored bytes, items) in the partner's trash, from every source."""
+    held = [source(partner_id) for source in _trash_sources]
+    return sum(size for size, _items in held), sum(items for _size, items in held)

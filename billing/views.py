@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 
-from billing import access, plans, selectors, services
+from billing import access, plans, selectors, services, usage
 from billing import statements as sheets
 from billing.forms import BalanceThresholdForm, PackageForm, QuoteRequestForm, StorageCapForm
 from partners.models import Partner
@@ -204,8 +204,18 @@ def storage(request: AuthedRequest) -> HttpResponse:
         "curve": curve,
         "chart": selectors.usage_chart(curve, included=terms.included),
         "form": form,
+        **_trash_context(partner),
     }
     return render(request, "billing/storage.html", context, status=status)
+
+
+def _trash_context(partner: Partner) -> dict[str, object]:
+    trash_bytes, trash_items = usage.trash_held(partner.pk)
+    return {
+        "trash_size": human_size(trash_bytes),
+        "trash_items": trash_items,
+        "trash_days": settings.PORTAL_TRASH_DAYS,
+    }
 
 
 def _figure(preview: dict[str, int | str | None], key: str) -> int:

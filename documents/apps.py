@@ -9,12 +9,14 @@ class DocumentsConfig(AppConfig):
     verbose_name = _("Documents")
 
     def ready(self) -> None:
-        from billing.usage import register_usage_source
+        from billing.usage import register_trash_source, register_usage_source
         from customers.hooks import register_membership_cleanup
         from documents.grants import customer_user_grants_revoke
+        from documents.trash import trash_held
         from documents.usage import stored_bytes
 
         register_usage_source(stored_bytes)
+        register_trash_source(trash_held)
         register_membership_cleanup(customer_user_grants_revoke)
         # Ending a collaboration deletes its files when the firm chose so (customers cannot import
         # documents).

@@ -12,7 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max, QuerySet, Sum
+from django.db.models import F, Max, OuterRef, QuerySet, Subquery, Sum
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
@@ -33,6 +33,8 @@ from documents.models import (
     FolderGroupObjectPermission,
     FolderUserObjectPermission,
     RetentionKind,
+    TrashEntry,
+    TrashKind,
 )
 from documents.names import clean_name, search_key
 from notifications.models import Event
@@ -196,9 +198,11 @@ def folder_move(*, folder: Folder, actor: User, new_parent: Folder | None) -> Fo
 
 
 @transaction.atomic
-def folder_delete(*, folder: Folder, actor: User) -> None:
-    """Delete a folder with its subfolders and documents; stored files go after commit. Refused
-    while a document in it is part of a signing in progress."""
+def folder_delete(*, folder: Folder, actor: User, by_customer: bool = False) -> None:
+    """Move a folder with its subfolders and documents to the customer's trash (documents.trash):
+    one entry, nothing leaves storage until it is purged. Refused while a document in it is part
+    of a signing in progress or under a retention rule. `by_customer`: the actor deleted as a user
+    of the customer (customers may restore only those)."""
     subtree = Folder.objects.filter(path__startswith=folder.path)
     # Lock order as uploads: the folder rows (no upload adds a document now), then the documents.
     list(subtree.select_for_update().values_list("pk", flat=True))
@@ -217,10 +221,24 @@ def folder_delete(*, folder: Folder, actor: User) -> None:
             )
             % {"names": ", ".join(held)}
         )
-    versions = DocumentVersion.objects.filter(document__folder__in=subtree)
-    keys = [k for pair in versions.values_list("storage_key", "preview_key") for k in pair if k]
-    documents = Document.objects.filter(folder__in=subtree, deleted_at__isnull=True).count()
-    freed = _bytes_by_partner(versions.filter(deleted_at__isnull=True))
+    now = timezone.now()
+    versions = DocumentVersion.objects.filter(document__in=live_documents, deleted_at__isnull=True)
+    documents = live_documents.count()
+    entry = TrashEntry.objects.create(
+        collaboration_id=folder.collaboration_id,
+        kind=TrashKind.FOLDER,
+        folder=folder,
+        name=folder.name,
+        location=_display_path(folder.parent) if folder.parent is not None else "",
+        size=_stored_size(versions),
+        deleted_at=now,
+        deleted_by=actor,
+        by_customer=by_customer,
+    )
+    # Versions, then documents, then folders: each query finds its rows through the ones still live.
+    versions.update(deleted_at=now, deleted_by=actor, trash=entry)
+    live_documents.update(deleted_at=now, deleted_by=actor, trash=entry)
+    subtree.update(deleted_at=now, deleted_by=actor, trash=entry)
     audit_record(
         actor=actor,
         action="folder.delete",
@@ -229,10 +247,11 @@ def folder_delete(*, folder: Folder, actor: User) -> None:
         path=_display_path(folder),
         documents=documents,
     )
-    folder.delete()
-    for partner_id, nbytes in freed.items():
-        billing.storage_remove(partner_id=partner_id, nbytes=nbytes)
-    transaction.on_commit(lambda: storage.delete_quietly(keys))
+
+
+def _stored_size(versions: QuerySet[DocumentVersion]) -> int:
+    """The bytes `versions` still hold in storage (the not purged ones)."""
+    return int(versions.filter(purged_at__isnull=True).aggregate(total=Sum("size"))["total"] or 0)
 
 
 @transaction.atomic
@@ -692,12 +711,17 @@ def _free_name(*, folder: Folder, name: str) -> str:
 
 
 @transaction.atomic
-def documents_delete(*, documents: Sequence[Document], actor: User) -> int:
-    """Delete documents with all their versions. Rows stay as tombstones (so an old link says
-    "deleted"), stored files go after commit. Returns how many were deleted."""
+def documents_delete(*, documents: Sequence[Document], actor: User, by_customer: bool = False) -> int:
+    """Move documents with their versions to the customer's trash (documents.trash), one entry per
+    document; nothing leaves storage until it is purged. `by_customer`: the actor deleted as a user
+    of the customer. Returns how many were deleted."""
     now = timezone.now()
     ids = [d.pk for d in documents]
-    live = list(Document.objects.select_for_update().filter(pk__in=ids, deleted_at__isnull=True))
+    live = list(
+        Document.objects.select_for_update()
+        .filter(pk__in=ids, deleted_at__isnull=True)
+        .select_related("folder__collaboration")
+    )
     # The rows are locked above, as a signing's send locks them: the answer holds until commit.
     held = locks.names_in_signing(Document.objects.filter(pk__in=[d.pk for d in live]))
     retention.refuse_retained(Document.objects.filter(pk__in=[d.pk for d in live]))
@@ -712,14 +736,43 @@ def documents_delete(*, documents: Sequence[Document], actor: User) -> int:
             )
             % {"names": ", ".join(held)}
         )
-    versions = DocumentVersion.objects.filter(document__in=live, deleted_at__isnull=True)
-    keys = [k for pair in versions.values_list("storage_key", "preview_key") for k in pair if k]
-    freed = _bytes_by_partner(versions)
-    versions.update(deleted_at=now, deleted_by=actor)
-    Document.objects.filter(pk__in=[d.pk for d in live]).update(deleted_at=now, deleted_by=actor)
+    versions = DocumentVersion.objects.filter(document__in=[d.pk for d in live], deleted_at__isnull=True)
+    sizes = dict(
+        versions.filter(purged_at__isnull=True)
+        .order_by()
+        .values_list("document_id")
+        .annotate(total=Sum("size"))
+    )
+    paths = {d.folder_id: _display_path(d.folder) for d in live}
+    entries = TrashEntry.objects.bulk_create(
+        TrashEntry(
+            collaboration_id=d.folder.collaboration_id,
+            kind=TrashKind.DOCUMENT,
+            document=d,
+            name=d.name,
+            location=paths[d.folder_id],
+            size=int(sizes.get(d.pk) or 0),
+            deleted_at=now,
+            deleted_by=actor,
+            by_customer=by_customer,
+        )
+        for d in live
+    )
+    for document, entry in zip(live, entries, strict=True):
+        document.deleted_at, document.deleted_by, document.trash = now, actor, entry
+    Document.objects.bulk_update(live, ["deleted_at", "deleted_by", "trash"])
+    # Each version goes into its document's entry (set just above).
+    versions.update(
+        deleted_at=now,
+        deleted_by=actor,
+        trash_id=Subquery(Document.objects.filter(pk=OuterRef("document_id")).values("trash_id")[:1]),
+    )
     for document in live:
         audit_record(
-            actor=actor, action="document.delete", obj=document, collaboration_id=_collaboration_id(document)
+            actor=actor,
+            action="document.delete",
+            obj=document,
+            collaboration_id=document.folder.collaboration_id,
         )
     by_folder: dict[int, list[str]] = {}
     for document in live:
@@ -728,18 +781,18 @@ def documents_delete(*, documents: Sequence[Document], actor: User) -> int:
         _notify_documents(
             event=Event.DOCUMENT_DELETED, folder=folder, actor=actor, names=by_folder[folder.pk]
         )
-    for partner_id, nbytes in freed.items():
-        billing.storage_remove(partner_id=partner_id, nbytes=nbytes)
-    transaction.on_commit(lambda: storage.delete_quietly(keys))
     return len(live)
 
 
 @transaction.atomic
 def version_delete(*, version: DocumentVersion, actor: User) -> None:
-    """Delete one older version. The current version goes with the document, not alone."""
+    """Move one older version to the customer's trash. The current version goes with the document,
+    not alone. Only the partner deletes versions."""
     # The document row first, as every other writer of a document's versions locks it.
     Document.objects.select_for_update().filter(pk=version.document_id).first()
-    version = DocumentVersion.objects.select_for_update().select_related("document").get(id=version.id)
+    version = (
+        DocumentVersion.objects.select_for_update().select_related("document__folder").get(id=version.id)
+    )
     if version.deleted_at is not None:
         raise ServiceError(_("This version has already been deleted."))
     if locks.document_lock(version.document_id) == locks.PENDING:
@@ -760,18 +813,28 @@ def version_delete(*, version: DocumentVersion, actor: User) -> None:
             _("This version is under a retention rule and must be kept until %(date)s has passed.")
             % {"date": formats.date_format(until)}
         )
-    keys = [k for k in (version.storage_key, version.preview_key) if k]
-    DocumentVersion.objects.filter(pk=version.pk).update(deleted_at=timezone.now(), deleted_by=actor)
+    now = timezone.now()
+    document = version.document
+    entry = TrashEntry.objects.create(
+        collaboration_id=document.folder.collaboration_id,
+        kind=TrashKind.VERSION,
+        document=document,
+        version=version,
+        name=document.name,
+        location=_display_path(document.folder),
+        size=0 if version.purged_at else version.size,
+        deleted_at=now,
+        deleted_by=actor,
+    )
+    DocumentVersion.objects.filter(pk=version.pk).update(deleted_at=now, deleted_by=actor, trash=entry)
     Document.objects.filter(pk=version.document_id).update(version_count=F("version_count") - 1)
-    billing.storage_remove(partner_id=_partner_id(version.document.folder), nbytes=version.size)
     audit_record(
         actor=actor,
         action="version.delete",
-        obj=version.document,
-        collaboration_id=_collaboration_id(version.document),
+        obj=document,
+        collaboration_id=document.folder.collaboration_id,
         version=version.number,
     )
-    transaction.on_commit(lambda: storage.delete_quietly(keys))
 
 
 @transaction.atomic
@@ -814,17 +877,6 @@ def _partner_id(folder: Folder) -> int:
     """The folder's partner, through its collaboration: loaded once per folder instance (the
     notifications of the same upload read it too), not queried on every call."""
     return folder.collaboration.partner_id
-
-
-def _bytes_by_partner(versions: QuerySet[DocumentVersion]) -> dict[int, int]:
-    """The live bytes of `versions` per partner, before they are deleted (one GROUP BY)."""
-    rows = (
-        versions.filter(deleted_at__isnull=True)
-        .order_by()
-        .values_list("document__folder__collaboration__partner_id")
-        .annotate(total=Sum("size"))
-    )
-    return {partner_id: int(total or 0) for partner_id, total in rows}
 
 
 def _collaboration_id(document: Document) -> int:

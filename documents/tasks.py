@@ -5,6 +5,7 @@ import logging
 from celery import shared_task
 from django.core.files.base import ContentFile
 
+from documents import trash
 from documents.models import DocumentVersion, PreviewStatus
 from documents.rendering import render_thumbnail
 from documents.storage import document_storage, new_storage_key
@@ -47,6 +48,12 @@ def render_preview(version_id: int) -> None:
     ).update(preview_key=key, preview_status=PreviewStatus.READY)
     if not updated:  # deleted or done meanwhile: don't leave the thumbnail behind
         storage.delete(key)
+
+
+@shared_task
+def purge_trash() -> None:
+    """The beat: purge what has been in the trash longer than PORTAL_TRASH_DAYS (idempotent)."""
+    trash.trash_purge_due()
 
 
 @shared_task

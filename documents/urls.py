@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from documents.views import audit, customer, files, partner, retention, search
+from documents.views import audit, customer, files, partner, retention, search, trash
 
 app_name = "documents"
 
@@ -22,6 +22,9 @@ urlpatterns = [
         P + "folders/<int:folder_id>/retention/", retention.folder_retention, name="partner_folder_retention"
     ),
     path(P + "folders/<int:folder_id>/bulk/", partner.bulk, name="partner_bulk"),
+    path(P + "trash/", trash.partner_trash, name="partner_trash"),
+    path(P + "trash/<int:entry_id>/restore/", trash.partner_restore, name="partner_trash_restore"),
+    path("customers/trash/empty/", trash.trash_empty, name="trash_empty"),
     path("customers/<int:collaboration_id>/log/", audit.audit_log, name="partner_audit"),
     path("customers/<int:collaboration_id>/log/csv/", audit.audit_log_csv, name="partner_audit_csv"),
     path("customers/search/", search.partner_search, name="partner_search"),
@@ -31,6 +34,8 @@ urlpatterns = [
     path(C + "folders/<int:folder_id>/", customer.folder_detail, name="customer_folder"),
     path(C + "folders/<int:folder_id>/access/", customer.folder_access, name="customer_folder_access"),
     path(C + "folders/<int:folder_id>/bulk/", customer.bulk, name="customer_bulk"),
+    path(C + "trash/", trash.customer_trash, name="customer_trash"),
+    path(C + "trash/<int:entry_id>/restore/", trash.customer_restore, name="customer_trash_restore"),
     path("collaborations/search/", search.customer_search, name="customer_search"),
     path(C + "search/", search.customer_collaboration_search, name="customer_collaboration_search"),
     # Files, both sides

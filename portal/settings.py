@@ -186,6 +186,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "remind-docrequests": {"task": "docrequests.tasks.remind_docrequests", "schedule": crontab(minute=30)},
     # Completed signings whose sealing failed are sealed again (each failure waits ten minutes).
     "seal-unsealed-signings": {"task": "signing.tasks.seal_unsealed", "schedule": 600.0},
+    # Hourly: what has been in the trash longer than PORTAL_TRASH_DAYS leaves storage for good.
+    "purge-trash": {"task": "documents.tasks.purge_trash", "schedule": crontab(minute=20)},
     # Nightly: the files of ended collaborations whose read period, or retention, is over.
     "purge-ended-collaborations": {
         "task": "documents.tasks.purge_ended_collaborations",
@@ -220,6 +222,10 @@ NOTIFICATION_BATCH_SECONDS = envint("NOTIFICATION_BATCH_SECONDS", 60)
 # over a claim a task has held this long without finishing (its worker died).
 NOTIFICATION_SWEEP_AFTER_SECONDS = envint("NOTIFICATION_SWEEP_AFTER_SECONDS", 120)
 NOTIFICATION_CLAIM_STALE_SECONDS = envint("NOTIFICATION_CLAIM_STALE_SECONDS", 600)
+
+# --- Trash -------------------------------------------------------------------------
+# Deleted folders, documents and versions stay restorable (and count as stored) this many days.
+PORTAL_TRASH_DAYS = envint("TRASH_DAYS", 30)
 
 # --- Ending a collaboration -----------------------------------------------------
 # The customer's users keep read access this many days when a collaboration ends with its files

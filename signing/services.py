@@ -1381,8 +1381,10 @@ def link_state(party: Party, *, now: datetime | None = None) -> str:
         return "gone"
     if (now or timezone.now()) - signing.finished_at > dt.timedelta(days=SEALED_DAYS):
         return "gone"
-    if signing.sealed_at is not None and signing.sealed_version_id is None:
-        return "gone"  # sealed, and the sealed file has since been deleted
+    if signing.sealed_at is not None and (
+        signing.sealed_version is None or signing.sealed_version.deleted_at is not None
+    ):
+        return "gone"  # sealed, and the sealed file has since been deleted (or is in the trash)
     return "done"
 
 

@@ -171,7 +171,7 @@ def bulk(request: AuthedRequest, collaboration_id: int, folder_id: int) -> HttpR
             },
         )
     try:
-        deleted = services.documents_delete(documents=chosen, actor=request.user)
+        deleted = services.documents_delete(documents=chosen, actor=request.user, by_customer=True)
     except ServiceError as error:
         form.add_error(None, error.message)
         return _render_folder(request, folder, rights, sort=sort, bulk_form=form, status=422)

@@ -236,7 +236,9 @@ def document_delete(request: AuthedRequest, document_id: int) -> HttpResponse:
     if not rights.can_delete(document):
         raise PermissionDenied
     try:
-        services.documents_delete(documents=[document], actor=request.user)
+        services.documents_delete(
+            documents=[document], actor=request.user, by_customer=rights.side == "customer"
+        )
     except ServiceError as error:
         messages.error(request, error.message)
         return redirect("documents:document_detail", document.pk)

@@ -20,6 +20,7 @@ from billing.models import (
     UsageSnapshot,
 )
 from documents import services as documents
+from documents import trash
 from documents.models import CustomerAccess, Document, DocumentVersion, Folder
 from notifications.events import describe
 from notifications.models import Event, Notification
@@ -175,13 +176,16 @@ def test_uploads_and_deletes_keep_the_counter_equal_to_the_stored_sizes(world: W
     )
     upload(sub, world.admin, "c.pdf", 300)
     assert fresh(world.partner).storage_used_bytes == 3500
+    # Deleting moves to the trash: the files are still stored and counted until purged.
     documents.version_delete(version=a1, actor=world.admin)
-    assert fresh(world.partner).storage_used_bytes == 2500
     documents.documents_delete(documents=[b.document], actor=world.admin)
-    assert fresh(world.partner).storage_used_bytes == 1800
     documents.folder_delete(folder=sub, actor=world.admin)
+    assert fresh(world.partner).storage_used_bytes == 3500
+    assert services.reconcile_storage() == []
+    assert trash.trash_purge_due(now=timezone.now() + dt.timedelta(days=31)) == 3
     assert fresh(world.partner).storage_used_bytes == 1500
     documents.folder_delete(folder=folder, actor=world.admin)
+    assert trash.trash_empty(partner=world.partner, actor=world.admin) == 1
     assert fresh(world.partner).storage_used_bytes == 0
     assert services.reconcile_storage() == []
     # The month's peak remembers the highest level reached.

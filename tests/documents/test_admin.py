@@ -4,6 +4,7 @@ the services, so the audit log and the stored files follow."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -11,8 +12,9 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
-from documents import services
+from documents import services, trash
 from documents.models import (
     Audience,
     CustomerAccess,
@@ -152,7 +154,7 @@ def test_renaming_a_folder_goes_through_the_service(admin_client: Client, docs: 
     assert folder.name == "Bokslut 2026"
 
 
-def test_deleting_a_folder_removes_documents_and_files_after_commit(
+def test_deleting_a_folder_moves_it_to_the_trash_and_the_purge_removes_the_files(
     admin_client: Client, docs: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     folder = docs["shared"]
@@ -164,6 +166,9 @@ def test_deleting_a_folder_removes_documents_and_files_after_commit(
         )
     assert response.status_code == 302
     assert not Folder.objects.filter(pk__in=[folder.pk, docs["sub"].pk]).exists()
+    assert all(document_storage().exists(key) for key in keys)  # in the trash
+    with django_capture_on_commit_callbacks(execute=True):
+        trash.trash_purge_due(now=timezone.now() + dt.timedelta(days=31))
     assert not any(document_storage().exists(key) for key in keys)
     assert document_storage().exists(docs["versions"][2].storage_key)
     assert AuditEvent.objects.filter(action="folder.delete", object_id=folder.pk).exists()
@@ -193,8 +198,8 @@ def test_delete_documents_action_uses_the_service(
         )
     assert response.status_code == 302
     document = Document.objects.get(pk=version.document_id)
-    assert document.deleted_at is not None  # a tombstone, as in the portal
-    assert not document_storage().exists(version.storage_key)
+    assert document.deleted_at is not None and document.trash is not None  # in the trash, as in the portal
+    assert document_storage().exists(version.storage_key)
     assert AuditEvent.objects.filter(action="document.delete", object_id=document.pk).exists()
 
 

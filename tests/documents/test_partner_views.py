@@ -427,7 +427,7 @@ def test_delete_takes_the_subtree_and_returns_to_the_parent(
     assert not Folder.objects.filter(pk__in=[tree["sub"].pk, tree["q1"].pk]).exists()
     response = client.post(_url("partner_folder_delete", world, tree["avtal"].pk))
     assert response["Location"] == _url("partner_root", world)
-    assert not Document.objects.filter(pk=tree["document"].pk).exists()
+    assert Document.objects.get(pk=tree["document"].pk).trash is not None
 
 
 # --- Access dialog --------------------------------------------------------------------------

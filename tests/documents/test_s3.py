@@ -7,6 +7,7 @@ A refused or failed upload leaves no object and no row, and deleting removes the
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import re
@@ -18,11 +19,12 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 from django.urls import reverse
+from django.utils import timezone
 from pypdf import PdfWriter
 from storages.backends.s3 import S3Storage
 
 from billing import services as billing
-from documents import services, zipping
+from documents import services, trash, zipping
 from documents.models import CustomerAccess, Document, DocumentVersion, Folder, PreviewStatus
 from documents.storage import document_storage
 from portal.errors import ServiceError
@@ -31,6 +33,7 @@ from tests.documents.conftest import SeaweedFS
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 NAME = "Årsredovisning 2025 – slutlig.pdf"
+LATER = dt.timedelta(days=31)  # past PORTAL_TRASH_DAYS: the purge takes what is in the trash
 
 
 def _pdf() -> bytes:
@@ -316,8 +319,11 @@ def test_deleting_a_document_removes_its_objects_after_commit(
     mine = {v1.storage_key, v1.preview_key, v2.storage_key}
     assert s3_storage.keys() == {*mine, keep.storage_key}
 
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+    with django_capture_on_commit_callbacks(execute=True):
         services.documents_delete(documents=[v1.document], actor=world.admin)
+    assert s3_storage.keys() == {*mine, keep.storage_key}  # in the trash: nothing goes yet
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        trash.trash_purge_due(now=timezone.now() + LATER)
     assert s3_storage.keys() == {*mine, keep.storage_key}  # nothing goes before the commit
     for callback in callbacks:
         callback()
@@ -325,7 +331,7 @@ def test_deleting_a_document_removes_its_objects_after_commit(
     assert all(_is_missing(s3_storage, key) for key in mine)
 
 
-def test_deleting_an_old_version_and_a_folder_remove_their_objects(
+def test_purging_an_old_version_and_a_folder_remove_their_objects(
     world: Any, s3_storage: SeaweedFS, django_capture_on_commit_callbacks: Any
 ) -> None:
     folder = _folder(world)
@@ -333,9 +339,13 @@ def test_deleting_an_old_version_and_a_folder_remove_their_objects(
     v2 = _upload(folder, world.admin, data=_pdf() + b"\n% v2\n")
     with django_capture_on_commit_callbacks(execute=True):
         services.version_delete(version=v1, actor=world.admin)
+        trash.trash_purge_due(now=timezone.now() + LATER)
     assert s3_storage.keys() == {v2.storage_key}
     with django_capture_on_commit_callbacks(execute=True):
         services.folder_delete(folder=folder, actor=world.admin)
+    assert s3_storage.keys() == {v2.storage_key}  # in the trash
+    with django_capture_on_commit_callbacks(execute=True):
+        trash.trash_purge_due(now=timezone.now() + LATER)
     assert s3_storage.keys() == set()
 
 

@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from billing import services as billing
 from documents import services as documents
+from documents import trash
 from documents.models import CustomerAccess, DocumentVersion
 from partners.models import PartnerRole
 from portal.demo_files import blank_pdf
@@ -167,8 +168,10 @@ def build_firms(*, firms: int, seal_folder: Path | None = None) -> dict[str, Any
                     )
                     made["versions"].append(version)
         if n == 0:
-            # One version deleted: its file goes, and the backup must not expect it.
+            # One version deleted and purged from the trash: its file goes, and the backup must
+            # not expect it.
             documents.version_delete(version=made["versions"][0], actor=admin)
+            trash.trash_purge_due(now=timezone.now() + dt.timedelta(days=31))
             made["deleted_key"] = made["versions"][0].storage_key
             if seal_folder is not None:
                 made["sealed"] = _sealed_signing(admin, collaboration, folder)

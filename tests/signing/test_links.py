@@ -17,7 +17,7 @@ from guardian.shortcuts import assign_perm
 
 from customers.services import WORK_WITH_CUSTOMER
 from documents import locks
-from documents.models import Folder
+from documents.models import Document, Folder
 from notifications.models import Event as Told
 from notifications.models import Notification
 from portal.errors import ServiceError
@@ -372,6 +372,7 @@ def test_deleting_the_folder_keeps_a_completed_signing_and_its_evidence(
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     from documents import services as documents
+    from documents import trash
 
     main = document(folder, funded.admin, "Avtal.pdf")
     extra = document(folder, funded.admin, "Bilaga.pdf")
@@ -384,15 +385,18 @@ def test_deleting_the_folder_keeps_a_completed_signing_and_its_evidence(
     events = Event.objects.filter(request=request).count()
     with django_capture_on_commit_callbacks(execute=True):
         documents.folder_delete(folder=folder, actor=funded.admin)
+        # The trash keeps the files 30 days; purged, the rows stay as tombstones without them.
+        trash.trash_purge_due(now=timezone.now() + dt.timedelta(days=31))
     assert not Folder.objects.filter(pk=folder.pk).exists()
     request = SigningRequest.objects.get(pk=request.pk)
-    assert request.document_id is None and request.version_id is None and request.sealed_version_id is None
+    assert request.document_id == main.pk and Document.objects.get(pk=main.pk).deleted_at is not None
+    assert request.sealed_version is not None and request.sealed_version.purged_at is not None
     assert request.title == "Avtal.pdf" and request.version_sha256 == signed_sha
     assert request.status == Status.COMPLETED
     assert Party.objects.get(pk=party.pk).acted_at is not None
     assert Event.objects.filter(request=request).count() == events
     attachment = request.attachments.get()
-    assert attachment.version_id is None and (attachment.name, attachment.sha256) == ("Bilaga.pdf", extra_sha)
+    assert (attachment.name, attachment.sha256) == ("Bilaga.pdf", extra_sha)
     # The request's page still tells the story, with the file gone.
     html = (
         login(funded.staff)
