@@ -309,10 +309,10 @@ def collaboration_end(
     collaboration.status = CollaborationStatus.ENDED
     collaboration.ended_at = now
     collaboration.invitation_token_hash = ""
-    # An invitation never answered keeps its files the same time (the firm may have filed some).
-    collaboration.read_until = (
-        None if delete_files else now + dt.timedelta(days=settings.PORTAL_ENDED_READ_DAYS)
-    )
+    # The customer reads on only what it could read: an invitation never answered gives no read
+    # period, and whatever the firm filed for it goes with the next nightly purge.
+    read_days = dt.timedelta(days=settings.PORTAL_ENDED_READ_DAYS)
+    collaboration.read_until = None if delete_files or not was_active else now + read_days
     collaboration.save(update_fields=["status", "ended_at", "invitation_token_hash", "read_until"])
     CollaborationUserObjectPermission.objects.filter(content_object=collaboration).delete()
     collaboration_ended(collaboration=collaboration, actor=actor, delete_now=delete_files)

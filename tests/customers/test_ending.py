@@ -211,6 +211,22 @@ def test_the_partner_keeps_no_working_page_of_an_ended_collaboration(files: File
         assert client.get(url).status_code == 404, url
 
 
+def test_an_unanswered_invitation_gives_no_read_period_and_its_files_go_that_night(
+    files: Files, login: Any
+) -> None:
+    world = files.world
+    Collaboration.objects.filter(pk=world.collaboration.pk).update(status=CollaborationStatus.INVITED)
+    world.collaboration.refresh_from_db()
+    _end(world)
+    world.collaboration.refresh_from_db()
+    assert world.collaboration.read_until is None
+    client = login(world.customer_user)
+    assert client.get(reverse("documents:document_download", args=[files.a.pk])).status_code == 404
+    assert ending.ended_due_ids() == [world.collaboration.pk]
+    purge_ended_collaborations()
+    assert _customer_bytes(world) == 0
+
+
 # --- Deleting at once -----------------------------------------------------------------------
 
 
