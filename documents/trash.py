@@ -70,32 +70,34 @@ def purge_day(entry: TrashEntry) -> dt.date:
 
 @transaction.atomic
 def trash_restore(*, entry: TrashEntry, actor: User) -> TrashEntry:
-    """Put back what `entry` deleted, where it was. A folder in the way of the path (its own
-    ancestors in the trash) comes back too, leaving its entry; a name taken meanwhile gets the next
-    free one ("name (2).pdf"). The caller has checked that `actor` may restore it (documents.access).
-    Returns the entry, deleted."""
+    """Put back what `entry` deleted, where it was. A folder in the way (an ancestor of something
+    restored, in the trash or purged) comes back too, leaving its own entry; a name taken meanwhile
+    gets the next free one ("name (2).pdf"). The caller has checked that `actor` may restore it
+    (documents.access). Returns the entry, deleted."""
     locked = TrashEntry.objects.select_for_update().filter(pk=entry.pk).first()
     if locked is None:
         raise ServiceError(_("This is no longer in the trash: it was restored or purged."))
     entry = locked
-    folders = list(Folder.all_objects.filter(trash=entry).order_by("path"))
     if entry.kind == TrashKind.VERSION:
         document = Document.objects.get(pk=_id(entry.document_id))
         if document.deleted_at is not None:
             message = _("The document of this version is deleted: restore %(name)s first.")
             raise ServiceError(message % {"name": document.name})
-        anchor: Folder | None = Folder.all_objects.get(pk=document.folder_id)
-    elif entry.kind == TrashKind.DOCUMENT:
-        anchor = Folder.all_objects.get(pk=Document.objects.get(pk=_id(entry.document_id)).folder_id)
-    else:
-        anchor = Folder.all_objects.get(pk=_id(entry.folder_id)).parent
-    # Lock order as the other writers: the folder rows (the path, then the entry's), then documents.
-    path_ids = [*anchor.ancestor_ids(), anchor.pk] if anchor is not None else []
-    list(Folder.all_objects.select_for_update().filter(pk__in=path_ids).values_list("pk", flat=True))
-    list(Folder.all_objects.select_for_update().filter(trash=entry).values_list("pk", flat=True))
+    # Where the restored rows go: their folders' paths must be live. A trashed document's folder
+    # does not change (only live documents move), so reading it before the locks is safe.
+    folder_ids = set(
+        Document.objects.filter(Q(trash=entry) | Q(pk=entry.document_id)).values_list("folder_id", flat=True)
+    )
+    folder_ids |= set(Folder.all_objects.filter(trash=entry).values_list("pk", flat=True))
+    path_ids = {pk for f in Folder.all_objects.filter(pk__in=folder_ids) for pk in (*f.ancestor_ids(), f.pk)}
+    # Lock order as the other writers: the folder rows, then the documents.
+    folders = list(
+        Folder.all_objects.select_for_update().filter(Q(pk__in=path_ids) | Q(trash=entry)).order_by("pk")
+    )
     documents = list(Document.objects.select_for_update().filter(Q(trash=entry) | Q(pk=entry.document_id)))
-    touched_entries = _restore_path(path_ids)
-    for folder in folders:
+    touched_entries = {f.trash_id for f in folders if f.trash_id is not None and f.trash_id != entry.pk}
+    # Top-down, so that each name is checked among live siblings.
+    for folder in sorted((f for f in folders if f.deleted_at is not None), key=lambda f: f.path.count("/")):
         _restore_folder(folder)
     _restore_documents([d for d in documents if d.trash_id == entry.pk])
     DocumentVersion.objects.filter(trash=entry).update(deleted_at=None, deleted_by=None, trash=None)
@@ -116,18 +118,6 @@ def trash_restore(*, entry: TrashEntry, actor: User) -> TrashEntry:
 def _id(pk: int | None) -> int:
     assert pk is not None, "an entry of this kind always names its row"
     return pk
-
-
-def _restore_path(path_ids: list[int]) -> set[int]:
-    """Bring back the trashed folders among `path_ids` (top-down), so that what is restored has a
-    live place. Returns the entries they leave."""
-    trashed = Folder.all_objects.filter(pk__in=path_ids, deleted_at__isnull=False)
-    by_pk = {f.pk: f for f in trashed}
-    left = {f.trash_id for f in by_pk.values() if f.trash_id is not None}
-    for pk in path_ids:
-        if pk in by_pk:
-            _restore_folder(by_pk[pk])
-    return left
 
 
 def _restore_folder(folder: Folder) -> None:

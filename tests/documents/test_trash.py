@@ -226,6 +226,27 @@ def test_an_entry_left_with_no_rows_goes(world: World) -> None:
     assert live(Folder, leaf.pk)
 
 
+def test_a_folder_entry_restores_the_folders_its_documents_need(world: World) -> None:
+    top = make_folder(world, "Bokslut")
+    sub = make_folder(world, "Underlag", parent=top)
+    early = upload(sub, world.admin, "tidig.pdf")
+    late = upload(sub, world.admin, "sen.pdf")
+    services.documents_delete(documents=[early.document], actor=world.admin)
+    services.folder_delete(folder=top, actor=world.admin)  # holds Bokslut, Underlag and sen.pdf
+    folder_entry = TrashEntry.objects.get(kind=TrashKind.FOLDER)
+    # Restoring tidig.pdf takes Bokslut and Underlag out of the folder's entry ...
+    trash.trash_restore(entry=TrashEntry.objects.get(kind=TrashKind.DOCUMENT), actor=world.admin)
+    # ... then Underlag goes again, with tidig.pdf (sen.pdf is not live: it stays in the first entry).
+    services.folder_delete(folder=sub, actor=world.admin)
+    trash.trash_restore(entry=folder_entry, actor=world.admin)
+    assert live(Document, late.document_id) and live(Folder, sub.pk) and live(Folder, top.pk)
+    second = TrashEntry.objects.get()  # Underlag's second entry keeps tidig.pdf
+    assert second.folder_id == sub.pk and not live(Document, early.document_id)
+    trash.trash_restore(entry=second, actor=world.admin)
+    assert live(Document, early.document_id) and not TrashEntry.objects.exists()
+    assert_reconciled(world)
+
+
 def test_a_name_taken_meanwhile_gets_the_next_free_name(world: World) -> None:
     folder = make_folder(world, "Bokslut")
     first = upload(folder, world.admin, "a.pdf")
