@@ -23,6 +23,7 @@ from documents.models import (
     DocumentVersion,
     Folder,
     RetentionKind,
+    TrashEntry,
 )
 from documents.retention import Rule
 from documents.storage import document_storage
@@ -491,6 +492,27 @@ def test_the_bulk_move_says_why(kept: Kept, login: Any) -> None:
     assert response.status_code == 422
     assert "Nothing was moved" in response.content.decode()
     assert Document.objects.get(pk=kept.firm_doc.pk).folder_id == kept.root.pk
+
+
+# --- The trash's purge ---------------------------------------------------------------------
+
+
+def test_the_trash_purge_keeps_a_retained_document(world: World) -> None:
+    from documents import trash
+
+    folder = services.folder_create(collaboration=world.collaboration, actor=world.admin, name="Arkiv")
+    document = _upload(folder, world.admin, "Gammal.pdf")
+    assert document.current_version is not None
+    key = document.current_version.storage_key
+    used = Partner.objects.get(pk=world.partner.pk).storage_used_bytes
+    services.documents_delete(documents=[document], actor=world.admin)
+    _set(folder, world.admin)  # set after the deletion: it holds the document in the trash
+    entry = TrashEntry.objects.get(document=document)
+    assert trash.trash_purge_due(now=timezone.now() + dt.timedelta(days=400)) == 0
+    assert TrashEntry.objects.filter(pk=entry.pk).exists()
+    assert DocumentVersion.objects.filter(document=document, purged_at__isnull=True).count() == 1
+    assert document_storage().exists(key)
+    assert Partner.objects.get(pk=world.partner.pk).storage_used_bytes == used
 
 
 # --- Ending the collaboration --------------------------------------------------------------
