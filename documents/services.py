@@ -14,7 +14,7 @@ from django.contrib.auth.models import Permission
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max, OuterRef, QuerySet, Subquery, Sum
 from django.urls import reverse
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -811,7 +811,7 @@ def version_delete(*, version: DocumentVersion, actor: User) -> None:
     if until is not None and retention.is_retained(until):
         raise ServiceError(
             _("This version is under a retention rule and must be kept until %(date)s has passed.")
-            % {"date": formats.date_format(until)}
+            % {"date": retention.day_label(until)}
         )
     now = timezone.now()
     document = version.document
