@@ -211,3 +211,10 @@ def rule_detail_text(detail: object) -> str:
 def day_label(day: dt.date) -> str:
     """ "31 December 2033": a retention date as the pages show it."""
     return formats.date_format(day, "j F Y")
+
+
+def retained_names(documents: QuerySet[Document], *, today: dt.date | None = None) -> str:
+    """The documents of `documents` under retention today as a refusal names them ("a.pdf (until
+    31 December 2033), ..."), or "" when none is: for a page to warn before anyone tries."""
+    retained = retained_documents(documents, today=today)
+    return _listed(retained) if retained else ""

@@ -488,10 +488,16 @@ def _folder_delete_page(
     status: int = 200,
 ) -> HttpResponse:
     contents = selectors.folder_contents(folder=folder)
+    retained = ""
+    if retention.Rule.of(folder.root or folder) is not None:
+        retained = retention.retained_names(
+            Document.objects.filter(folder__path__startswith=folder.path, deleted_at__isnull=True)
+        )
     return render(
         request,
         "documents/partner_folder_delete.html",
         {
+            "retained": retained,
             "collaboration": folder.collaboration,
             "folder": folder,
             "contents": contents,

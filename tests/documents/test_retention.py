@@ -356,6 +356,17 @@ def test_document_page_says_until_when_and_offers_no_delete(kept: Kept, login: A
 # --- Nothing deletes a retained document ---------------------------------------------------
 
 
+def test_the_folder_delete_page_says_why_it_cannot_delete(kept: Kept, login: Any) -> None:
+    client = login(kept.world.admin)
+    html = client.get(_url("partner_folder_delete", kept, kept.sub.pk)).content.decode()
+    assert (
+        "cannot be deleted before the retention of the documents in it has ended: Huvudbok.pdf (until" in html
+    )
+    assert "Delete folder</button>" not in html
+    html = client.get(_url("partner_folder_delete", kept, kept.plain.pk)).content.decode()
+    assert "retention" not in html and "Delete folder</button>" in html
+
+
 def test_partner_admin_cannot_delete_through_any_view(kept: Kept, login: Any) -> None:
     client = login(kept.world.admin)
     before = _snapshot(kept)
