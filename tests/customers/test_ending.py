@@ -302,7 +302,8 @@ def test_pending_signings_are_cancelled_with_their_refund_and_parties_told(
     assert not SigningRequest.objects.filter(pk=draft.pk).exists()
     told = [m for m in mail.outbox if m.to == ["anna@example.com"]]
     assert len(told) == 1
-    assert "collaboration with the customer has ended" in told[0].body
+    # In the signing's language, Swedish by default.
+    assert "samarbetet med kunden har avslutats" in told[0].body
     assert untouched.events.filter(kind="cancelled", detail__reason="collaboration_ended").exists()
 
 

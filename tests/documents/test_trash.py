@@ -13,7 +13,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from billing import services as billing
 from documents import services, storage, trash
@@ -274,7 +274,7 @@ def test_a_version_whose_document_is_in_the_trash_is_refused(world: World) -> No
     services.version_delete(version=v1, actor=world.admin)
     services.documents_delete(documents=[v1.document], actor=world.admin)
     entry = TrashEntry.objects.get(kind=TrashKind.VERSION)
-    with pytest.raises(ServiceError, match=r"restore a\.pdf first"):
+    with translation.override("en"), pytest.raises(ServiceError, match=r"restore a\.pdf first"):
         trash.trash_restore(entry=entry, actor=world.admin)
     assert TrashEntry.objects.filter(pk=entry.pk).exists()
     trash.trash_restore(entry=TrashEntry.objects.get(kind=TrashKind.DOCUMENT), actor=world.admin)
@@ -287,7 +287,7 @@ def test_restoring_twice_is_refused_with_a_message(world: World) -> None:
     services.documents_delete(documents=[version.document], actor=world.admin)
     entry = TrashEntry.objects.get()
     trash.trash_restore(entry=entry, actor=world.admin)
-    with pytest.raises(ServiceError, match="no longer in the trash"):
+    with translation.override("en"), pytest.raises(ServiceError, match="no longer in the trash"):
         trash.trash_restore(entry=entry, actor=world.admin)
 
 
