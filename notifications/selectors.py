@@ -25,11 +25,6 @@ def unread_count(user: User) -> int:
     return Notification.objects.filter(recipient=user, in_app=True, read_at__isnull=True).count()
 
 
-def notification_of(*, user: User, notification_id: int) -> Notification | None:
-    """The user's own notification, or None: another person's id is the same as a missing one."""
-    return Notification.objects.filter(pk=notification_id, recipient=user).first()
-
-
 def muted_collaboration_ids(user: User) -> set[int]:
     return set(Mute.objects.filter(user=user).values_list("collaboration_id", flat=True))
 

@@ -14,7 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from customers.models import Collaboration
-from notifications import selectors, services
+from notifications import access, selectors, services
 from notifications.events import GROUPS, describe, names_line
 from notifications.forms import EMAIL_PREFIX, IN_APP_PREFIX, PreferencesForm
 from notifications.models import Notification
@@ -85,9 +85,7 @@ def inbox(request: AuthedRequest) -> HttpResponse:
 def open_notification(request: AuthedRequest, notification_id: int) -> HttpResponse:
     """Mark the notification read and go where it leads. The target page checks access itself:
     the notification holds only a path."""
-    notification = selectors.notification_of(user=request.user, notification_id=notification_id)
-    if notification is None:
-        raise Http404
+    notification = access.notification_for_recipient(request, notification_id)
     services.mark_read(user=request.user, notification_ids=[notification.pk])
     return redirect(_local_path(notification.url) or reverse("notifications:inbox"))
 
@@ -95,9 +93,7 @@ def open_notification(request: AuthedRequest, notification_id: int) -> HttpRespo
 @login_required
 @require_POST
 def mark_read(request: AuthedRequest, notification_id: int) -> HttpResponse:
-    notification = selectors.notification_of(user=request.user, notification_id=notification_id)
-    if notification is None:
-        raise Http404
+    notification = access.notification_for_recipient(request, notification_id)
     services.mark_read(user=request.user, notification_ids=[notification.pk])
     return redirect(_inbox_url(request.POST.get("page")))
 
