@@ -1,4 +1,4 @@
-"""Log in with BankID, beside the password (signing.bankid.flow keeps the order).
+"""Log in with BankID, beside the password (portal.bankid.flow keeps the order).
 
 The person chooses BankID on this device (the autostart link) or on another device (an
 animated QR code). The waiting page polls `bankid_login_status` every second
@@ -25,10 +25,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from portal import throttle
 from portal.audit import audit_record, client_ip
+from portal.bankid import flow
+from portal.bankid.errors import BankIDError
 from portal.forms import LOGIN_FAILED
 from portal.models import BankIDOrder, User
-from signing.bankid import flow
-from signing.bankid.errors import BankIDError
 
 NEXT_SESSION_KEY = "bankid_login_next"
 

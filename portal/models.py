@@ -159,7 +159,7 @@ class UserSession(models.Model):
 
 
 class BankIDOrder(models.Model):
-    """One BankID order (auth or sign) and what became of it; signing.bankid.flow keeps it.
+    """One BankID order (auth or sign) and what became of it; portal.bankid.flow keeps it.
 
     It belongs to the browser session that started it (`session_key`, for the login) or to a
     signing party (`party_id`, for the signing step); only that owner may poll or cancel it.

@@ -246,7 +246,7 @@ SIGNING_SEAL_CERT_FILE = Path(envstr("SIGNING_SEAL_CERT_FILE", str(VAR_DIR / "si
 SIGNING_SEAL_CA_FILE = Path(envstr("SIGNING_SEAL_CA_FILE", str(VAR_DIR / "signing" / "seal-ca.pem")))
 SIGNING_SEAL_KEY_PASSPHRASE = envstr("SIGNING_SEAL_KEY_PASSPHRASE")
 SIGNING_AUDIT_FONT_FILE = envstr("SIGNING_AUDIT_FONT_FILE", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
-# BankID relying-party API v6 (signing/bankid/). Empty URL: BankID is not configured. The client
+# BankID relying-party API v6 (portal/bankid/). Empty URL: BankID is not configured. The client
 # certificate is a PEM certificate + key or a PKCS#12 file with its password; the CA is the one
 # BankID's server certificate is issued by. Plain http:// only to loopback (the simulator).
 BANKID_URL = envstr("BANKID_URL")  # e.g. https://appapi2.test.bankid.com/rp/v6.0/

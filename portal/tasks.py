@@ -25,6 +25,6 @@ def prune_login_records() -> None:
 @shared_task
 def prune_bankid_orders() -> None:
     """Nightly: BankID orders (login and signing) started more than a day ago."""
-    from signing.bankid.flow import prune
+    from portal.bankid.flow import prune
 
     prune()

@@ -25,8 +25,8 @@ from lxml import etree
 
 from notifications.models import Event as Notice
 from notifications.services import notify
+from portal.bankid.client import BankIDClient, CollectResult, CompletionData, Order
 from portal.errors import ServiceError
-from signing.bankid.client import BankIDClient, CollectResult, CompletionData, Order
 from signing.models import Event, Method, Party, SigningRequest
 
 # What a party gives back: the email code as typed, or BankID's collected (complete) order.

@@ -31,11 +31,11 @@ from documents.delivery import file_response
 from documents.rendering import version_page_png
 from portal import pdfium, throttle
 from portal.audit import client_ip
+from portal.bankid import flow
+from portal.bankid.errors import BankIDError
 from portal.errors import ServiceError
 from portal.models import BankIDOrder
 from signing import services
-from signing.bankid import flow
-from signing.bankid.errors import BankIDError
 from signing.methods import BankID
 from signing.models import Method, Party, RetiredLink, Role
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import requests
 
-from signing.bankid.simulator import Simulator, SimulatorServer, start_in_thread
+from portal.bankid.simulator import Simulator, SimulatorServer, start_in_thread
 
 
 @contextmanager

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
-from signing.bankid.simulator import SimulatorServer
+from portal.bankid.simulator import SimulatorServer
 from tests.bankid_sim import running_simulator
 from tests.e2e.conftest import Shots, journey_shots, no_horizontal_scroll, watch_errors
 from tests.factories import CollaborationFactory, CustomerMembershipFactory

@@ -24,8 +24,8 @@ from pypdf import PdfReader
 from documents.models import Document
 from documents.storage import document_storage
 from portal import pdfium
+from portal.bankid.simulator import SimulatorServer
 from signing import services
-from signing.bankid.simulator import SimulatorServer
 from signing.models import Method, Party, SigningRequest, Status
 from tests.e2e.conftest import Shots, journey_shots, no_horizontal_scroll, watch_errors
 from tests.e2e.test_bankid_login_journey import KARIN, PHONE, approve_in_app, assert_qr_changes_each_second

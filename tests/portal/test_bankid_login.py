@@ -12,9 +12,9 @@ from django.conf import settings as django_settings
 from django.test import Client
 from django.urls import reverse
 
+from portal.bankid import flow
+from portal.bankid.simulator import SimulatorServer
 from portal.models import AuditEvent, BankIDOrder, User, UserSession
-from signing.bankid import flow
-from signing.bankid.simulator import SimulatorServer
 from tests import bankid_sim
 from tests.bankid_sim import running_simulator
 from tests.factories import UserFactory

@@ -23,8 +23,8 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from portal.bankid.client import is_loopback_host
 from portal.supervisor import Child, Supervisor
-from signing.bankid.client import is_loopback_host
 
 logger = logging.getLogger(__name__)
 

@@ -8,9 +8,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from signing.bankid.client import BankIDClient, CollectResult
-from signing.bankid.errors import BankIDConfigurationError, BankIDError
-from signing.bankid.qr import qr_content
+from portal.bankid.client import BankIDClient, CollectResult
+from portal.bankid.errors import BankIDConfigurationError, BankIDError
+from portal.bankid.qr import qr_content
 
 
 class Command(BaseCommand):

@@ -8,8 +8,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from signing.bankid.client import is_loopback_host
-from signing.bankid.simulator import API_PREFIX, Simulator, SimulatorServer
+from portal.bankid.client import is_loopback_host
+from portal.bankid.simulator import API_PREFIX, Simulator, SimulatorServer
 
 
 class Command(BaseCommand):

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from signing.bankid.client import BankIDClient
-from signing.bankid.simulator import SimulatorServer
+from portal.bankid.client import BankIDClient
+from portal.bankid.simulator import SimulatorServer
 from tests.bankid_sim import running_simulator
 
 

@@ -17,11 +17,11 @@ from django.utils.translation import override
 from lxml import etree
 from signxml import XMLVerifier
 
-from signing.bankid import errors, hints
-from signing.bankid.client import BankIDClient
-from signing.bankid.errors import BankIDConfigurationError
-from signing.bankid.qr import qr_content
-from signing.bankid.simulator import ERROR_STATUS, SIGNATURE_NS, Simulator, start_in_thread
+from portal.bankid import errors, hints
+from portal.bankid.client import BankIDClient
+from portal.bankid.errors import BankIDConfigurationError
+from portal.bankid.qr import qr_content
+from portal.bankid.simulator import ERROR_STATUS, SIGNATURE_NS, Simulator, start_in_thread
 from tests.bankid_sim import calls, scenario
 from tests.bankid_sim import press as _press
 

@@ -14,8 +14,8 @@ import pytest
 import requests
 from django.core.management import CommandError, call_command
 
-from signing.bankid.client import BankIDClient
-from signing.bankid.simulator import SimulatorServer
+from portal.bankid.client import BankIDClient
+from portal.bankid.simulator import SimulatorServer
 from tests.bankid_sim import calls, scenario
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -1,4 +1,4 @@
-"""signing.bankid.flow against the simulator as a real server."""
+"""portal.bankid.flow against the simulator as a real server."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.translation import override
 
+from portal.bankid import flow, qr
+from portal.bankid.errors import BankIDError
+from portal.bankid.simulator import SimulatorServer
 from portal.models import BankIDOrder
-from signing.bankid import flow, qr
-from signing.bankid.errors import BankIDError
-from signing.bankid.simulator import SimulatorServer
 from tests import bankid_sim
 from tests.bankid_sim import calls, scenario
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.utils.translation import override
 
-from signing.bankid import errors, hints
-from signing.bankid.hints import message_for
+from portal.bankid import errors, hints
+from portal.bankid.hints import message_for
 
 
 @pytest.mark.parametrize("flow", ["qr", "same_device"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from signing.bankid.qr import qr_content, qr_svg
+from portal.bankid.qr import qr_content, qr_svg
 
 
 def test_published_example_vector() -> None:

@@ -11,10 +11,10 @@ import requests
 from django.test import Client
 from django.urls import reverse
 
+from portal.bankid import flow
+from portal.bankid.simulator import SimulatorServer
 from portal.models import BankIDOrder
 from signing import services
-from signing.bankid import flow
-from signing.bankid.simulator import SimulatorServer
 from signing.models import Method, Party, SigningRequest, Status
 from signing.services import PartyInput
 from tests.bankid_sim import press as _press

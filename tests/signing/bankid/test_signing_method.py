@@ -21,10 +21,10 @@ from billing.models import BalanceEntry, EntryKind
 from documents.storage import document_storage as documents_storage
 from notifications.models import Event as Told
 from notifications.models import Notification
+from portal.bankid.client import BankIDClient, CollectResult
+from portal.bankid.simulator import SIGNATURE_NS, SimulatorServer
 from portal.errors import ServiceError
 from signing import sealing, services
-from signing.bankid.client import BankIDClient, CollectResult
-from signing.bankid.simulator import SIGNATURE_NS, SimulatorServer
 from signing.methods import BankID, method_for
 from signing.models import Event, Method, Party, SigningRequest, Status
 from signing.services import PartyInput

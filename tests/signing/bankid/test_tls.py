@@ -16,10 +16,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from signing.bankid import errors
-from signing.bankid.client import BankIDClient
-from signing.bankid.errors import BankIDConfigurationError
-from signing.bankid.simulator import SimulatorServer, start_in_thread
+from portal.bankid import errors
+from portal.bankid.client import BankIDClient
+from portal.bankid.errors import BankIDConfigurationError
+from portal.bankid.simulator import SimulatorServer, start_in_thread
 
 Key = ec.EllipticCurvePrivateKey
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.functional import Promise
 
-from signing.bankid import hints
+from portal.bankid import hints
 
 
 class BankIDConfigurationError(ImproperlyConfigured):

@@ -48,8 +48,8 @@ from cryptography.x509.oid import NameOID
 from lxml import etree
 from signxml import XMLSigner
 
-from signing.bankid.hints import FAILED_HINT_CODES
-from signing.bankid.qr import qr_content
+from portal.bankid.hints import FAILED_HINT_CODES
+from portal.bankid.qr import qr_content
 
 logger = logging.getLogger(__name__)
 

@@ -25,10 +25,10 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from portal.bankid import hints, qr
+from portal.bankid.client import BankIDClient
+from portal.bankid.errors import ERRORS_BY_CODE, BankIDError, BankIDUnavailable
 from portal.models import BankIDOrder
-from signing.bankid import hints, qr
-from signing.bankid.client import BankIDClient
-from signing.bankid.errors import ERRORS_BY_CODE, BankIDError, BankIDUnavailable
 
 logger = logging.getLogger(__name__)
 

@@ -34,7 +34,7 @@ from cryptography.hazmat.primitives.serialization import (
 )
 from django.conf import settings
 
-from signing.bankid.errors import (
+from portal.bankid.errors import (
     ERRORS_BY_CODE,
     BankIDConfigurationError,
     BankIDError,
