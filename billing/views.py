@@ -26,10 +26,6 @@ from portal.errors import ServiceError
 from portal.units import format_sek, human_size
 
 
-def _add_service_error(form: Form, error: ServiceError) -> None:
-    form.add_error(error.field if error.field in form.fields else None, error.message)
-
-
 def _focus_first_error(form: Form) -> None:
     """The refused forms sit below the fold: the cursor in the first wrong field scrolls it into
     view and tells a screen reader where the problem is."""
@@ -94,7 +90,7 @@ def _set_threshold(request: AuthedRequest, partner: Partner, form: BalanceThresh
             partner=partner, actor=request.user, threshold=form.cleaned_data["threshold"]
         )
     except ServiceError as error:
-        _add_service_error(form, error)
+        error.add_to(form)
         return False
     threshold = partner.signature_low_threshold
     if threshold is None:
@@ -121,7 +117,7 @@ def _buy(request: AuthedRequest, partner: Partner, form: PackageForm) -> bool:
             partner=partner, actor=request.user, signatures=form.cleaned_data["package"]
         )
     except ServiceError as error:
-        _add_service_error(form, error)
+        error.add_to(form)
         return False
     messages.success(
         request,
@@ -143,7 +139,7 @@ def _ask_for_quote(request: AuthedRequest, partner: Partner, form: QuoteRequestF
     try:
         quote = services.quote_request(partner=partner, actor=request.user, **form.cleaned_data)
     except ServiceError as error:
-        _add_service_error(form, error)
+        error.add_to(form)
         return False
     messages.success(
         request,
@@ -176,7 +172,7 @@ def storage(request: AuthedRequest) -> HttpResponse:
                     partner=partner, actor=request.user, cap_blocks=form.cleaned_data["cap_blocks"]
                 )
             except ServiceError as error:
-                _add_service_error(form, error)
+                error.add_to(form)
             else:
                 messages.success(request, _cap_message(partner))
                 return redirect("billing:storage")

@@ -72,7 +72,7 @@ def customer_create(request: AuthedRequest) -> HttpResponse:
                     users=formset.specs(),
                 )
             except ServiceError as error:
-                form.add_error(error.field if error.field in form.fields else None, error.message)
+                error.add_to(form)
             else:
                 messages.success(request, _("%(name)s was created.") % {"name": collaboration.customer.name})
                 return redirect(collaboration)
@@ -164,7 +164,7 @@ def customer_user_add(request: AuthedRequest, collaboration_id: int) -> HttpResp
                 is_admin=form.cleaned_data["is_admin"],
             )
         except ServiceError as error:
-            form.add_error(error.field, error.message)
+            error.add_to(form)
         else:
             messages.success(request, _("%(name)s was added.") % {"name": membership.user.get_full_name()})
             return redirect("customers:customer_users", collaboration.pk)
@@ -233,7 +233,7 @@ def customer_end(request: AuthedRequest, collaboration_id: int) -> HttpResponse:
                 confirm=form.cleaned_data["confirm"],
             )
         except ServiceError as error:
-            form.add_error(error.field if error.field in form.fields else None, error.message)
+            error.add_to(form)
         else:
             messages.success(
                 request,
@@ -367,7 +367,7 @@ def org_users(request: AuthedRequest) -> HttpResponse:
                     is_admin=form.cleaned_data["is_admin"],
                 )
             except ServiceError as error:
-                form.add_error(error.field, error.message)
+                error.add_to(form)
             else:
                 messages.success(
                     request, _("%(name)s was added.") % {"name": membership.user.get_full_name()}

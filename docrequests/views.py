@@ -72,7 +72,7 @@ def partner_create(request: AuthedRequest, collaboration_id: int) -> HttpRespons
                     items=form.item_lines(),
                 )
         except ServiceError as error:
-            form.add_error(error.field if error.field in form.fields else None, error.message)
+            error.add_to(form)
         else:
             messages.success(request, _("%(title)s was requested.") % {"title": docrequest.title})
             return redirect("docrequests:partner_detail", docrequest.pk)

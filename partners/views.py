@@ -58,7 +58,7 @@ def staff_list(request: AuthedRequest) -> HttpResponse:
             try:
                 membership = services.staff_invite(partner=partner, actor=request.user, **form.cleaned_data)
             except ServiceError as error:
-                form.add_error(error.field, error.message)
+                error.add_to(form)
             else:
                 messages.success(
                     request, _("%(name)s was invited.") % {"name": membership.user.get_full_name()}

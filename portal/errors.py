@@ -1,4 +1,11 @@
+"""The one exception a service raises when a rule of the domain refuses an action."""
+
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from django import forms
 
 
 class ServiceError(Exception):
@@ -12,3 +19,8 @@ class ServiceError(Exception):
         super().__init__(message)
         self.message = message
         self.field = field
+
+    def add_to(self, form: forms.BaseForm) -> None:
+        """Show the refusal on `form`: next to the field it names, or above the form when it names
+        none (or one the form does not have)."""
+        form.add_error(self.field if self.field in form.fields else None, self.message)

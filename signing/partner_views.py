@@ -299,7 +299,7 @@ def draft_settings(request: AuthedRequest, collaboration_id: int, request_id: in
     try:
         services.draft_update(draft=signing, actor=request.user, details=form.to_details())
     except ServiceError as error:
-        form.add_error(error.field if error.field in form.fields else None, error.message)
+        error.add_to(form)
         return _settings_page(request, signing, form, status=422)
     return redirect("signing:partner_draft_review", signing.collaboration_id, signing.pk)
 
@@ -678,7 +678,7 @@ def _on_form(request: AuthedRequest, form: forms.Form, error: ServiceError) -> b
     if error.field is None:
         messages.error(request, error.message)
         return False
-    form.add_error(error.field if error.field in form.fields else None, error.message)
+    error.add_to(form)
     return True
 
 

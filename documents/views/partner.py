@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -74,10 +73,6 @@ def _user_choices(collaboration: Collaboration) -> list[tuple[int, str]]:
         return _("%(name)s (primary contact)") % {"name": name} if m.is_primary_contact else name
 
     return [(m.user_id, label(m)) for m in selectors.customer_users_for_access(collaboration=collaboration)]
-
-
-def _add_service_error(form: forms.Form, error: ServiceError) -> None:
-    form.add_error(error.field if error.field in form.fields else None, error.message)
 
 
 def _sort(value: str | None) -> str:
@@ -397,7 +392,7 @@ def folder_create(request: AuthedRequest, collaboration_id: int) -> HttpResponse
                 **access_fields,
             )
         except ServiceError as error:
-            _add_service_error(form, error)
+            error.add_to(form)
         else:
             messages.success(request, _("The folder %(name)s was created.") % {"name": folder.name})
             return redirect(_folder_url(folder))
@@ -431,7 +426,7 @@ def folder_rename(request: AuthedRequest, collaboration_id: int, folder_id: int)
         try:
             services.folder_rename(folder=folder, actor=request.user, name=form.cleaned_data["name"])
         except ServiceError as error:
-            _add_service_error(form, error)
+            error.add_to(form)
         else:
             messages.success(request, _("The folder was renamed to %(name)s.") % {"name": folder.name})
             return redirect(_folder_url(folder))
@@ -467,7 +462,7 @@ def folder_move(request: AuthedRequest, collaboration_id: int, folder_id: int) -
                 folder=folder, actor=request.user, new_parent=by_id[target] if target else None
             )
         except ServiceError as error:
-            _add_service_error(form, error)
+            error.add_to(form)
         else:
             messages.success(request, _("The folder %(name)s was moved.") % {"name": folder.name})
             return redirect(_folder_url(folder))
@@ -566,7 +561,7 @@ def folder_access(request: AuthedRequest, collaboration_id: int, folder_id: int)
                 primary_contact_manages=data["primary_contact_manages"],
             )
         except ServiceError as error:
-            _add_service_error(form, error)
+            error.add_to(form)
         else:
             messages.success(request, _("The access to %(name)s was saved.") % {"name": folder.name})
             return redirect(_folder_url(folder))

@@ -47,7 +47,7 @@ def folder_retention(request: AuthedRequest, collaboration_id: int, folder_id: i
         try:
             services.folder_set_retention(folder=folder, actor=request.user, **form.cleaned_data)
         except ServiceError as error:
-            form.add_error(error.field if error.field in form.fields else None, error.message)
+            error.add_to(form)
         else:
             messages.success(request, _("The retention rule of %(name)s was saved.") % {"name": folder.name})
             return redirect("documents:partner_folder", folder.collaboration_id, folder.pk)
