@@ -3,7 +3,7 @@
     .venv/bin/python bench/reconcile.py             # seeds the full size first if there is no bench data
     .venv/bin/python bench/reconcile.py --no-seed   # use what is there
 
-Runs `billing.services.reconcile_storage()` in process against the bench database:
+Runs `billing.services.storage_reconcile()` in process against the bench database:
 
 1. once to settle the counters (bench_seed writes rows with COPY, past the services, so the bench
    partner's counter starts wrong: that first run is itself a fix of real drift);
@@ -57,7 +57,7 @@ def main() -> int:
     from django.test.utils import CaptureQueriesContext
 
     from billing import services, usage
-    from documents.management.commands import bench_seed
+    from demo.management.commands import bench_seed
     from documents.models import Document, DocumentVersion
     from partners.models import Partner
 
@@ -77,7 +77,7 @@ def main() -> int:
     )
 
     started = time.perf_counter()
-    settled = services.reconcile_storage()
+    settled = services.storage_reconcile()
     print(
         f"settling run: {(time.perf_counter() - started) * 1000:.0f} ms, fixed "
         + (", ".join(f"partner {d.partner_id}: {d.counted:,} -> {d.actual:,}" for d in settled) or "nothing")
@@ -88,7 +88,7 @@ def main() -> int:
             Partner.objects.filter(pk=partner.pk).update(storage_used_bytes=partner.storage_used_bytes + 4096)
         with CaptureQueriesContext(connection) as queries:
             t0 = time.perf_counter()
-            fixed = services.reconcile_storage()
+            fixed = services.storage_reconcile()
             elapsed = (time.perf_counter() - t0) * 1000
         return elapsed, len(queries.captured_queries), len(fixed)
 

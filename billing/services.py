@@ -398,7 +398,7 @@ class Drift:
     actual: int
 
 
-def reconcile_storage() -> list[Drift]:
+def storage_reconcile() -> list[Drift]:
     """Put every partner's usage counter right against the stored sizes; returns what it fixed.
 
     One aggregate query per usage source over all partners finds the drift; a drifting partner is
@@ -435,7 +435,7 @@ def reconcile_storage() -> list[Drift]:
 
 
 @transaction.atomic
-def snapshot_usage(*, day: dt.date | None = None) -> int:
+def usage_snapshot(*, day: dt.date | None = None) -> int:
     """Record each partner's usage, in all and per customer, for `day` (today). Running it again
     the same day replaces that day's rows. Returns the number of rows written."""
     day = day or timezone.localdate()

@@ -19,13 +19,13 @@ logger = logging.getLogger(__name__)
 @shared_task(acks_late=True)
 def reconcile_storage() -> int:
     """Nightly: fix any drift between the usage counters and the stored sizes."""
-    return len(services.reconcile_storage())
+    return len(services.storage_reconcile())
 
 
 @shared_task(acks_late=True)
 def snapshot_usage() -> int:
     """Daily: the day's usage per partner and per customer (a second run replaces the first)."""
-    return services.snapshot_usage()
+    return services.usage_snapshot()
 
 
 @shared_task(acks_late=True)

@@ -257,7 +257,7 @@ def reminder_due(docrequest: DocumentRequest, *, today: dt.date) -> bool:
     return last_day is None or last_day <= due or today - last_day >= OVERDUE_EVERY
 
 
-def remind_due(*, now: dt.datetime | None = None) -> int:
+def docrequests_remind_due(*, now: dt.datetime | None = None) -> int:
     """Remind the asked users of every open request whose reminder is due. Each request is claimed
     by a conditional UPDATE of `last_reminded`, so a second run (or a second worker) sends nothing."""
     now = now or timezone.now()

@@ -7,4 +7,4 @@ from docrequests import services
 
 @shared_task(acks_late=True)
 def remind_docrequests() -> int:
-    return services.remind_due()
+    return services.docrequests_remind_due()

@@ -883,7 +883,7 @@ def _collaboration_id(document: Document) -> int:
     return int(Folder.objects.filter(pk=document.folder_id).values_list("collaboration_id", flat=True)[0])
 
 
-def record_download(*, version: DocumentVersion, actor: User, as_zip: bool = False) -> None:
+def download_record(*, version: DocumentVersion, actor: User, as_zip: bool = False) -> None:
     audit_record(
         actor=actor,
         action="document.download",

@@ -154,14 +154,14 @@ def enqueue_emails(notification_ids: Sequence[int], *, countdown: int = 0) -> No
 # --- The inbox --------------------------------------------------------------------------------
 
 
-def mark_read(*, user: User, notification_ids: Iterable[int]) -> int:
+def notifications_mark_read(*, user: User, notification_ids: Iterable[int]) -> int:
     """Mark the user's own notifications read; another person's ids change nothing."""
     return Notification.objects.filter(
         recipient=user, pk__in=list(notification_ids), read_at__isnull=True
     ).update(read_at=timezone.now())
 
 
-def mark_all_read(*, user: User) -> int:
+def notifications_mark_all_read(*, user: User) -> int:
     return Notification.objects.filter(recipient=user, in_app=True, read_at__isnull=True).update(
         read_at=timezone.now()
     )

@@ -86,7 +86,7 @@ def open_notification(request: AuthedRequest, notification_id: int) -> HttpRespo
     """Mark the notification read and go where it leads. The target page checks access itself:
     the notification holds only a path."""
     notification = access.notification_for_recipient(request, notification_id)
-    services.mark_read(user=request.user, notification_ids=[notification.pk])
+    services.notifications_mark_read(user=request.user, notification_ids=[notification.pk])
     return redirect(_local_path(notification.url) or reverse("notifications:inbox"))
 
 
@@ -94,14 +94,14 @@ def open_notification(request: AuthedRequest, notification_id: int) -> HttpRespo
 @require_POST
 def mark_read(request: AuthedRequest, notification_id: int) -> HttpResponse:
     notification = access.notification_for_recipient(request, notification_id)
-    services.mark_read(user=request.user, notification_ids=[notification.pk])
+    services.notifications_mark_read(user=request.user, notification_ids=[notification.pk])
     return redirect(_inbox_url(request.POST.get("page")))
 
 
 @login_required
 @require_POST
 def mark_all_read(request: AuthedRequest) -> HttpResponse:
-    services.mark_all_read(user=request.user)
+    services.notifications_mark_all_read(user=request.user)
     messages.success(request, _("All notifications are marked as read."))
     return redirect(_inbox_url(request.POST.get("page")))
 

@@ -150,7 +150,7 @@ def sealed_download(request: AuthedRequest, collaboration_id: int, request_id: i
     version: DocumentVersion | None = signing.sealed_version
     if version is None or version.deleted_at is not None:
         raise Http404
-    documents.record_download(version=version, actor=request.user)
+    documents.download_record(version=version, actor=request.user)
     return file_response(
         key=version.storage_key, filename=version.document.name, content_type="application/pdf"
     )

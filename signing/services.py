@@ -817,7 +817,7 @@ def _record_act(*, party: Party, action: str, ip: str | None, user_agent: str, r
         if _finish(signing, Status.COMPLETED):
             from signing import tasks
 
-            # The firm hears of it when the sealed PDF is stored (record_sealed): never before.
+            # The firm hears of it when the sealed PDF is stored (signing_record_sealed): never before.
             enqueue_on_commit(tasks.seal_signing, signing.pk)
     else:
         _start_turn(signing)
@@ -1202,7 +1202,7 @@ def party_remove(*, party: Party, actor: User) -> None:
 def signing_extend_deadline(*, signing: SigningRequest, actor: User, deadline: datetime) -> SigningRequest:
     """Move the deadline later: after now and the current one, at most a year (366 days, as when
     sending) after the request was sent. A request whose deadline passed but that has not yet
-    been expired (expire_due runs every few minutes) may be given more time too."""
+    been expired (signings_expire_due runs every few minutes) may be given more time too."""
     signing = _signing_for_fixing(signing.pk, actor)
     old = signing.deadline
     if deadline <= timezone.now():
@@ -1273,7 +1273,7 @@ def _describe_fix(event: Event) -> str | None:
     return None
 
 
-def expire_due(*, now: datetime | None = None) -> int:
+def signings_expire_due(*, now: datetime | None = None) -> int:
     """Pending requests past their deadline become expired (each once)."""
     now = now or timezone.now()
     count = 0
@@ -1289,7 +1289,7 @@ def expire_due(*, now: datetime | None = None) -> int:
     return count
 
 
-def remind_due(*, now: datetime | None = None) -> int:
+def signings_remind_due(*, now: datetime | None = None) -> int:
     """Email a reminder to the parties whose turn it is, every `reminder_days`, until the deadline.
     A request is claimed for its reminder with a conditional UPDATE of last_reminder_at."""
     from signing import tasks
@@ -1334,7 +1334,7 @@ def waiting_on(users: Iterable[User]) -> list[Party]:
     return [p for p in parties if current_order(p.request) == p.order]
 
 
-def record_sealed(*, signing: SigningRequest, version: DocumentVersion) -> None:
+def signing_record_sealed(*, signing: SigningRequest, version: DocumentVersion) -> None:
     """The sealed PDF is stored: keep it on the request, note it on the timeline and tell the sender
     (and the parties in the portal) that it is done. Called once, by the sealing task, in the
     transaction that stores the file's row."""
@@ -1345,7 +1345,7 @@ def record_sealed(*, signing: SigningRequest, version: DocumentVersion) -> None:
     _tell_firm(signing, Status.COMPLETED)
 
 
-def record_seal_failure(*, request_id: int, error: str) -> None:
+def signing_record_seal_failure(*, request_id: int, error: str) -> None:
     """The sealing task failed: the sender sees "sealing failed" until a retry succeeds."""
     SigningRequest.objects.filter(pk=request_id, sealed_at__isnull=True).update(
         seal_failed_at=timezone.now(), seal_error=error[:300]

@@ -97,12 +97,12 @@ def render_signing_pages(request_id: int) -> None:
 
 @shared_task(acks_late=True)
 def expire_signings() -> int:
-    return services.expire_due()
+    return services.signings_expire_due()
 
 
 @shared_task(acks_late=True)
 def remind_signings() -> int:
-    return services.remind_due()
+    return services.signings_remind_due()
 
 
 @shared_task(bind=True, acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=8)
@@ -138,11 +138,11 @@ def seal_signing(self: Task[Any, Any], request_id: int) -> None:
                 by_customer=False,
                 source=DocumentSource.SIGNED,
             )
-            services.record_sealed(signing=request, version=version)
+            services.signing_record_sealed(signing=request, version=version)
     except Exception as error:
         claims.release(rows, task_id, field="seal_claim", at="seal_claimed_at")
         # Shown to the sender as "sealing failed"; autoretry and then seal_unsealed try again.
-        services.record_seal_failure(request_id=request_id, error=f"{type(error).__name__}: {error}")
+        services.signing_record_seal_failure(request_id=request_id, error=f"{type(error).__name__}: {error}")
         raise
     publish(email_sealed, [(party.pk,) for party in request.parties.all()])
 

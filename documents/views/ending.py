@@ -54,7 +54,7 @@ def kept_download(request: AuthedRequest, collaboration_id: int, document_id: in
     version = document.current_version
     assert version is not None  # excluded above
     version.document = document
-    services.record_download(version=version, actor=request.user)
+    services.download_record(version=version, actor=request.user)
     return file_response(key=version.storage_key, filename=document.name, content_type=version.content_type)
 
 

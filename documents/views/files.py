@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from documents import access, locks, retention, selectors, services
 from documents.delivery import file_response
+from documents.links import folder_url
 from documents.models import Document, DocumentVersion, Folder, PreviewStatus
 from documents.names import clean_name
 from documents.storage import CHUNK
@@ -26,13 +27,6 @@ from documents.zipping import zip_response
 from portal import throttle
 from portal.context import AuthedRequest
 from portal.errors import ServiceError
-
-
-def folder_url(folder_id: int, collaboration_id: int, side: str) -> str:
-    from django.urls import reverse
-
-    name = "documents:partner_folder" if side == "partner" else "documents:customer_folder"
-    return reverse(name, args=[collaboration_id, folder_id])
 
 
 def url_maker(name: str) -> Callable[[int], str]:
@@ -106,7 +100,7 @@ def upload(request: AuthedRequest, folder_id: int) -> HttpResponse:
                 _stored_as(uploaded.name or "", version)
                 or _("%(name)s was uploaded.") % {"name": uploaded.name},
             )
-    return redirect(folder_url(folder.pk, folder.collaboration_id, rights.side))
+    return redirect(folder_url(folder, rights.side))
 
 
 def _stored_as(name: str, version: DocumentVersion) -> str:
@@ -125,11 +119,11 @@ def _stored_as(name: str, version: DocumentVersion) -> str:
 def bulk_download(request: AuthedRequest, folder: Folder, documents: list[Document]) -> HttpResponseBase:
     """The ticked documents of `folder` as one streamed zip, each download in the log."""
     for document in documents:
-        document.folder = folder  # record_download reads it: the row we hold, not a query each
+        document.folder = folder  # download_record reads it: the row we hold, not a query each
         version = document.current_version
         if version is not None:
             version.document = document
-            services.record_download(version=version, actor=request.user, as_zip=True)
+            services.download_record(version=version, actor=request.user, as_zip=True)
     return zip_response(documents=documents, filename=f"{folder.name}.zip")
 
 
@@ -141,7 +135,7 @@ def document_download(request: AuthedRequest, document_id: int) -> HttpResponseB
     if version is None:
         raise Http404
     version.document = document
-    services.record_download(version=version, actor=request.user)
+    services.download_record(version=version, actor=request.user)
     return file_response(
         key=version.storage_key,
         filename=document.name,
@@ -156,7 +150,7 @@ def version_download(request: AuthedRequest, version_id: int) -> HttpResponseBas
     version, _rights = access.version_for_user(request.user, version_id)
     if version.deleted_at is not None:
         return render(request, "documents/deleted.html", {"version": version}, status=410)
-    services.record_download(version=version, actor=request.user)
+    services.download_record(version=version, actor=request.user)
     return file_response(
         key=version.storage_key,
         filename=version.document.name,
@@ -192,7 +186,7 @@ def document_detail(request: AuthedRequest, document_id: int) -> HttpResponse:
             "versions": versions,
             "folder": document.folder,
             "collaboration": document.folder.collaboration,
-            "folder_url": folder_url(document.folder_id, document.folder.collaboration_id, rights.side),
+            "folder_url": folder_url(document.folder, rights.side),
             "hold": hold,
             "can_delete": rights.can_delete(document) and hold != locks.PENDING,
             "kept_until": retention.day_label(kept_until) if kept_until else "",
@@ -243,7 +237,7 @@ def document_delete(request: AuthedRequest, document_id: int) -> HttpResponse:
         messages.error(request, error.message)
         return redirect("documents:document_detail", document.pk)
     messages.success(request, _("%(name)s was deleted.") % {"name": document.name})
-    return redirect(folder_url(document.folder_id, document.folder.collaboration_id, rights.side))
+    return redirect(folder_url(document.folder, rights.side))
 
 
 @login_required

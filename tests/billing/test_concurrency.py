@@ -90,7 +90,7 @@ def test_50_parallel_uploads_leave_the_counter_equal_to_the_sum_of_sizes(world: 
     stored = DocumentVersion.objects.aggregate(s=Sum("size"))["s"]
     assert stored == sum(sizes)
     assert fresh(world.partner).storage_used_bytes == sum(sizes)
-    assert services.reconcile_storage() == []
+    assert services.storage_reconcile() == []
     assert len(stored_files(settings)) == 50
 
 

@@ -181,13 +181,13 @@ def test_uploads_and_deletes_keep_the_counter_equal_to_the_stored_sizes(world: W
     documents.documents_delete(documents=[b.document], actor=world.admin)
     documents.folder_delete(folder=sub, actor=world.admin)
     assert fresh(world.partner).storage_used_bytes == 3500
-    assert services.reconcile_storage() == []
+    assert services.storage_reconcile() == []
     assert trash.trash_purge_due(now=timezone.now() + dt.timedelta(days=31)) == 3
     assert fresh(world.partner).storage_used_bytes == 1500
     documents.folder_delete(folder=folder, actor=world.admin)
     assert trash.trash_empty(partner=world.partner, actor=world.admin) == 1
     assert fresh(world.partner).storage_used_bytes == 0
-    assert services.reconcile_storage() == []
+    assert services.storage_reconcile() == []
     # The month's peak remembers the highest level reached.
     assert StoragePeak.objects.get(partner=world.partner).peak_bytes == 3500
 
@@ -313,18 +313,18 @@ def test_reconcile_fixes_injected_drift_and_is_a_no_op_without_it(world: World) 
     folder = folder_of(world)
     upload(folder, world.admin, "a.pdf", 1000)
     upload(folder, world.admin, "b.pdf", 500)
-    assert services.reconcile_storage() == []
+    assert services.storage_reconcile() == []
     Partner.objects.filter(pk=world.partner.pk).update(storage_used_bytes=123)  # drift down
     Partner.objects.filter(pk=world.other_partner.pk).update(
         storage_used_bytes=999
     )  # drift up, nothing stored
-    fixed = services.reconcile_storage()
+    fixed = services.storage_reconcile()
     assert sorted((d.partner_id, d.counted, d.actual) for d in fixed) == sorted(
         [(world.partner.pk, 123, 1500), (world.other_partner.pk, 999, 0)]
     )
     assert fresh(world.partner).storage_used_bytes == 1500
     assert fresh(world.other_partner).storage_used_bytes == 0
-    assert services.reconcile_storage() == []
+    assert services.storage_reconcile() == []
 
 
 def test_reconcile_counts_with_one_aggregate_query_without_drift(
@@ -332,7 +332,7 @@ def test_reconcile_counts_with_one_aggregate_query_without_drift(
 ) -> None:
     upload(folder_of(world), world.admin, "a.pdf", 1000)
     with django_assert_max_num_queries(2):  # the sizes per partner, the counters
-        assert services.reconcile_storage() == []
+        assert services.storage_reconcile() == []
 
 
 def test_snapshot_per_partner_and_customer_replaces_the_same_day(world: World) -> None:
@@ -342,8 +342,8 @@ def test_snapshot_per_partner_and_customer_replaces_the_same_day(world: World) -
     )
     upload(other, world.admin, "b.pdf", 300)
     day = dt.date(2026, 11, 20)
-    services.snapshot_usage(day=day)
-    services.snapshot_usage(day=day)
+    services.usage_snapshot(day=day)
+    services.usage_snapshot(day=day)
     rows = {(s.partner_id, s.customer_id): s.bytes_used for s in UsageSnapshot.objects.filter(day=day)}
     assert rows == {
         (world.partner.pk, None): 1300,

@@ -35,7 +35,7 @@ from documents.usage import stored_bytes
 from notifications.events import describe
 from notifications.models import Event, Notification
 from partners.models import Partner
-from portal.demo_files import blank_pdf
+from tests.pdfs import blank_pdf
 from portal.errors import ServiceError
 from portal.models import AuditEvent, User
 from signing import services as signing
@@ -258,7 +258,7 @@ def test_deleting_now_purges_every_file_at_once(
     ).exists()
     assert not any(document_storage().exists(key) for key in keys)
     assert _customer_bytes(world) == 0
-    assert billing.reconcile_storage() == []
+    assert billing.storage_reconcile() == []
     assert not Document.objects.filter(
         folder__collaboration=world.collaboration, deleted_at__isnull=True
     ).exists()
@@ -393,7 +393,7 @@ def test_the_beat_purges_after_the_read_period_and_only_once(
         purge_ended_collaborations()
     assert not any(document_storage().exists(key) for key in keys)
     assert _customer_bytes(world) == 0
-    assert billing.reconcile_storage() == []
+    assert billing.storage_reconcile() == []
     assert ending.collaboration_purge(collaboration_id=world.collaboration.pk) == 0
     assert ending.ended_due_ids() == []
     world.collaboration.refresh_from_db()
@@ -411,7 +411,7 @@ def test_other_collaborations_are_left_alone(files: Files) -> None:
     _read_period_over(world)
     purge_ended_collaborations()
     assert DocumentVersion.objects.filter(document=other, purged_at__isnull=True).exists()
-    assert billing.reconcile_storage() == []
+    assert billing.storage_reconcile() == []
 
 
 # --- Retention: kept through the end, for the partner, until the day after ------------------
@@ -432,7 +432,7 @@ def test_a_retained_document_survives_the_end_and_the_beat(
     assert kept.count() == 2 and all(document_storage().exists(v.storage_key) for v in kept)
     assert DocumentVersion.objects.get(document=files.c).purged_at is not None  # not retained: gone
     assert _customer_bytes(world) == sum(v.size for v in kept)  # still counted
-    assert billing.reconcile_storage() == []
+    assert billing.storage_reconcile() == []
 
     page = login(world.admin).get(reverse("documents:ending_files_kept", args=[world.collaboration.pk]))
     assert page.status_code == 200
@@ -470,7 +470,7 @@ def test_a_retained_document_goes_the_day_after_its_retention(
     assert not any(document_storage().exists(key) for key in keys)
     # Nothing stranded: the customer counts nothing, and the counter agrees with the files.
     assert _customer_bytes(world) == 0
-    assert billing.reconcile_storage() == []
+    assert billing.storage_reconcile() == []
     assert ending.ended_due_ids() == []
 
 

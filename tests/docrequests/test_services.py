@@ -171,13 +171,13 @@ def _reminders() -> list[int]:
 
 def test_reminded_once_before_the_due_date_and_once_after(world: World, docrequest: DocumentRequest) -> None:
     due = docrequest.due_date
-    assert services.remind_due(now=_at(due - dt.timedelta(days=3))) == 0
-    assert services.remind_due(now=_at(due - dt.timedelta(days=2))) == 1
-    assert services.remind_due(now=_at(due - dt.timedelta(days=2))) == 0  # the same run again
-    assert services.remind_due(now=_at(due)) == 0
-    assert services.remind_due(now=_at(due + dt.timedelta(days=1))) == 1
-    assert services.remind_due(now=_at(due + dt.timedelta(days=2))) == 0
-    assert services.remind_due(now=_at(due + dt.timedelta(days=8))) == 1
+    assert services.docrequests_remind_due(now=_at(due - dt.timedelta(days=3))) == 0
+    assert services.docrequests_remind_due(now=_at(due - dt.timedelta(days=2))) == 1
+    assert services.docrequests_remind_due(now=_at(due - dt.timedelta(days=2))) == 0  # the same run again
+    assert services.docrequests_remind_due(now=_at(due)) == 0
+    assert services.docrequests_remind_due(now=_at(due + dt.timedelta(days=1))) == 1
+    assert services.docrequests_remind_due(now=_at(due + dt.timedelta(days=2))) == 0
+    assert services.docrequests_remind_due(now=_at(due + dt.timedelta(days=8))) == 1
     assert _reminders() == [world.customer_user.pk] * 3
     overdue = Notification.objects.filter(event=Event.DOCREQUEST_REMINDER).order_by("pk").last()
     assert overdue is not None and overdue.params["overdue"] is True
@@ -187,12 +187,12 @@ def test_a_stale_claim_sends_nothing(world: World, docrequest: DocumentRequest) 
     """Two workers read the same row: the second's conditional UPDATE finds last_reminded changed."""
     now = _at(docrequest.due_date - dt.timedelta(days=1))
     stale = DocumentRequest.objects.get(pk=docrequest.pk)
-    assert services.remind_due(now=now) == 1
+    assert services.docrequests_remind_due(now=now) == 1
     claimed = DocumentRequest.objects.filter(pk=stale.pk, last_reminded=stale.last_reminded).update(
         last_reminded=now
     )
     assert claimed == 0
-    assert services.remind_due(now=now) == 0
+    assert services.docrequests_remind_due(now=now) == 0
 
 
 def test_done_and_cancelled_requests_are_not_reminded(
@@ -201,7 +201,7 @@ def test_done_and_cancelled_requests_are_not_reminded(
     other = make_request(world, folder, title="Annat")
     services.docrequest_complete(docrequest=docrequest, actor=world.customer_user)
     services.docrequest_cancel(docrequest=other, actor=world.admin)
-    assert services.remind_due(now=_at(docrequest.due_date + dt.timedelta(days=1))) == 0
+    assert services.docrequests_remind_due(now=_at(docrequest.due_date + dt.timedelta(days=1))) == 0
 
 
 @pytest.mark.parametrize("how", ["off", "muted"])
@@ -212,13 +212,13 @@ def test_reminders_respect_the_persons_settings(world: World, docrequest: Docume
         )
     else:
         Mute.objects.create(user=world.customer_user, collaboration=world.collaboration)
-    services.remind_due(now=_at(docrequest.due_date))
+    services.docrequests_remind_due(now=_at(docrequest.due_date))
     assert _reminders() == []
 
 
 def test_a_user_who_left_the_customer_is_not_reminded(world: World, docrequest: DocumentRequest) -> None:
     world.customer_user.customer_memberships.all().delete()
-    services.remind_due(now=_at(docrequest.due_date))
+    services.docrequests_remind_due(now=_at(docrequest.due_date))
     assert _reminders() == []
 
 

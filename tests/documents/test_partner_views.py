@@ -580,7 +580,7 @@ def test_root_and_log_queries_are_bounded(world: Any, tree: dict[str, Any], logi
     log = reverse("documents:partner_audit", args=[world.collaboration.pk])
     few = _count_queries(client, log)
     for _i in range(30):
-        services.record_download(version=tree["document"].current_version, actor=world.staff)
+        services.download_record(version=tree["document"].current_version, actor=world.staff)
     assert _count_queries(client, log) == few <= 10
 
 
@@ -721,7 +721,7 @@ def test_bulk_move_name_clash_is_422_and_moves_nothing(world: Any, tree: dict[st
 def test_audit_log_lists_and_filters(world: Any, tree: dict[str, Any], login: Any) -> None:
     services.folder_rename(folder=tree["q1"], actor=world.staff, name="Kvartal 1")
     _upload(tree["avtal"], world.customer_user, "kund.pdf")
-    services.record_download(version=tree["document"].current_version, actor=world.customer_user)
+    services.download_record(version=tree["document"].current_version, actor=world.customer_user)
     AuditEvent.objects.filter(actor=world.customer_user).update(ip="192.0.2.7")
     # Events of other customers, the partner's other customer included, never show.
     services.folder_create(collaboration=world.other_collaboration, actor=world.admin, name="Hemlig A")
@@ -760,7 +760,7 @@ def test_audit_log_bad_filter_is_422(world: Any, tree: dict[str, Any], login: An
 def test_audit_log_pages_keep_the_filter(world: Any, tree: dict[str, Any], login: Any, settings: Any) -> None:
     settings.PAGE_SIZE = 2
     for _ in range(3):
-        services.record_download(version=tree["document"].current_version, actor=world.staff)
+        services.download_record(version=tree["document"].current_version, actor=world.staff)
     url = reverse("documents:partner_audit", args=[world.collaboration.pk])
     html = login(world.admin).get(url, {"action": "document.download"}).content.decode()
     assert "?action=document.download&amp;page=2" in html

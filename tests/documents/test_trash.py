@@ -71,7 +71,7 @@ def assert_reconciled(world: World) -> None:
         int(size) for partner, _c, size in stored_bytes(world.partner.pk) if partner == world.partner.pk
     )
     assert counted(world) == summed
-    assert billing.reconcile_storage() == []
+    assert billing.storage_reconcile() == []
 
 
 def stored(version: DocumentVersion) -> bool:

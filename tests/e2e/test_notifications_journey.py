@@ -91,7 +91,7 @@ def _seed() -> tuple[PartnerMembership, User, Folder]:
         audience=Audience.SELECTED,
         selected_user_ids=[user.pk],
     )
-    notifications.mark_all_read(user=user)
+    notifications.notifications_mark_all_read(user=user)
     return membership, user, folder
 
 

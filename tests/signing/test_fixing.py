@@ -559,7 +559,7 @@ def test_a_request_past_its_deadline_but_not_yet_expired_can_be_given_more_time(
     services.signing_extend_deadline(
         signing=request, actor=funded.staff, deadline=timezone.now() + dt.timedelta(days=3)
     )
-    assert services.expire_due() == 0
+    assert services.signings_expire_due() == 0
     assert SigningRequest.objects.get(pk=request.pk).status == Status.PENDING
 
 

@@ -179,7 +179,7 @@ def test_a_link_is_gone_once_the_signing_stopped(
         services.party_start_method(party=a)
         services.party_act(party=a, action="decline", answer=code_for("a@example.com"), reason="Nej")
     else:
-        services.expire_due(now=timezone.now() + dt.timedelta(days=8))
+        services.signings_expire_due(now=timezone.now() + dt.timedelta(days=8))
     response = client.get(reverse("signing:sign", args=[token]))
     assert response.status_code == 410
     # The page says why, in the request's language (Swedish here).

@@ -18,7 +18,7 @@ from documents import services as documents
 from documents.models import Document, Folder
 from documents.storage import document_storage as documents_storage
 from partners.models import Partner
-from portal.demo_files import blank_pdf
+from tests.pdfs import blank_pdf
 from portal.errors import ServiceError
 from signing import services
 from signing.models import Event, Party, Role, SigningRequest, Status
@@ -351,11 +351,11 @@ def test_expiry_and_reminders_happen_once(
     mail.outbox.clear()
     later = timezone.now() + dt.timedelta(days=2, minutes=1)
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.remind_due(now=later) == 1
-        assert services.remind_due(now=later) == 0
+        assert services.signings_remind_due(now=later) == 1
+        assert services.signings_remind_due(now=later) == 0
     assert [m.subject for m in mail.outbox] == ["Reminder: Avtal.pdf is waiting for your signature"]
-    assert services.expire_due(now=timezone.now() + IN_A_WEEK) == 1
-    assert services.expire_due(now=timezone.now() + IN_A_WEEK) == 0
+    assert services.signings_expire_due(now=timezone.now() + IN_A_WEEK) == 1
+    assert services.signings_expire_due(now=timezone.now() + IN_A_WEEK) == 0
     assert SigningRequest.objects.get(pk=request.pk).status == Status.EXPIRED
 
 
