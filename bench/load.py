@@ -130,8 +130,8 @@ def seed(*, customers: int, partner_logins: int, tmp: Path) -> dict[str, Any]:
     from notifications.models import Notification
     from partners.models import PartnerMembership
     from partners.services import partner_create, staff_invite
-    from portal.demo_files import blank_pdf
     from portal.models import User
+    from tests.pdfs import blank_pdf
 
     admin = User.objects.create_user(email="load-admin@load.example", name="Lasse Admin")
     partner = partner_create(name="Load Byrå AB", org_number=orgnr(0), admin=admin)

@@ -106,7 +106,7 @@ def main() -> int:
 
     setup_test_environment()  # the test client records templates' contexts (for page counts)
 
-    from documents.management.commands import bench_seed
+    from demo.management.commands import bench_seed
 
     sizes = [
         "--customers",

@@ -48,8 +48,8 @@ def parse_args() -> argparse.Namespace:
 def seal_timing(runs: int) -> list[float]:
     from django.utils import timezone
 
-    from portal.demo_files import blank_pdf
     from signing import devkeys, sealing
+    from tests.pdfs import blank_pdf
 
     devkeys.ensure_dev_sealing_key()
     key = devkeys.load_sealing_key()
@@ -92,11 +92,11 @@ def main() -> int:
     from documents import services as documents
     from partners.models import Partner
     from partners.services import partner_create
-    from portal.demo_files import blank_pdf
     from portal.models import User
     from signing import services
     from signing.methods import method_for
     from signing.models import Party, SigningRequest
+    from tests.pdfs import blank_pdf
 
     seals = seal_timing(args.seal_runs)
     print(

@@ -57,6 +57,10 @@ INSTALLED_APPS = [
     "notifications",
     "docrequests",
 ]
+# Demo and benchmark data (demo/: seed_demo, bench_seed): development only, unless asked for.
+DEMO = DEBUG or envbool("DEMO", default=False)
+if DEMO:
+    INSTALLED_APPS.append("demo")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

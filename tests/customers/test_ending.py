@@ -35,7 +35,6 @@ from documents.usage import stored_bytes
 from notifications.events import describe
 from notifications.models import Event, Notification
 from partners.models import Partner
-from tests.pdfs import blank_pdf
 from portal.errors import ServiceError
 from portal.models import AuditEvent, User
 from signing import services as signing
@@ -43,6 +42,7 @@ from signing.models import SigningRequest
 from signing.models import Status as SigningStatus
 from signing.services import PartyInput
 from tests.conftest import World
+from tests.pdfs import blank_pdf
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from PIL import Image
 from documents import rendering, services
 from documents.models import Folder
 from portal import pdfium
-from portal.demo_files import blank_pdf
+from tests.pdfs import blank_pdf
 
 pytestmark = pytest.mark.django_db
 

@@ -17,12 +17,12 @@ from django.utils import translation
 from documents import scanning, services
 from documents.models import CustomerAccess, Document, DocumentSource, DocumentVersion, Folder
 from partners.models import Partner
-from portal.demo_files import blank_pdf
 from portal.errors import ServiceError
 from portal.models import AuditEvent, User
 from tests.clamd_server import EICAR, SIGNATURE, Clamd, running_clamd
 from tests.conftest import World
 from tests.documents.test_files_views import PDF, messages_of, raw_upload, stored_files, upload_url
+from tests.pdfs import blank_pdf
 
 pytestmark = pytest.mark.django_db
 

@@ -26,8 +26,8 @@ def setup() -> dict[str, Any]:
     from documents import services as documents
     from documents.models import CustomerAccess
     from partners.models import PartnerRole
-    from portal.demo_files import blank_pdf
     from tests.factories import PASSWORD, CollaborationFactory, PartnerMembershipFactory
+    from tests.pdfs import blank_pdf
 
     admin = PartnerMembershipFactory.create(role=PartnerRole.ADMIN, user__language="en").user
     partner = admin.partner_memberships.get().partner

@@ -32,7 +32,6 @@ from documents import services as documents
 from documents import trash
 from documents.models import CustomerAccess, DocumentVersion
 from partners.models import PartnerRole
-from portal.demo_files import blank_pdf
 from signing import devkeys
 from signing import services as signing
 from signing.methods import method_for
@@ -43,6 +42,7 @@ from tests.documents.conftest import SeaweedFS, s3_storage, seaweedfs  # noqa: F
 from tests.documents.conftest import _empty_bucket as empty_bucket
 from tests.factories import CollaborationFactory, PartnerMembershipFactory
 from tests.integration import harness
+from tests.pdfs import blank_pdf
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

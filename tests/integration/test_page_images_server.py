@@ -25,9 +25,9 @@ from django.utils import timezone
 from PIL import Image
 
 from billing import services as billing
+from demo.files import PdfSpec, Section, render_pdf
 from documents import services as documents
 from documents.models import CustomerAccess
-from portal.demo_files import PdfSpec, Section, render_pdf
 from signing import services
 from signing.models import Party
 from tests.conftest import World

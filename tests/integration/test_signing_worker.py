@@ -13,13 +13,13 @@ from billing import services as billing
 from documents import services as documents
 from documents.models import CustomerAccess, Document
 from partners.models import PartnerRole
-from portal.demo_files import blank_pdf
 from signing import devkeys, services
 from signing.methods import method_for
 from signing.models import Party, SigningRequest, Status
 from tests.factories import CollaborationFactory, PartnerMembershipFactory
 from tests.integration import harness
 from tests.integration.conftest import VISIBILITY, StartWorker
+from tests.pdfs import blank_pdf
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings
 
 from portal import pdfium
-from portal.demo_files import blank_pdf
+from tests.pdfs import blank_pdf
 
 
 def _imports_pypdfium2(path: Path) -> bool:

@@ -19,13 +19,13 @@ from documents import locks
 from documents import services as documents
 from documents.models import CustomerAccess, Document
 from partners.models import Partner
-from portal.demo_files import blank_pdf
 from portal.errors import ServiceError
 from signing import services
 from signing.methods import method_for
 from signing.models import Party, SigningRequest
 from tests.conftest import World
 from tests.parallel import run_in_parallel
+from tests.pdfs import blank_pdf
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

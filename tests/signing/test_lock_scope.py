@@ -15,10 +15,10 @@ from django.utils import timezone
 
 from documents import services as documents
 from documents.models import Folder
-from portal.demo_files import blank_pdf
 from signing import services
 from signing.models import Party, SigningRequest
 from tests.conftest import World
+from tests.pdfs import blank_pdf
 
 pytestmark = pytest.mark.django_db
 

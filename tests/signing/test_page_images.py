@@ -21,10 +21,10 @@ from documents import services as documents
 from documents.models import CustomerAccess
 from documents.storage import document_storage
 from portal import pdfium
-from portal.demo_files import blank_pdf
 from signing import services, tasks
 from signing.models import Party
 from tests.conftest import World
+from tests.pdfs import blank_pdf
 
 pytestmark = pytest.mark.django_db
 

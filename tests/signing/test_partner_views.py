@@ -23,7 +23,6 @@ from customers.services import WORK_WITH_CUSTOMER
 from documents import services as documents
 from documents.models import CustomerAccess, Document, Folder
 from partners.models import Partner
-from portal.demo_files import blank_pdf
 from portal.models import User
 from signing import services
 from signing.models import Event, Party, Role, SigningRequest, Status
@@ -35,6 +34,7 @@ from tests.factories import (
     PartnerFactory,
     PartnerMembershipFactory,
 )
+from tests.pdfs import blank_pdf
 
 pytestmark = pytest.mark.django_db
 

@@ -18,12 +18,12 @@ from documents import services as documents
 from documents.models import Document, Folder
 from documents.storage import document_storage as documents_storage
 from partners.models import Partner
-from tests.pdfs import blank_pdf
 from portal.errors import ServiceError
 from signing import services
 from signing.models import Event, Party, Role, SigningRequest, Status
 from signing.services import PartyInput
 from tests.conftest import World
+from tests.pdfs import blank_pdf
 
 IN_A_WEEK = dt.timedelta(days=7)
 

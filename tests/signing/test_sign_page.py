@@ -13,10 +13,10 @@ from PIL import Image
 from billing import services as billing
 from documents import services as documents
 from documents.models import CustomerAccess
-from portal.demo_files import blank_pdf
 from signing import services
 from signing.models import Party
 from tests.conftest import World
+from tests.pdfs import blank_pdf
 
 
 def _request(world: World, pages: int) -> Party:

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
+from demo.management.commands.seed_demo import DEMO_PERSONNUMMER, Command
 from portal.bankid.simulator import IDENTITIES_BY_NUMBER
-from portal.management.commands.seed_demo import DEMO_PERSONNUMMER, Command
 from signing.models import Method, Party
 from tests.factories import UserFactory
 

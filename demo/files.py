@@ -604,15 +604,3 @@ def demo_chart_for(kind: str, *, company: str, year: int = 2025) -> tuple[str, b
     else:
         raise ValueError(f"unknown chart kind {kind!r}")
     return title, demo_chart(title, labels, values, unit=unit)
-
-
-def blank_pdf(pages: int = 1, *, size: tuple[float, float] = (PAGE_WIDTH, PAGE_HEIGHT)) -> bytes:
-    """A valid PDF of `pages` empty pages, A4 unless `size` says otherwise (benchmarks and tests)."""
-    from pypdf import PdfWriter
-
-    writer = PdfWriter()
-    for _ in range(pages):
-        writer.add_blank_page(width=size[0], height=size[1])
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()

@@ -5,7 +5,7 @@ It is the composition root of the demo, so it may use every app's services.
 
 Documents: every customer gets four folders, one of each access kind (internal, read for all
 users, read and upload for a selected user, read for the primary contact who manages access),
-each with real multi-page PDFs and a PNG chart from portal.demo_files, uploaded through the
+each with real multi-page PDFs and a PNG chart from demo.files, uploaded through the
 documents services as the partner's administrator. Previews are rendered at once, in process.
 
 Billing: every partner has its welcome grant; Demo Byrå AB also has a signature ledger over the
@@ -41,11 +41,11 @@ from customers.models import (
     CustomerMembership,
 )
 from customers.services import WORK_WITH_CUSTOMER
+from demo import files as demo_files
 from documents import services as documents_services
 from documents import tasks as documents_tasks
 from documents.models import Audience, CustomerAccess, Document, DocumentVersion, Folder
 from partners.models import Partner, PartnerMembership, PartnerRole, Plan
-from portal import demo_files
 from portal.models import AuditEvent, User
 from portal.units import format_sek
 from signing import devkeys
@@ -138,7 +138,7 @@ USAGE_DAYS = 35
 # Each customer's folders, one of each access kind, with the files in them:
 # (folder, customer access, audience, who is selected, primary contact manages, [(file, kind)]).
 # "selected" is "other" (the customer's non-primary user, else the primary contact) or "primary".
-# A file kind ending in ".png" is a chart (portal.demo_files.demo_chart_for), any other a PDF.
+# A file kind ending in ".png" is a chart (demo.files.demo_chart_for), any other a PDF.
 FOLDERS: list[tuple[str, str, str, str, bool, list[tuple[str, str]]]] = [
     (
         "Internt",
@@ -228,11 +228,11 @@ class Command(BaseCommand):
             self._documents(collaboration)
         # Uploads count their bytes as they go; this puts right any drift (none, normally), so the
         # usage curve below ends at what is really stored.
-        billing_services.reconcile_storage()
+        billing_services.storage_reconcile()
         self._billing()
         if self._signings():
             # The sealed PDF is stored now: today's usage snapshot says so too.
-            billing_services.snapshot_usage()
+            billing_services.usage_snapshot()
         self.stdout.write(
             "  totals: "
             f"{Folder.objects.count()} folders, {Document.objects.count()} documents, "

@@ -1,5 +1,5 @@
 """seed_demo makes users with a published password: production (DEBUG off) gets it only when
-forced. (What it makes is tested in tests/billing/test_seed_demo.py, with --force.)"""
+forced. (What it makes is tested in tests/demo/test_seed_demo_billing.py, with --force.)"""
 
 from __future__ import annotations
 
