@@ -19,7 +19,6 @@ from customers.models import (
 )
 from customers.selectors import OPEN_STATUSES, collaborations_for_partner_user
 from documents.access import (
-    FolderRights,
     customer_membership,
     visible_root_ids,
     visible_root_ids_at_customer,
@@ -82,11 +81,6 @@ def folder_tree(folders: QuerySet[Folder] | list[Folder]) -> list[FolderNode]:
         node.children.sort(key=lambda n: n.folder.name.lower())
     roots.sort(key=lambda n: n.folder.name.lower())
     return roots
-
-
-def subfolders(*, user: User, folder: Folder, rights: FolderRights) -> QuerySet[Folder]:
-    # Subfolders inherit the folder's access, so whoever sees the folder sees these.
-    return Folder.objects.filter(parent=folder).order_by("name")
 
 
 def documents_in(*, user: User, folder: Folder, sort: str = "name") -> QuerySet[Document]:

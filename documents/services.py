@@ -13,7 +13,6 @@ from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max, OuterRef, QuerySet, Subquery, Sum
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -23,6 +22,7 @@ from customers.access import may_work_with
 from customers.models import Collaboration, CustomerMembership
 from customers.services import customer_all_users_group
 from documents import locks, retention, scanning, selectors, storage
+from documents.links import folder_url
 from documents.models import (
     Audience,
     CustomerAccess,
@@ -42,7 +42,7 @@ from notifications.services import notify
 from portal.audit import audit_record
 from portal.errors import ServiceError
 from portal.models import User
-from portal.queue import enqueue_on_commit
+from portal.outbox import outbox_add
 
 logger = logging.getLogger(__name__)
 MAX_DEPTH = 8
@@ -378,14 +378,9 @@ def _apply_access(
         recipients=granted,
         actor=actor,
         collaboration=folder.collaboration,
-        url=_customer_folder_url(folder),
+        url=folder_url(folder, "customer"),
         params={"folder": folder.name, "partner": folder.collaboration.partner.name},
     )
-
-
-def _customer_folder_url(folder: Folder) -> str:
-    """The folder's page for a customer user; a partner user who opens it is sent to the partner's."""
-    return reverse("documents:customer_folder", args=[folder.collaboration_id, folder.pk])
 
 
 def _notify_documents(*, event: str, folder: Folder, actor: User, names: Sequence[str]) -> None:
@@ -396,7 +391,7 @@ def _notify_documents(*, event: str, folder: Folder, actor: User, names: Sequenc
         recipients=selectors.folder_audience(folder),
         actor=actor,
         collaboration=folder.collaboration,
-        url=_customer_folder_url(folder),
+        url=folder_url(folder, "customer"),
         params={"folder": folder.name},
         names=names,
         group_key=f"folder:{folder.pk}",
@@ -602,9 +597,7 @@ def _count_version(
         content_type=version.content_type,
         **detail,
     )
-    from documents import tasks
-
-    enqueue_on_commit(tasks.render_preview, version.pk)
+    outbox_add("documents.tasks.render_preview", version.pk)
 
 
 def version_add_copy(*, document: Document, actor: User, data: bytes, reason: str) -> DocumentVersion:

@@ -98,7 +98,6 @@ def signing_list(request: AuthedRequest, collaboration_id: int) -> HttpResponse:
             "filters": status_filters(drafts=False),
             "status": status,
             "tab": "signings",
-            "nav": "collaborations",
         },
     )
 
@@ -137,7 +136,6 @@ def signing_detail(request: AuthedRequest, collaboration_id: int, request_id: in
             "parties": [(p, *_party_line(p, signing, turn, request.user)) for p in parties],
             "timeline": [(e, services.describe_event(e)) for e in events],
             "tab": "signings",
-            "nav": "collaborations",
         },
     )
 

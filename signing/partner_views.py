@@ -30,6 +30,7 @@ from billing.services import BalanceEmpty
 from customers.models import Collaboration
 from documents import access as documents_access
 from documents import services as documents_services
+from documents.links import folder_url
 from documents.models import Document
 from partners.models import Partner
 from portal.context import AuthedRequest
@@ -50,11 +51,6 @@ from signing.forms import (
 from signing.methods import bankid_configured, default_method
 from signing.models import AttentionKind, Event, Party, Role, SigningRequest, Status
 
-
-def _folder_url(document: Document) -> str:
-    return reverse("documents:partner_folder", args=[document.folder.collaboration_id, document.folder_id])
-
-
 # --- Start: the bulk bar's "Send for e-signing", or a document -----------------------------------
 
 
@@ -70,9 +66,8 @@ def _start(request: AuthedRequest, collaboration: Collaboration, document: Docum
                 "collaboration": collaboration,
                 "document": document,
                 "reason": refusal,
-                "folder_url": _folder_url(document),
+                "folder_url": folder_url(document.folder, "partner"),
                 "tab": "signings",
-                "nav": "customers",
             },
             status=422,
         )
@@ -80,7 +75,7 @@ def _start(request: AuthedRequest, collaboration: Collaboration, document: Docum
         draft = services.draft_create(collaboration=collaboration, actor=request.user, document=document)
     except ServiceError as error:
         messages.error(request, error.message)
-        return redirect(_folder_url(document))
+        return redirect(folder_url(document.folder, "partner"))
     return redirect("signing:partner_draft_parties", collaboration.pk, draft.pk)
 
 
@@ -89,9 +84,7 @@ def _start(request: AuthedRequest, collaboration: Collaboration, document: Docum
 def signing_start(request: AuthedRequest, collaboration_id: int, folder_id: int) -> HttpResponse:
     """The folder's file list posts its ticked documents here (the button's formaction): exactly one
     becomes a draft, or is refused with the reason it cannot be signed; anything else goes back."""
-    folder = documents_access.folder_for_partner(
-        request.user, folder_id, collaboration_id=collaboration_id, orgs=request.org
-    )
+    folder = documents_access.folder_for_partner(request, folder_id, collaboration_id=collaboration_id)
     ticked = {v for v in request.POST.getlist("documents") if v.isdigit() and len(v) < 19}
     if len(ticked) == 1:
         document = (
@@ -102,8 +95,7 @@ def signing_start(request: AuthedRequest, collaboration_id: int, folder_id: int)
         if document is not None:
             return _start(request, folder.collaboration, document)
     messages.error(request, _("Tick exactly one document to send for e-signing."))
-    url = reverse("documents:partner_folder", args=[folder.collaboration_id, folder.pk])
-    return redirect(f"{url}#files")
+    return redirect(f"{folder_url(folder, 'partner')}#files")
 
 
 @login_required
@@ -177,12 +169,11 @@ def _draft_page(
         "signing": signing,
         "document": document,
         "document_gone": not live,
-        "folder_url": _folder_url(document)
+        "folder_url": folder_url(document.folder, "partner")
         if live and document is not None
         else reverse("signing:partner_list", args=[signing.collaboration_id]),
         "bankid": bankid_configured(),
         "tab": "signings",
-        "nav": "customers",
         **extra,
     }
     return render(request, template, context, status=status)
@@ -455,7 +446,6 @@ def signing_list(request: AuthedRequest, collaboration_id: int) -> HttpResponse:
             "collaboration": collaboration,
             "page": page,
             "tab": "signings",
-            "nav": "customers",
             "status": status,
             "filters": status_filters(drafts=True),
         },
@@ -545,7 +535,6 @@ def _detail_page(
             # The sender (or an account administrator) may give a party who has not answered a new
             # link: the same right as cancelling.
             "tab": "signings",
-            "nav": "customers",
         },
         status=422 if fixes else 200,
     )

@@ -287,8 +287,8 @@ def waiting_on_user_exists(*, user: User, now: dt.datetime | None = None) -> Exi
 def parties_waiting_on(
     *, user: User, collaboration_ids: list[int] | None = None, now: dt.datetime | None = None
 ) -> QuerySet[Party]:
-    """As signing.services.waiting_on([user]) (optionally within some collaborations), in one
-    query: the earliest deadline first."""
+    """The user's parties whose turn it is, in pending requests before their deadline (optionally
+    within some collaborations), in one query: the earliest deadline first."""
     parties = _waiting_on(user, now)
     if collaboration_ids is not None:
         parties = parties.filter(request__collaboration_id__in=collaboration_ids)

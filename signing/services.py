@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -38,6 +38,7 @@ from billing import services as billing
 from customers.access import may_work_with
 from customers.models import Collaboration, CustomerMembership
 from documents import selectors
+from documents.links import folder_url
 from documents.locks import lock_documents
 from documents.models import Document, DocumentVersion
 from notifications.models import Event as NotificationEvent
@@ -46,6 +47,7 @@ from partners.models import PartnerRole
 from portal.emails import send_templated_email_to
 from portal.errors import ServiceError
 from portal.models import User
+from portal.outbox import outbox_add
 from portal.queue import enqueue_on_commit
 from portal.validators import normalize_personnummer
 from signing import pdfcheck, prepare
@@ -455,10 +457,8 @@ def draft_send(*, draft: SigningRequest, actor: User, version_id: int | None = N
     prepare.prepare_sent_files(signing=signing, actor=actor)
     _event(signing, "sent", actor=actor, parties=len(ready.cleaned), attachments=len(ready.picked))
     _start_turn(signing)
-    from signing import tasks
-
     # The signer's first look would otherwise wait for PDFium, one render at a time per process.
-    enqueue_on_commit(tasks.render_signing_pages, signing.pk)
+    outbox_add("signing.tasks.render_signing_pages", signing.pk)
     return signing
 
 
@@ -553,15 +553,13 @@ def _start_turn(signing: SigningRequest) -> None:
     order = current_order(signing)
     if order is None:
         return
-    from signing import tasks
-
     due = Party.objects.filter(
         request=signing, order=order, role__in=[Role.SIGNER, Role.APPROVER], notified_at__isnull=True
     )
     for party in due:
         if Party.objects.filter(pk=party.pk, notified_at__isnull=True).update(notified_at=timezone.now()):
             _event(signing, "notified", party=party)
-            enqueue_on_commit(tasks.email_party, party.pk, "request")
+            outbox_add("signing.tasks.email_party", party.pk, "request")
             _tell_party(party, NotificationEvent.SIGNING_REQUESTED)
 
 
@@ -591,9 +589,7 @@ def _tell_firm(signing: SigningRequest, status: str, party: Party | None = None)
     )
     params = {"document": signing.title, "party": party.name if party is not None else ""}
     if signing.document is not None:
-        url = reverse(
-            "documents:customer_folder", args=[signing.collaboration_id, signing.document.folder_id]
-        )
+        url = folder_url(signing.document.folder, "customer")
     else:  # the file is gone; the request's page still tells the story
         url = reverse("signing:partner_detail", args=[signing.collaboration_id, signing.pk])
     event = {
@@ -815,10 +811,8 @@ def _record_act(*, party: Party, action: str, ip: str | None, user_agent: str, r
         return party
     if current_order(signing) is None:
         if _finish(signing, Status.COMPLETED):
-            from signing import tasks
-
             # The firm hears of it when the sealed PDF is stored (signing_record_sealed): never before.
-            enqueue_on_commit(tasks.seal_signing, signing.pk)
+            enqueue_on_commit("signing.tasks.seal_signing", signing.pk)
     else:
         _start_turn(signing)
     return party
@@ -863,15 +857,13 @@ def signings_cancel_for_ending(
     pending signing of it is cancelled as signing_cancel does (the same refund rule), whoever sent
     it, and the parties already told of it hear by email that it was cancelled because the
     collaboration ended; drafts go."""
-    from signing import tasks
-
     pending = SigningRequest.objects.select_for_update(of=("self",)).filter(
         collaboration=collaboration, status=Status.PENDING
     )
     for signing in pending.select_related("collaboration__partner").order_by("pk"):
         _cancel(signing, actor=actor, reason="collaboration_ended")
         for party_id in signing.parties.filter(notified_at__isnull=False).values_list("pk", flat=True):
-            enqueue_on_commit(tasks.email_party_cancelled, party_id)
+            outbox_add("signing.tasks.email_party_cancelled", party_id)
     SigningRequest.objects.filter(collaboration=collaboration, status=Status.DRAFT).delete()
 
 
@@ -1052,9 +1044,7 @@ def party_remind(*, party: Party, actor: User) -> Party:
             }
         )
     party.reminded_at = now
-    from signing import tasks
-
-    enqueue_on_commit(tasks.email_party, party.pk, "reminder")
+    outbox_add("signing.tasks.email_party", party.pk, "reminder")
     _tell_party(party, NotificationEvent.SIGNING_REMINDER)
     _event(signing, "party_reminded", party=party, actor=actor, by=actor.get_full_name())
     return party
@@ -1110,9 +1100,7 @@ def party_change(*, party: Party, actor: User, name: str, email: str) -> Party:
         new_email=email,
     )
     if changed.notified_at is not None:
-        from signing import tasks
-
-        enqueue_on_commit(tasks.email_party, changed.pk, "request")
+        outbox_add("signing.tasks.email_party", changed.pk, "request")
         _tell_party(changed, NotificationEvent.SIGNING_REQUESTED)
     _tell_sender(signing, actor)
     return changed
@@ -1292,8 +1280,6 @@ def signings_expire_due(*, now: datetime | None = None) -> int:
 def signings_remind_due(*, now: datetime | None = None) -> int:
     """Email a reminder to the parties whose turn it is, every `reminder_days`, until the deadline.
     A request is claimed for its reminder with a conditional UPDATE of last_reminder_at."""
-    from signing import tasks
-
     now = now or timezone.now()
     sent = 0
     for signing in SigningRequest.objects.filter(
@@ -1316,22 +1302,11 @@ def signings_remind_due(*, now: datetime | None = None) -> int:
             for party in signing.parties.filter(
                 order=order, acted_at__isnull=True, role__in=[Role.SIGNER, Role.APPROVER]
             ):
-                enqueue_on_commit(tasks.email_party, party.pk, "reminder")
+                outbox_add("signing.tasks.email_party", party.pk, "reminder")
                 _tell_party(party, NotificationEvent.SIGNING_REMINDER)
                 sent += 1
             _event(signing, "reminded")
     return sent
-
-
-def waiting_on(users: Iterable[User]) -> list[Party]:
-    """Open parties of these users whose turn it is (for "waiting on you" lists)."""
-    parties = Party.objects.filter(
-        user__in=list(users),
-        request__status=Status.PENDING,
-        acted_at__isnull=True,
-        role__in=[Role.SIGNER, Role.APPROVER],
-    ).select_related("request")
-    return [p for p in parties if current_order(p.request) == p.order]
 
 
 def signing_record_sealed(*, signing: SigningRequest, version: DocumentVersion) -> None:
@@ -1425,9 +1400,7 @@ def party_link_revoke(*, party: Party, actor: User) -> Party:
     party.refresh_from_db()
     _event(signing, "link_revoked", party=party, actor=actor)
     if party.notified_at is not None:
-        from signing import tasks
-
-        enqueue_on_commit(tasks.email_party, party.pk, "request")
+        outbox_add("signing.tasks.email_party", party.pk, "request")
     return party
 
 

@@ -23,6 +23,7 @@ from customers.models import Collaboration
 from documents import access, selectors, services
 from documents.access import FolderRights
 from documents.forms import AudienceForm, BulkForm
+from documents.links import folder_url
 from documents.models import Audience, Folder
 from documents.views.files import bulk_download
 from documents.views.partner import file_list_context
@@ -31,10 +32,6 @@ from portal.errors import ServiceError
 from portal.units import human_size
 
 CUSTOMER_BULK_ACTIONS = ("download", "delete")
-
-
-def _folder_url(folder: Folder) -> str:
-    return reverse("documents:customer_folder", args=[folder.collaboration_id, folder.pk])
 
 
 def _visible_folders(
@@ -51,7 +48,7 @@ def _visible_folders(
 @login_required
 @require_GET
 def root(request: AuthedRequest, collaboration_id: int) -> HttpResponse:
-    collaboration, membership = access.collaboration_for_customer_documents(request.user, collaboration_id)
+    collaboration, membership = access.collaboration_for_customer_documents(request, collaboration_id)
     request.org.activate("customer", collaboration.customer_id)
     folders = _visible_folders(request, collaboration)
     return render(
@@ -61,7 +58,6 @@ def root(request: AuthedRequest, collaboration_id: int) -> HttpResponse:
             "collaboration": collaboration,
             "membership": membership,
             "nodes": selectors.folder_tree(folders),
-            "nav": "collaborations",
         },
     )
 
@@ -88,7 +84,7 @@ def _render_folder(
         folder=folder,
         rights=rights,
         bulk_url=reverse("documents:customer_bulk", args=[collaboration.pk, folder.pk]),
-        list_url=_folder_url(folder),
+        list_url=folder_url(folder, "customer"),
         sort=sort,
         bulk_form=bulk_form,
     )
@@ -106,7 +102,6 @@ def _render_folder(
             "audience_label": selectors.audience_label(folder),
             "max_upload_bytes": settings.MAX_UPLOAD_BYTES,
             "max_upload_size": human_size(settings.MAX_UPLOAD_BYTES),
-            "nav": "collaborations",
         }
     )
     return render(request, "documents/customer_folder.html", context, status=status)
@@ -115,9 +110,7 @@ def _render_folder(
 @login_required
 @require_GET
 def folder_detail(request: AuthedRequest, collaboration_id: int, folder_id: int) -> HttpResponse:
-    folder, rights = access.folder_for_user(
-        request.user, folder_id, collaboration_id=collaboration_id, orgs=request.org
-    )
+    folder, rights = access.folder_for_user(request, folder_id, collaboration_id=collaboration_id)
     if rights.is_partner:
         return redirect("documents:partner_folder", folder.collaboration_id, folder.pk)
     request.org.activate("customer", folder.collaboration.customer_id)
@@ -130,9 +123,7 @@ def bulk(request: AuthedRequest, collaboration_id: int, folder_id: int) -> HttpR
     """Download the ticked documents as one zip, or delete them (asked first). Only live documents of
     this folder are choices. A delete that includes a document the customer may not delete (the
     firm's, or anything in a read folder) deletes nothing and says why."""
-    folder, rights = access.folder_for_user(
-        request.user, folder_id, collaboration_id=collaboration_id, orgs=request.org
-    )
+    folder, rights = access.folder_for_user(request, folder_id, collaboration_id=collaboration_id)
     if rights.is_partner:
         # The partner's own page has the partner's bulk form; nothing is done from this one.
         return redirect("documents:partner_folder", folder.collaboration_id, folder.pk)
@@ -166,8 +157,7 @@ def bulk(request: AuthedRequest, collaboration_id: int, folder_id: int) -> HttpR
                 "folder": folder,
                 "documents": chosen,
                 "sort": sort,
-                "folder_url": _folder_url(folder),
-                "nav": "collaborations",
+                "folder_url": folder_url(folder, "customer"),
             },
         )
     try:
@@ -180,7 +170,7 @@ def bulk(request: AuthedRequest, collaboration_id: int, folder_id: int) -> HttpR
         ngettext("%(count)d document was deleted.", "%(count)d documents were deleted.", deleted)
         % {"count": deleted},
     )
-    return redirect(f"{_folder_url(folder)}?sort={sort}")
+    return redirect(f"{folder_url(folder, 'customer')}?sort={sort}")
 
 
 @login_required
@@ -188,9 +178,7 @@ def bulk(request: AuthedRequest, collaboration_id: int, folder_id: int) -> HttpR
 def folder_access(request: AuthedRequest, collaboration_id: int, folder_id: int) -> HttpResponse:
     """The primary contact chooses who at the customer sees a folder (and all of its subfolders);
     what they may do there stays the firm's choice."""
-    folder, rights = access.folder_for_access_manager(
-        request.user, folder_id, collaboration_id=collaboration_id
-    )
+    folder, rights = access.folder_for_access_manager(request, folder_id, collaboration_id=collaboration_id)
     if rights.is_partner:
         return redirect("documents:partner_folder_access", folder.collaboration_id, folder.pk)
     collaboration = folder.collaboration
@@ -228,7 +216,7 @@ def folder_access(request: AuthedRequest, collaboration_id: int, folder_id: int)
             if access.rights_for(request.user, folder) is None:
                 # The primary contact took themselves off the folder: its page is gone for them.
                 return redirect("documents:customer_root", collaboration.pk)
-            return redirect(_folder_url(folder))
+            return redirect(folder_url(folder, "customer"))
     return render(
         request,
         "documents/customer_folder_access.html",
@@ -239,8 +227,7 @@ def folder_access(request: AuthedRequest, collaboration_id: int, folder_id: int)
             "form": form,
             "memberships": memberships,
             "access_label": root.get_customer_access_display(),
-            "folder_url": _folder_url(folder),
-            "nav": "collaborations",
+            "folder_url": folder_url(folder, "customer"),
         },
         status=422 if form.errors else 200,
     )

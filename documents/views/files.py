@@ -53,7 +53,7 @@ def upload(request: AuthedRequest, folder_id: int) -> HttpResponse:
     Django's multipart parser, and the name arrives as the user typed it, so a bad one is refused
     with a message instead of being silently changed. Without JavaScript a plain multipart form
     posts `files` and is redirected back to the folder."""
-    folder, rights = access.folder_for_upload(request.user, folder_id)
+    folder, rights = access.folder_for_upload(request, folder_id)
     by_customer = not rights.is_partner
     raw_name = request.headers.get("X-File-Name")
     if throttle.limited(request, group="upload", rate=settings.RATE_UPLOAD, key=throttle.user_key):
@@ -130,7 +130,7 @@ def bulk_download(request: AuthedRequest, folder: Folder, documents: list[Docume
 @login_required
 @require_GET
 def document_download(request: AuthedRequest, document_id: int) -> HttpResponseBase:
-    document, _rights = access.document_for_user(request.user, document_id)
+    document, _rights = access.document_for_user(request, document_id)
     version = document.current_version
     if version is None:
         raise Http404
@@ -147,7 +147,7 @@ def document_download(request: AuthedRequest, document_id: int) -> HttpResponseB
 @login_required
 @require_GET
 def version_download(request: AuthedRequest, version_id: int) -> HttpResponseBase:
-    version, _rights = access.version_for_user(request.user, version_id)
+    version, _rights = access.version_for_user(request, version_id)
     if version.deleted_at is not None:
         return render(request, "documents/deleted.html", {"version": version}, status=410)
     services.download_record(version=version, actor=request.user)
@@ -162,7 +162,7 @@ def version_download(request: AuthedRequest, version_id: int) -> HttpResponseBas
 @login_required
 @require_GET
 def preview(request: AuthedRequest, version_id: int) -> HttpResponseBase:
-    version, _rights = access.version_for_user(request.user, version_id)
+    version, _rights = access.version_for_user(request, version_id)
     if version.deleted_at is not None or version.preview_status != PreviewStatus.READY:
         raise Http404
     return file_response(
@@ -173,7 +173,7 @@ def preview(request: AuthedRequest, version_id: int) -> HttpResponseBase:
 @login_required
 @require_GET
 def document_detail(request: AuthedRequest, document_id: int) -> HttpResponse:
-    document, rights = access.document_for_user(request.user, document_id)
+    document, rights = access.document_for_user(request, document_id)
     versions = list(selectors.versions_of(user=request.user, document=document))
     hold = locks.document_lock(document)
     kept_until, version_kept = _retention_of(document, versions)
@@ -192,7 +192,6 @@ def document_detail(request: AuthedRequest, document_id: int) -> HttpResponse:
             "kept_until": retention.day_label(kept_until) if kept_until else "",
             "deletable_from": retention.day_label(kept_until + dt.timedelta(days=1)) if kept_until else "",
             "version_deletable_from": version_kept,
-            "nav": "customers" if rights.is_partner else "collaborations",
             # Thumbnails are 240 px wide; A4 pages come out about 340 px high. Reserving the
             # height keeps the page from jumping when the image arrives.
             "preview_height": 340,
@@ -226,7 +225,7 @@ def _retention_of(
 @login_required
 @require_http_methods(["POST"])
 def document_delete(request: AuthedRequest, document_id: int) -> HttpResponse:
-    document, rights = access.document_for_user(request.user, document_id)
+    document, rights = access.document_for_user(request, document_id)
     if not rights.can_delete(document):
         raise PermissionDenied
     try:
@@ -243,7 +242,7 @@ def document_delete(request: AuthedRequest, document_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def version_delete(request: AuthedRequest, version_id: int) -> HttpResponse:
-    version, rights = access.version_for_user(request.user, version_id)
+    version, rights = access.version_for_user(request, version_id)
     if not rights.is_partner:
         raise PermissionDenied
     try:

@@ -30,6 +30,7 @@ from customers.models import Collaboration, CustomerMembership
 from documents import access, locks, retention, selectors, services
 from documents.access import FolderRights
 from documents.forms import AccessForm, BulkForm, FolderNameForm, MoveFolderForm, NewFolderForm
+from documents.links import folder_url
 from documents.models import Audience, CustomerAccess, Document, Folder, PreviewStatus
 from documents.views.files import bulk_download, url_maker
 from portal.context import AuthedRequest, org_context
@@ -42,11 +43,6 @@ from portal.units import human_size
 def activate_partner(request: AuthedRequest, collaboration: Collaboration) -> None:
     """As on the customer pages, the header shows the partner the page belongs to."""
     org_context(request).activate("partner", collaboration.partner_id)
-
-
-def _folder_url(folder: Folder, query: str = "") -> str:
-    url = reverse("documents:partner_folder", args=[folder.collaboration_id, folder.pk])
-    return f"{url}?{query}" if query else url
 
 
 def _all_folders(request: AuthedRequest, collaboration: Collaboration) -> list[Folder]:
@@ -298,7 +294,7 @@ def _render_folder(
         folder=folder,
         rights=access.PARTNER_RIGHTS,
         bulk_url=reverse("documents:partner_bulk", args=[collaboration.pk, folder.pk]),
-        list_url=_folder_url(folder),
+        list_url=folder_url(folder, "partner"),
         sort=sort,
         move_targets=_choices(labels, exclude=[folder.pk]),
         bulk_form=bulk_form,
@@ -335,7 +331,7 @@ def _is_partner_admin(request: AuthedRequest, collaboration: Collaboration) -> b
 @login_required
 @require_GET
 def root(request: AuthedRequest, collaboration_id: int) -> HttpResponse:
-    collaboration = access.collaboration_for_partner_documents(request.user, collaboration_id)
+    collaboration = access.collaboration_for_partner_documents(request, collaboration_id)
     activate_partner(request, collaboration)
     folders = _all_folders(request, collaboration)
     top = sorted((f for f in folders if f.is_top_level), key=lambda f: f.name.lower())
@@ -355,14 +351,14 @@ def root(request: AuthedRequest, collaboration_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def folder_create(request: AuthedRequest, collaboration_id: int) -> HttpResponse:
     """A top-level folder gets the customer's access here; a subfolder (?parent=<id>) inherits it."""
-    collaboration = access.collaboration_for_partner_documents(request.user, collaboration_id)
+    collaboration = access.collaboration_for_partner_documents(request, collaboration_id)
     activate_partner(request, collaboration)
     parent: Folder | None = None
     raw_parent = request.GET.get("parent", "")
     if raw_parent:
         if not raw_parent.isdigit() or len(raw_parent) > 18:
             raise Http404
-        parent = access.folder_for_partner(request.user, int(raw_parent), collaboration_id=collaboration.pk)
+        parent = access.folder_for_partner(request, int(raw_parent), collaboration_id=collaboration.pk)
     data = request.POST if request.method == "POST" else None
     form: FolderNameForm | NewFolderForm
     if parent is not None:
@@ -395,7 +391,7 @@ def folder_create(request: AuthedRequest, collaboration_id: int) -> HttpResponse
             error.add_to(form)
         else:
             messages.success(request, _("The folder %(name)s was created.") % {"name": folder.name})
-            return redirect(_folder_url(folder))
+            return redirect(folder_url(folder, "partner"))
     return render(
         request,
         "documents/partner_folder_create.html",
@@ -407,9 +403,7 @@ def folder_create(request: AuthedRequest, collaboration_id: int) -> HttpResponse
 @login_required
 @require_GET
 def folder_detail(request: AuthedRequest, collaboration_id: int, folder_id: int) -> HttpResponse:
-    folder = access.folder_for_partner(
-        request.user, folder_id, collaboration_id=collaboration_id, orgs=request.org
-    )
+    folder = access.folder_for_partner(request, folder_id, collaboration_id=collaboration_id)
     activate_partner(request, folder.collaboration)
     return _render_folder(request, folder, sort=_sort(request.GET.get("sort")))
 
@@ -417,9 +411,7 @@ def folder_detail(request: AuthedRequest, collaboration_id: int, folder_id: int)
 @login_required
 @require_http_methods(["GET", "POST"])
 def folder_rename(request: AuthedRequest, collaboration_id: int, folder_id: int) -> HttpResponse:
-    folder = access.folder_for_partner(
-        request.user, folder_id, collaboration_id=collaboration_id, orgs=request.org
-    )
+    folder = access.folder_for_partner(request, folder_id, collaboration_id=collaboration_id)
     activate_partner(request, folder.collaboration)
     form = FolderNameForm(request.POST or None, initial={"name": folder.name})
     if request.method == "POST" and form.is_valid():
@@ -429,7 +421,7 @@ def folder_rename(request: AuthedRequest, collaboration_id: int, folder_id: int)
             error.add_to(form)
         else:
             messages.success(request, _("The folder was renamed to %(name)s.") % {"name": folder.name})
-            return redirect(_folder_url(folder))
+            return redirect(folder_url(folder, "partner"))
     return render(
         request,
         "documents/partner_folder_rename.html",
@@ -442,9 +434,7 @@ def folder_rename(request: AuthedRequest, collaboration_id: int, folder_id: int)
 @require_http_methods(["GET", "POST"])
 def folder_move(request: AuthedRequest, collaboration_id: int, folder_id: int) -> HttpResponse:
     """Targets: the collaboration's folders outside the folder's own subtree, or the top level."""
-    folder = access.folder_for_partner(
-        request.user, folder_id, collaboration_id=collaboration_id, orgs=request.org
-    )
+    folder = access.folder_for_partner(request, folder_id, collaboration_id=collaboration_id)
     collaboration = folder.collaboration
     activate_partner(request, collaboration)
     folders = _all_folders(request, collaboration)
@@ -465,7 +455,7 @@ def folder_move(request: AuthedRequest, collaboration_id: int, folder_id: int) -
             error.add_to(form)
         else:
             messages.success(request, _("The folder %(name)s was moved.") % {"name": folder.name})
-            return redirect(_folder_url(folder))
+            return redirect(folder_url(folder, "partner"))
     return render(
         request,
         "documents/partner_folder_move.html",
@@ -508,9 +498,7 @@ def _folder_delete_page(
 @require_http_methods(["GET", "POST"])
 def folder_delete(request: AuthedRequest, collaboration_id: int, folder_id: int) -> HttpResponse:
     """Ask first (GET, saying what goes with the folder), then delete (POST)."""
-    folder = access.folder_for_partner(
-        request.user, folder_id, collaboration_id=collaboration_id, orgs=request.org
-    )
+    folder = access.folder_for_partner(request, folder_id, collaboration_id=collaboration_id)
     collaboration = folder.collaboration
     activate_partner(request, collaboration)
     if request.method == "GET":
@@ -522,7 +510,7 @@ def folder_delete(request: AuthedRequest, collaboration_id: int, folder_id: int)
         return _folder_delete_page(request, folder, error=error.message, status=422)
     messages.success(request, _("The folder %(name)s was deleted.") % {"name": folder.name})
     if parent is not None:
-        return redirect(_folder_url(parent))
+        return redirect(folder_url(parent, "partner"))
     return redirect("documents:partner_root", collaboration.pk)
 
 
@@ -530,9 +518,7 @@ def folder_delete(request: AuthedRequest, collaboration_id: int, folder_id: int)
 @require_http_methods(["GET", "POST"])
 def folder_access(request: AuthedRequest, collaboration_id: int, folder_id: int) -> HttpResponse:
     """The access dialog of a top-level folder. A subfolder inherits, so it sends you to its top."""
-    folder = access.folder_for_partner(
-        request.user, folder_id, collaboration_id=collaboration_id, orgs=request.org
-    )
+    folder = access.folder_for_partner(request, folder_id, collaboration_id=collaboration_id)
     collaboration = folder.collaboration
     activate_partner(request, collaboration)
     if not folder.is_top_level:
@@ -564,7 +550,7 @@ def folder_access(request: AuthedRequest, collaboration_id: int, folder_id: int)
             error.add_to(form)
         else:
             messages.success(request, _("The access to %(name)s was saved.") % {"name": folder.name})
-            return redirect(_folder_url(folder))
+            return redirect(folder_url(folder, "partner"))
     return render(
         request,
         "documents/partner_folder_access.html",
@@ -578,9 +564,7 @@ def folder_access(request: AuthedRequest, collaboration_id: int, folder_id: int)
 def bulk(request: AuthedRequest, collaboration_id: int, folder_id: int) -> HttpResponseBase:
     """Download as zip, delete or move the ticked documents. Only live documents of this folder are
     choices: an id from anywhere else makes the form invalid and nothing happens."""
-    folder = access.folder_for_partner(
-        request.user, folder_id, collaboration_id=collaboration_id, orgs=request.org
-    )
+    folder = access.folder_for_partner(request, folder_id, collaboration_id=collaboration_id)
     collaboration = folder.collaboration
     sort = _sort(request.POST.get("sort"))
     # Ids only, and no longer than a bigint: anything else is simply not a choice.
@@ -603,7 +587,7 @@ def bulk(request: AuthedRequest, collaboration_id: int, folder_id: int) -> HttpR
             }
         else:
             target = access.folder_for_partner(
-                request.user, form.cleaned_data["target"], collaboration_id=collaboration.pk
+                request, form.cleaned_data["target"], collaboration_id=collaboration.pk
             )
             count = services.documents_move(documents=chosen, actor=request.user, target=target)
             text = ngettext(
@@ -615,7 +599,7 @@ def bulk(request: AuthedRequest, collaboration_id: int, folder_id: int) -> HttpR
         form.add_error(None, error.message)
         return _render_folder(request, folder, sort=sort, bulk_form=form, status=422)
     messages.success(request, text)
-    return redirect(_folder_url(folder, f"sort={sort}"))
+    return redirect(f"{folder_url(folder, 'partner')}?sort={sort}")
 
 
 # --- Audit log ------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET
 
 from customers import access as customer_access
 from documents import selectors
+from documents.links import folder_url
 from documents.models import Document
 from documents.names import search_key
 from partners.access import active_partner_org
@@ -71,7 +72,6 @@ def _query(request: AuthedRequest) -> str:
 def _results(page: Page[Document], *, side: str) -> list[Result]:
     documents = list(page.object_list)
     paths = selectors.folder_paths([d.folder for d in documents])
-    folder_view = "documents:partner_folder" if side == "partner" else "documents:customer_folder"
     results = []
     for d in documents:
         collaboration = d.folder.collaboration
@@ -80,7 +80,7 @@ def _results(page: Page[Document], *, side: str) -> list[Result]:
                 document=d,
                 detail_url=reverse("documents:document_detail", args=[d.pk]),
                 folder_path=paths[d.folder_id],
-                folder_url=reverse(folder_view, args=[collaboration.pk, d.folder_id]),
+                folder_url=folder_url(d.folder, side),
                 organisation=collaboration.customer.name if side == "partner" else collaboration.partner.name,
                 size=human_size(d.current_version.size) if d.current_version else "–",
             )

@@ -50,7 +50,7 @@ def _restore(request: AuthedRequest, entry: TrashEntry) -> None:
 @login_required
 @require_GET
 def partner_trash(request: AuthedRequest, collaboration_id: int) -> HttpResponse:
-    collaboration = access.collaboration_for_partner_documents(request.user, collaboration_id)
+    collaboration = access.collaboration_for_partner_documents(request, collaboration_id)
     activate_partner(request, collaboration)
     entries = trash.trash_for_partner(collaboration=collaboration)
     context = {
@@ -65,7 +65,7 @@ def partner_trash(request: AuthedRequest, collaboration_id: int) -> HttpResponse
 @login_required
 @require_POST
 def partner_restore(request: AuthedRequest, collaboration_id: int, entry_id: int) -> HttpResponse:
-    entry = access.trash_entry_for_partner(request.user, collaboration_id, entry_id)
+    entry = access.trash_entry_for_partner(request, collaboration_id, entry_id)
     _restore(request, entry)
     return redirect("documents:partner_trash", collaboration_id)
 
@@ -73,9 +73,9 @@ def partner_restore(request: AuthedRequest, collaboration_id: int, entry_id: int
 @login_required
 @require_GET
 def customer_trash(request: AuthedRequest, collaboration_id: int) -> HttpResponse:
-    collaboration, membership = access.collaboration_for_customer_documents(request.user, collaboration_id)
+    collaboration, membership = access.collaboration_for_customer_documents(request, collaboration_id)
     request.org.activate("customer", collaboration.customer_id)
-    rights = access.customer_trash_rights(request.user, collaboration, membership)
+    rights = access.customer_trash_rights(request, collaboration, membership)
     page = _page(request, trash.trash_for_customer(collaboration=collaboration, root_ids=rights.root_ids))
     for entry in page.object_list:
         entry.can_restore = access.trash_entry_root_id(entry) in rights.edit_root_ids
@@ -83,7 +83,6 @@ def customer_trash(request: AuthedRequest, collaboration_id: int) -> HttpRespons
         "collaboration": collaboration,
         "page": page,
         "trash_days": settings.PORTAL_TRASH_DAYS,
-        "nav": "collaborations",
     }
     return render(request, "documents/customer_trash.html", context)
 
@@ -91,7 +90,7 @@ def customer_trash(request: AuthedRequest, collaboration_id: int) -> HttpRespons
 @login_required
 @require_POST
 def customer_restore(request: AuthedRequest, collaboration_id: int, entry_id: int) -> HttpResponse:
-    entry = access.trash_entry_for_customer(request.user, collaboration_id, entry_id)
+    entry = access.trash_entry_for_customer(request, collaboration_id, entry_id)
     _restore(request, entry)
     return redirect("documents:customer_trash", collaboration_id)
 

@@ -37,6 +37,7 @@ from tests.signing.test_partner_views import (
     send,
     step_url,
     upload,
+    waiting_on,
 )
 
 pytestmark = pytest.mark.django_db
@@ -161,7 +162,7 @@ def test_customers_never_see_a_draft(funded: World, doc: Document, login: Any) -
     filled(funded, doc)
     response = login(funded.primary).get(reverse("customers:collaboration_list"))
     assert "Avtal.pdf" not in page(response)
-    assert services.waiting_on([funded.primary]) == []
+    assert waiting_on(funded.primary) == []
 
 
 def test_a_draft_does_not_hold_its_document(funded: World, folder: Folder, doc: Document) -> None:
