@@ -9,6 +9,10 @@ changes who has access where the folder allows it.
 
 Another tenant's folder, or one the user may not see, is a 404. A page the user may see but an
 action they may not take is a 403.
+
+The helpers a view calls take the request first, as in every app's access.py. The rules under them
+(rights_for, visible_root_ids, customer_membership) take the user: notifications, services and
+selectors ask them outside a request.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from documents.models import (
     TrashEntry,
     TrashKind,
 )
-from portal.context import Organisation, OrganisationContext
+from portal.context import AuthedRequest, Organisation, OrganisationContext
 from portal.models import User
 
 Side = Literal["partner", "customer"]
@@ -193,14 +197,9 @@ def rights_for(user: User, folder: Folder, *, orgs: OrganisationContext | None =
     )
 
 
-def folder_for_user(
-    user: User,
-    folder_id: int,
-    *,
-    collaboration_id: int | None = None,
-    orgs: OrganisationContext | None = None,
+def _folder(
+    user: User, folder_id: int, *, collaboration_id: int | None, orgs: OrganisationContext | None
 ) -> tuple[Folder, FolderRights]:
-    """A folder the user may see, with their rights in it; 404 otherwise."""
     folder = get_object_or_404(
         Folder.objects.select_related("collaboration__partner", "collaboration__customer", "root"),
         pk=folder_id,
@@ -213,33 +212,44 @@ def folder_for_user(
     return folder, rights
 
 
-def folder_for_partner(
-    user: User, folder_id: int, *, collaboration_id: int, orgs: OrganisationContext | None = None
-) -> Folder:
-    folder, rights = folder_for_user(user, folder_id, collaboration_id=collaboration_id, orgs=orgs)
+def folder_for_user(
+    request: AuthedRequest, folder_id: int, *, collaboration_id: int | None = None
+) -> tuple[Folder, FolderRights]:
+    """A folder the user may see, with their rights in it; 404 otherwise. The user's memberships
+    come from the request's organisation context (loaded anyway for the page's header)."""
+    return _folder(request.user, folder_id, collaboration_id=collaboration_id, orgs=request.org)
+
+
+def folder_for_partner(request: AuthedRequest, folder_id: int, *, collaboration_id: int) -> Folder:
+    folder, rights = folder_for_user(request, folder_id, collaboration_id=collaboration_id)
     if not rights.is_partner:
         raise Http404
     return folder
 
 
+# The helpers below read the user's memberships from the database, not from the request's
+# organisation context: as they did before the request was their first argument, so that every
+# page's query count stays what it was.
+
+
 def folder_for_access_manager(
-    user: User, folder_id: int, *, collaboration_id: int | None = None
+    request: AuthedRequest, folder_id: int, *, collaboration_id: int | None = None
 ) -> tuple[Folder, FolderRights]:
     """A folder whose "who at the customer" the user may change: partner, or primary contact if allowed."""
-    folder, rights = folder_for_user(user, folder_id, collaboration_id=collaboration_id)
+    folder, rights = _folder(request.user, folder_id, collaboration_id=collaboration_id, orgs=None)
     if not rights.can_manage_access:
         raise PermissionDenied
     return folder, rights
 
 
-def folder_for_upload(user: User, folder_id: int) -> tuple[Folder, FolderRights]:
-    folder, rights = folder_for_user(user, folder_id)
+def folder_for_upload(request: AuthedRequest, folder_id: int) -> tuple[Folder, FolderRights]:
+    folder, rights = _folder(request.user, folder_id, collaboration_id=None, orgs=None)
     if not rights.can_upload:
         raise PermissionDenied
     return folder, rights
 
 
-def document_for_user(user: User, document_id: int) -> tuple[Document, FolderRights]:
+def document_for_user(request: AuthedRequest, document_id: int) -> tuple[Document, FolderRights]:
     """A live document in a folder the user may see. A deleted document is a 404 here; its versions
     say "deleted" through `version_for_user`."""
     document = get_object_or_404(
@@ -252,13 +262,13 @@ def document_for_user(user: User, document_id: int) -> tuple[Document, FolderRig
         pk=document_id,
         deleted_at__isnull=True,
     )
-    rights = rights_for(user, document.folder)
+    rights = rights_for(request.user, document.folder)
     if rights is None:
         raise Http404
     return document, rights
 
 
-def version_for_user(user: User, version_id: int) -> tuple[DocumentVersion, FolderRights]:
+def version_for_user(request: AuthedRequest, version_id: int) -> tuple[DocumentVersion, FolderRights]:
     """Any version, deleted ones included, of a document in a folder the user may see (404 otherwise).
     The caller tells the user a deleted version is gone."""
     version = get_object_or_404(
@@ -271,29 +281,29 @@ def version_for_user(user: User, version_id: int) -> tuple[DocumentVersion, Fold
         ),
         pk=version_id,
     )
-    rights = rights_for(user, version.document.folder)
+    rights = rights_for(request.user, version.document.folder)
     if rights is None:
         raise Http404
     return version, rights
 
 
-def collaboration_for_partner_documents(user: User, collaboration_id: int) -> Collaboration:
+def collaboration_for_partner_documents(request: AuthedRequest, collaboration_id: int) -> Collaboration:
     """A customer whose folders the user works with on the partner side (`may_work_with`); 404 otherwise."""
     collaboration = get_object_or_404(
         Collaboration.objects.select_related("partner", "customer"), pk=collaboration_id
     )
-    if may_work_with(user, collaboration) is None:
+    if may_work_with(request.user, collaboration) is None:
         raise Http404
     return collaboration
 
 
 def collaboration_for_customer_documents(
-    user: User, collaboration_id: int
+    request: AuthedRequest, collaboration_id: int
 ) -> tuple[Collaboration, CustomerMembership]:
     collaboration = get_object_or_404(
         Collaboration.objects.select_related("partner", "customer"), pk=collaboration_id
     )
-    membership = customer_membership(user, collaboration)
+    membership = customer_membership(request.user, collaboration)
     if membership is None:
         raise Http404
     return collaboration, membership
@@ -312,26 +322,26 @@ class CustomerTrashRights:
 
 
 def customer_trash_rights(
-    user: User, collaboration: Collaboration, membership: CustomerMembership | Organisation
+    request: AuthedRequest, collaboration: Collaboration, membership: CustomerMembership | Organisation
 ) -> CustomerTrashRights:
-    roots = tuple(visible_root_ids(user=user, collaboration=collaboration, membership=membership))
+    roots = tuple(visible_root_ids(user=request.user, collaboration=collaboration, membership=membership))
     if collaboration.status != CollaborationStatus.ACTIVE:  # ended: read only, nothing to restore
         return CustomerTrashRights(root_ids=roots, edit_root_ids=frozenset())
     edit = Folder.objects.filter(pk__in=roots, customer_access=CustomerAccess.EDIT)
     return CustomerTrashRights(root_ids=roots, edit_root_ids=frozenset(edit.values_list("pk", flat=True)))
 
 
-def trash_entry_for_partner(user: User, collaboration_id: int, entry_id: int) -> TrashEntry:
+def trash_entry_for_partner(request: AuthedRequest, collaboration_id: int, entry_id: int) -> TrashEntry:
     """An entry of a customer's trash the user works with on the partner side (any entry); 404
     otherwise."""
-    collaboration = collaboration_for_partner_documents(user, collaboration_id)
+    collaboration = collaboration_for_partner_documents(request, collaboration_id)
     return get_object_or_404(TrashEntry, pk=entry_id, collaboration=collaboration)
 
 
-def trash_entry_for_customer(user: User, collaboration_id: int, entry_id: int) -> TrashEntry:
+def trash_entry_for_customer(request: AuthedRequest, collaboration_id: int, entry_id: int) -> TrashEntry:
     """An entry a customer user may restore: deleted by a user of the customer, in a folder they
     see (404 otherwise) and may edit (403 otherwise)."""
-    collaboration, membership = collaboration_for_customer_documents(user, collaboration_id)
+    collaboration, membership = collaboration_for_customer_documents(request, collaboration_id)
     entry = get_object_or_404(
         TrashEntry.objects.select_related("document__folder"),
         pk=entry_id,
@@ -339,7 +349,7 @@ def trash_entry_for_customer(user: User, collaboration_id: int, entry_id: int) -
         by_customer=True,
         kind=TrashKind.DOCUMENT,
     )
-    rights = customer_trash_rights(user, collaboration, membership)
+    rights = customer_trash_rights(request, collaboration, membership)
     root = trash_entry_root_id(entry)
     if root not in rights.root_ids:
         raise Http404

@@ -120,7 +120,7 @@ def _log_page(request: AuthedRequest, collaboration: Collaboration, form: AuditF
 @login_required
 @require_GET
 def audit_log(request: AuthedRequest, collaboration_id: int) -> HttpResponse:
-    collaboration = access.collaboration_for_partner_documents(request.user, collaboration_id)
+    collaboration = access.collaboration_for_partner_documents(request, collaboration_id)
     activate_partner(request, collaboration)
     return _log_page(request, collaboration, _filter_form(request, collaboration))
 
@@ -150,7 +150,7 @@ def _csv_rows(events: QuerySet[AuditEvent], language: str) -> Iterator[list[Cell
 @require_GET
 def audit_log_csv(request: AuthedRequest, collaboration_id: int) -> HttpResponseBase:
     """The log as the page's filter has it (action, person, days), as a CSV file."""
-    collaboration = access.collaboration_for_partner_documents(request.user, collaboration_id)
+    collaboration = access.collaboration_for_partner_documents(request, collaboration_id)
     activate_partner(request, collaboration)
     form = _filter_form(request, collaboration)
     if not form.is_valid():

@@ -26,9 +26,7 @@ from portal.errors import ServiceError
 @login_required
 @require_http_methods(["GET", "POST"])
 def folder_retention(request: AuthedRequest, collaboration_id: int, folder_id: int) -> HttpResponse:
-    folder = access.folder_for_partner(
-        request.user, folder_id, collaboration_id=collaboration_id, orgs=request.org
-    )
+    folder = access.folder_for_partner(request, folder_id, collaboration_id=collaboration_id)
     if not folder.is_top_level:
         raise Http404
     org = may_work_with(request.user, folder.collaboration, orgs=request.org)
