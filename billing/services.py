@@ -13,13 +13,12 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Sum
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from billing import plans, usage
+from billing import plans, selectors, usage
 from billing.models import (
     BalanceEntry,
     EntryKind,
@@ -33,7 +32,7 @@ from partners.models import Partner, PartnerMembership, PartnerRole
 from portal.audit import audit_record
 from portal.errors import ServiceError
 from portal.models import User
-from portal.queue import enqueue_on_commit
+from portal.outbox import outbox_add
 from portal.units import format_sek, human_size
 
 logger = logging.getLogger(__name__)
@@ -237,9 +236,7 @@ def quote_request(*, partner: Partner, actor: User, signatures_per_year: int, me
     request = QuoteRequest.objects.create(
         partner=partner, requested_by=actor, signatures_per_year=signatures_per_year, message=message.strip()
     )
-    from billing import tasks
-
-    enqueue_on_commit(tasks.send_quote_request, request.pk)
+    outbox_add("billing.tasks.send_quote_request", request.pk)
     return request
 
 
@@ -453,42 +450,6 @@ def usage_snapshot(*, day: dt.date | None = None) -> int:
     return len(rows)
 
 
-def _statement_figures(partner: Partner, period: dt.date) -> dict[str, int | str | None]:
-    included = plans.included_bytes(partner.plan)
-    peak = (
-        StoragePeak.objects.filter(partner=partner, period=period)
-        .values_list("peak_bytes", flat=True)
-        .first()
-    )
-    if peak is None:
-        # Nothing was stored or deleted all month and no snapshot raised it: usage stood still.
-        snap = UsageSnapshot.objects.filter(
-            partner=partner, customer__isnull=True, day__gte=period, day__lt=plans.next_month(period)
-        ).aggregate(m=Max("bytes_used"))["m"]
-        peak = snap if snap is not None else partner.storage_used_bytes
-    blocks = plans.extra_blocks(peak, included=included)
-    price = plans.block_price_ore()
-    signatures = (
-        InvoiceLine.objects.filter(partner=partner, period=period).aggregate(s=Sum("amount_ore"))["s"] or 0
-    )
-    return {
-        "plan": partner.plan,
-        "included_bytes": included,
-        "peak_bytes": peak,
-        "cap_blocks": partner.storage_cap_blocks,
-        "extra_blocks": blocks,
-        "block_price_ore": price,
-        "storage_amount_ore": blocks * price,
-        "signatures_amount_ore": signatures,
-        "total_ore": blocks * price + signatures,
-    }
-
-
-def statement_preview(*, partner: Partner, period: dt.date | None = None) -> dict[str, int | str | None]:
-    """What the statement of `period` (this month) would say if it were made now."""
-    return _statement_figures(partner, period or plans.month_start(timezone.localdate()))
-
-
 def statement_make(*, partner: Partner, period: dt.date) -> Statement:
     """The statement of `period` (a month's first day) for `partner`; made once, then returned."""
     if period.day != 1:
@@ -499,7 +460,7 @@ def statement_make(*, partner: Partner, period: dt.date) -> Statement:
     try:
         with transaction.atomic():
             statement = Statement.objects.create(
-                partner=partner, period=period, **_statement_figures(partner, period)
+                partner=partner, period=period, **selectors.statement_figures(partner=partner, period=period)
             )
     except IntegrityError:  # made by a concurrent run
         return Statement.objects.get(partner=partner, period=period)

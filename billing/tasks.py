@@ -41,18 +41,15 @@ def make_statements() -> int:
 
 @shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=8)
 def send_quote_request(request_id: int) -> None:
-    """Email a "large volumes" request to support, once."""
-    claimed = QuoteRequest.objects.filter(pk=request_id, sent_at__isnull=True).update(sent_at=timezone.now())
-    if not claimed:
+    """Email a "large volumes" request to support and note when (sent_at). Run through the outbox
+    (portal.outbox), which keeps it to once. A deleted request is a normal exit."""
+    quote = QuoteRequest.objects.select_related("partner", "requested_by").filter(pk=request_id).first()
+    if quote is None:
         return
-    quote = QuoteRequest.objects.select_related("partner", "requested_by").get(pk=request_id)
-    try:
-        send_templated_email_to(
-            settings.SUPPORT_EMAIL,
-            language=settings.LANGUAGE_CODE,
-            template="billing_quote_request",
-            context={"quote": quote, "partner": quote.partner, "person": quote.requested_by},
-        )
-    except Exception:
-        QuoteRequest.objects.filter(pk=request_id).update(sent_at=None)
-        raise
+    send_templated_email_to(
+        settings.SUPPORT_EMAIL,
+        language=settings.LANGUAGE_CODE,
+        template="billing_quote_request",
+        context={"quote": quote, "partner": quote.partner, "person": quote.requested_by},
+    )
+    QuoteRequest.objects.filter(pk=request_id).update(sent_at=timezone.now())

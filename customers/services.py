@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -18,6 +17,7 @@ from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm
 
 from customers.hooks import collaboration_ended, membership_removed
+from customers.invitations import invitation_token, new_invitation_nonce
 from customers.models import (
     Collaboration,
     CollaborationStatus,
@@ -30,7 +30,7 @@ from partners.models import Partner, PartnerMembership, PartnerRole
 from portal.audit import audit_record
 from portal.errors import ServiceError
 from portal.models import Language, User
-from portal.queue import enqueue_on_commit
+from portal.outbox import outbox_add
 from portal.services import user_get_or_create
 from portal.sessions import sessions_end_without_organisation
 from portal.validators import normalize_orgnr
@@ -52,9 +52,7 @@ def hash_token(token: str) -> str:
 
 
 def _enqueue_welcome(membership: CustomerMembership, partner: Partner | None) -> None:
-    from customers import tasks
-
-    enqueue_on_commit(tasks.send_customer_welcome, membership.pk, partner.pk if partner else None)
+    outbox_add("customers.tasks.send_customer_welcome", membership.pk, partner.pk if partner else None)
 
 
 def _add_member(
@@ -186,8 +184,6 @@ def customer_invite(
     learn who is a customer of the portal. Returns the collaboration and the raw token
     (only its hash is stored); the invitation email goes out after commit.
     """
-    from customers import tasks
-
     org_number = normalize_orgnr(org_number)
     email = email.strip().lower()
     membership = (
@@ -212,7 +208,8 @@ def customer_invite(
         if existing.status == CollaborationStatus.INVITED:
             raise ServiceError(_("%(customer)s has already been invited.") % {"customer": customer.name})
         raise ServiceError(_("You already collaborate with %(customer)s.") % {"customer": customer.name})
-    token = secrets.token_urlsafe(32)
+    nonce = new_invitation_nonce()  # the outbox row holds the nonce, never the token
+    token = invitation_token(nonce)
     try:
         with transaction.atomic():
             collaboration = Collaboration.objects.create(
@@ -231,7 +228,7 @@ def customer_invite(
     if customer.created_by_partner_id != partner.pk:
         # A second partner: whatever the answer, the creating partner manages the users no more.
         _mark_taken_over(customer)
-    enqueue_on_commit(tasks.send_collaboration_invitation, collaboration.pk, membership.user_id, token)
+    outbox_add("customers.tasks.send_collaboration_invitation", collaboration.pk, membership.user_id, nonce)
     _notify_invitation(collaboration=collaboration, actor=actor, invited=membership.user)
     return collaboration, token
 
@@ -287,8 +284,6 @@ def collaboration_end(
     are cancelled with notice (the apps' hooks, customers.hooks.collaboration_ended), and the
     customer's administrators are told by email after commit.
     """
-    from customers import tasks
-
     # FOR NO KEY UPDATE: an upload committing meanwhile takes a key-share lock on it for its audit
     # row while holding its partner's row, which the refunds and the purge below lock too.
     collaboration = (
@@ -329,7 +324,7 @@ def collaboration_end(
             Q(is_admin=True) | Q(is_primary_contact=True)
         )
         for user_id in told.order_by("user_id").values_list("user_id", flat=True):
-            enqueue_on_commit(tasks.send_collaboration_ended, collaboration.pk, user_id, actor.pk)
+            outbox_add("customers.tasks.send_collaboration_ended", collaboration.pk, user_id, actor.pk)
     return collaboration
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext, ngettext
@@ -32,7 +33,7 @@ from documents.models import (
 from documents.names import clean_name
 from portal.admin import ReadOnlyAdmin, admin_actor
 from portal.errors import ServiceError
-from portal.queue import enqueue_on_commit
+from portal.outbox import outbox_add
 from portal.units import human_size
 
 
@@ -224,11 +225,10 @@ class DocumentVersionAdmin(ReadOnlyAdmin):
                 deleted_at__isnull=True, preview_status__in=(PreviewStatus.FAILED, PreviewStatus.PENDING)
             ).values_list("pk", flat=True)
         )
-        DocumentVersion.objects.filter(pk__in=ids).update(preview_status=PreviewStatus.PENDING)
-        from documents import tasks
-
-        for pk in ids:
-            enqueue_on_commit(tasks.render_preview, pk)
+        with transaction.atomic():
+            DocumentVersion.objects.filter(pk__in=ids).update(preview_status=PreviewStatus.PENDING)
+            for pk in ids:
+                outbox_add("documents.tasks.render_preview", pk)
         self.message_user(
             request,
             gettext("Previews queued: %(count)d.") % {"count": len(ids)},

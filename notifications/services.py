@@ -38,12 +38,6 @@ def batch_seconds() -> int:
     return int(getattr(settings, "NOTIFICATION_BATCH_SECONDS", 60))
 
 
-def preferences_for(user: User) -> dict[str, tuple[str, bool]]:
-    """event -> (email mode, in-app) for `user`, defaults filled in."""
-    chosen = {p.event: (p.email, p.in_app) for p in Preference.objects.filter(user=user)}
-    return {event: chosen.get(event, (d.email, d.in_app)) for event, d in DEFAULTS.items()}
-
-
 def notify(
     *,
     event: str,
@@ -146,9 +140,7 @@ def notify(
 
 def enqueue_emails(notification_ids: Sequence[int], *, countdown: int = 0) -> None:
     """Send the delivery tasks over one connection; if the broker is down, the sweeper will."""
-    from notifications import tasks
-
-    publish(tasks.deliver_email, [(pk,) for pk in notification_ids], countdown=countdown)
+    publish("notifications.tasks.deliver_email", [(pk,) for pk in notification_ids], countdown=countdown)
 
 
 # --- The inbox --------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from partners.models import Partner, PartnerMembership, PartnerRole, Plan
 from portal.errors import ServiceError
 from portal.models import Language, User
-from portal.queue import enqueue_on_commit
+from portal.outbox import outbox_add
 from portal.services import user_get_or_create
 from portal.sessions import sessions_end_without_organisation
 from portal.validators import normalize_orgnr
@@ -40,8 +40,6 @@ def staff_invite(
     language: str = Language.SWEDISH,
 ) -> PartnerMembership:
     """Add a person to the partner's staff and email them an invitation after commit."""
-    from partners import tasks  # tasks import services; import here to keep the cycle out of module load
-
     user, _created = user_get_or_create(email=email, name=name, language=language)
     if PartnerMembership.objects.filter(partner=partner, user=user).exists():
         raise ServiceError(
@@ -50,7 +48,7 @@ def staff_invite(
             field="email",
         )
     membership = PartnerMembership.objects.create(partner=partner, user=user, role=role, invited_by=actor)
-    enqueue_on_commit(tasks.send_staff_invitation, membership.pk)
+    outbox_add("partners.tasks.send_staff_invitation", membership.pk)
     return membership
 
 

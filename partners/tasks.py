@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from celery import shared_task
-from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -12,29 +11,24 @@ from portal.links import absolute_url, set_password_url
 
 @shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=8)
 def send_staff_invitation(membership_id: int) -> None:
-    """Email a new staff member once. A deleted membership is a normal exit."""
-    with transaction.atomic():
-        claimed = PartnerMembership.objects.filter(pk=membership_id, invitation_sent_at__isnull=True).update(
-            invitation_sent_at=timezone.now()
-        )
-    if not claimed:
-        return
-    membership = PartnerMembership.objects.select_related("user", "partner", "invited_by").get(
-        pk=membership_id
+    """Email a new staff member their invitation and note when (invitation_sent_at). Run through
+    the outbox (portal.outbox), which keeps it to once. A deleted membership is a normal exit."""
+    membership = (
+        PartnerMembership.objects.select_related("user", "partner", "invited_by")
+        .filter(pk=membership_id)
+        .first()
     )
+    if membership is None:
+        return
     user = membership.user
-    try:
-        send_templated_email(
-            to=user,
-            template="staff_invitation",
-            context={
-                "partner": membership.partner,
-                "inviter": membership.invited_by,
-                "set_password_url": None if user.has_usable_password() else set_password_url(user),
-                "login_url": absolute_url(reverse("login")),
-            },
-        )
-    except Exception:
-        # Give the claim back so the retry can send it.
-        PartnerMembership.objects.filter(pk=membership_id).update(invitation_sent_at=None)
-        raise
+    send_templated_email(
+        to=user,
+        template="staff_invitation",
+        context={
+            "partner": membership.partner,
+            "inviter": membership.invited_by,
+            "set_password_url": None if user.has_usable_password() else set_password_url(user),
+            "login_url": absolute_url(reverse("login")),
+        },
+    )
+    PartnerMembership.objects.filter(pk=membership_id).update(invitation_sent_at=timezone.now())

@@ -1,3 +1,5 @@
+"""The portal's shared models: users, the audit log, sent emails, sessions, BankID orders and the outbox."""
+
 from __future__ import annotations
 
 import uuid
@@ -211,3 +213,32 @@ class BankIDOrder(models.Model):
 
     def autostart_url(self) -> str:
         return f"bankid:///?autostarttoken={self.auto_start_token}&redirect=null"
+
+
+class OutboxMessage(models.Model):
+    """One piece of background work that must happen (an email, a preview), written in the
+    transaction of the change that calls for it (portal.outbox). `task` is the Celery task's name,
+    run with `args` by portal.tasks.run_outbox, which claims the row by its task id the one way
+    (portal.claims) and sets `done_at`; the sweeper publishes again what is not done."""
+
+    task = models.CharField(max_length=200)
+    args = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    # When it was last sent to the broker (at commit, then by each sweep): the sweeper waits a
+    # while after it, so that a queue that is merely slow is not filled with copies.
+    published_at = models.DateTimeField(default=timezone.now)
+    claimed_by = models.CharField(max_length=64, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["published_at"], condition=models.Q(done_at__isnull=True), name="outbox_undone"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task}{tuple(self.args)}"

@@ -179,6 +179,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "notifications.tasks.sweep_undelivered",
         "schedule": float(envint("NOTIFICATION_SWEEP_INTERVAL_SECONDS", 60)),
     },
+    # The outbox: emails and previews whose publish was lost or whose worker died (portal.outbox).
+    "sweep-outbox": {
+        "task": "portal.tasks.sweep_outbox",
+        "schedule": float(envint("OUTBOX_SWEEP_INTERVAL_SECONDS", 60)),
+    },
     "notification-digests": {
         "task": "notifications.tasks.send_digests",
         "schedule": crontab(hour=7, minute=0),
@@ -226,6 +231,11 @@ NOTIFICATION_BATCH_SECONDS = envint("NOTIFICATION_BATCH_SECONDS", 60)
 # over a claim a task has held this long without finishing (its worker died).
 NOTIFICATION_SWEEP_AFTER_SECONDS = envint("NOTIFICATION_SWEEP_AFTER_SECONDS", 120)
 NOTIFICATION_CLAIM_STALE_SECONDS = envint("NOTIFICATION_CLAIM_STALE_SECONDS", 600)
+# The outbox (portal.outbox): published again this long after its last publish if not done; a
+# claim older than the stale limit is a dead worker's; after the attempts it is left to the log.
+OUTBOX_SWEEP_AFTER_SECONDS = envint("OUTBOX_SWEEP_AFTER_SECONDS", 120)
+OUTBOX_CLAIM_STALE_SECONDS = envint("OUTBOX_CLAIM_STALE_SECONDS", 600)
+OUTBOX_MAX_ATTEMPTS = envint("OUTBOX_MAX_ATTEMPTS", 20)
 
 # --- Trash -------------------------------------------------------------------------
 # Deleted folders, documents and versions stay restorable (and count as stored) this many days.

@@ -19,6 +19,8 @@ from customers.models import CustomerMembership
 from customers.tasks import send_customer_welcome
 from partners.models import Partner
 from portal.models import User
+from portal.outbox import outbox_add
+from portal.tasks import run_outbox
 from tests.factories import PASSWORD, CustomerMembershipFactory, PartnerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -91,8 +93,9 @@ def _set_password_link(body: str) -> str:
 
 def test_running_twice_sends_one_email(partner: Partner, mailoutbox: list[Any]) -> None:
     membership = _new_member()
-    send_customer_welcome.delay(membership.pk, partner.pk)
-    send_customer_welcome.delay(membership.pk, partner.pk)
+    message = outbox_add("customers.tasks.send_customer_welcome", membership.pk, partner.pk)
+    run_outbox.delay(message.pk)
+    run_outbox.delay(message.pk)
     assert len(mailoutbox) == 1
     assert mailoutbox[0].to == [membership.user.email]
     membership.refresh_from_db()
@@ -210,15 +213,21 @@ def test_failed_send_gives_the_claim_back_so_a_retry_sends(
     partner: Partner, mailoutbox: list[Any], settings: Any
 ) -> None:
     membership = _new_member()
+    message = outbox_add("customers.tasks.send_customer_welcome", membership.pk, partner.pk)
     settings.EMAIL_BACKEND = f"{__name__}.FailingEmailBackend"
     with pytest.raises(ConnectionRefusedError):
-        send_customer_welcome(membership.pk, partner.pk)
+        run_outbox(message.pk)
     membership.refresh_from_db()
     assert membership.welcome_sent_at is None
     assert mailoutbox == []
+    message.refresh_from_db()
+    assert (message.claimed_by, message.done_at, message.attempts) == ("", None, 1)
+    assert message.last_error == "ConnectionRefusedError: the mail server is down"
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    send_customer_welcome(membership.pk, partner.pk)
+    run_outbox(message.pk)
     assert len(mailoutbox) == 1
     membership.refresh_from_db()
     assert membership.welcome_sent_at is not None
+    message.refresh_from_db()
+    assert message.done_at is not None and message.last_error == ""
