@@ -31,7 +31,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from billing import plans, services
+from billing import plans, selectors, services
 from billing.models import (
     BalanceEntry,
     InvoiceLine,
@@ -443,7 +443,7 @@ class PartnerBillingAdmin(PartnerAdmin):
 
     @admin.display(description=_("expected cost this month"))
     def expected_cost(self, obj: Partner) -> str:
-        figures = services.statement_preview(partner=obj)
+        figures = selectors.statement_preview(partner=obj)
         return gettext("%(total)s (storage %(storage)s, signature packages %(signatures)s)") % {
             "total": format_sek(int(figures["total_ore"] or 0)),
             "storage": format_sek(int(figures["storage_amount_ore"] or 0)),

@@ -6,11 +6,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Max, QuerySet, Sum
 from django.utils import timezone
 
 from billing import plans, usage
-from billing.models import BalanceEntry, InvoiceLine, Statement, UsageSnapshot
+from billing.models import BalanceEntry, InvoiceLine, Statement, StoragePeak, UsageSnapshot
 from customers.models import CustomerAccount
 from partners.models import Partner
 from portal.models import User
@@ -192,3 +192,40 @@ def usage_chart(curve: UsageCurve, *, included: int) -> UsageChart | None:
     area += f" L{coords[-1][0]},{height} Z"
     grid = [GridLine(y(value), human_size(value)) for value in (top, top // 2, 0)]
     return UsageChart(line, area, grid, y(included) if included <= top else None)
+
+
+def statement_figures(*, partner: Partner, period: dt.date) -> dict[str, int | str | None]:
+    """The figures of `partner`'s statement of `period` (a month's first day), as they stand now."""
+    included = plans.included_bytes(partner.plan)
+    peak = (
+        StoragePeak.objects.filter(partner=partner, period=period)
+        .values_list("peak_bytes", flat=True)
+        .first()
+    )
+    if peak is None:
+        # Nothing was stored or deleted all month and no snapshot raised it: usage stood still.
+        snap = UsageSnapshot.objects.filter(
+            partner=partner, customer__isnull=True, day__gte=period, day__lt=plans.next_month(period)
+        ).aggregate(m=Max("bytes_used"))["m"]
+        peak = snap if snap is not None else partner.storage_used_bytes
+    blocks = plans.extra_blocks(peak, included=included)
+    price = plans.block_price_ore()
+    signatures = (
+        InvoiceLine.objects.filter(partner=partner, period=period).aggregate(s=Sum("amount_ore"))["s"] or 0
+    )
+    return {
+        "plan": partner.plan,
+        "included_bytes": included,
+        "peak_bytes": peak,
+        "cap_blocks": partner.storage_cap_blocks,
+        "extra_blocks": blocks,
+        "block_price_ore": price,
+        "storage_amount_ore": blocks * price,
+        "signatures_amount_ore": signatures,
+        "total_ore": blocks * price + signatures,
+    }
+
+
+def statement_preview(*, partner: Partner, period: dt.date | None = None) -> dict[str, int | str | None]:
+    """What the statement of `period` (this month) would say if it were made now."""
+    return statement_figures(partner=partner, period=period or plans.month_start(timezone.localdate()))

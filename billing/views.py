@@ -179,7 +179,7 @@ def storage(request: AuthedRequest) -> HttpResponse:
         _focus_first_error(form)
         status = 422
     terms = plans.StorageTerms.of(partner)
-    preview = services.statement_preview(partner=partner)
+    preview = selectors.statement_preview(partner=partner)
     curve = selectors.usage_curve(partner=partner, days=90)
     context = {
         "partner": partner,

@@ -6,7 +6,8 @@ from django.db.models import QuerySet
 
 from customers import selectors as customers
 from customers.models import Collaboration
-from notifications.models import Mute, Notification
+from notifications.events import DEFAULTS
+from notifications.models import Mute, Notification, Preference
 from portal.context import Organisation
 from portal.models import User
 
@@ -42,3 +43,9 @@ def collaborations_to_mute(*, user: User, organisations: list[Organisation]) -> 
         for collaboration in rows.select_related("partner", "customer"):
             found.setdefault(collaboration.pk, collaboration)
     return sorted(found.values(), key=lambda c: (str(c).lower(), c.pk))
+
+
+def preferences_for(user: User) -> dict[str, tuple[str, bool]]:
+    """event -> (email mode, in-app) for `user`, defaults filled in."""
+    chosen = {p.event: (p.email, p.in_app) for p in Preference.objects.filter(user=user)}
+    return {event: chosen.get(event, (d.email, d.in_app)) for event, d in DEFAULTS.items()}

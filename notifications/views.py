@@ -123,7 +123,7 @@ def preferences(request: AuthedRequest) -> HttpResponse:
     groups = _offered_groups(organisations)
     events = [event for _key, _title, group_events in groups for event in group_events]
     collaborations = selectors.collaborations_to_mute(user=user, organisations=organisations)
-    current = services.preferences_for(user)
+    current = selectors.preferences_for(user)
     initial: dict[str, object] = {"muted": sorted(selectors.muted_collaboration_ids(user))}
     for event in events:
         initial[EMAIL_PREFIX + event], initial[IN_APP_PREFIX + event] = current[event]

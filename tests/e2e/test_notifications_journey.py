@@ -22,6 +22,7 @@ from pypdf import PdfWriter
 
 from documents import services as documents
 from documents.models import Audience, CustomerAccess, Folder
+from notifications import selectors as notification_selectors
 from notifications import services as notifications
 from notifications import tasks
 from notifications.models import EmailMode, Event, Notification
@@ -138,7 +139,7 @@ def test_customer_user_chooses_the_digest_and_finds_the_uploads_under_the_bell(
     page.wait_for_url(base + reverse("notifications:preferences"))
     expect(page.get_by_role("status")).to_contain_text("Your notification settings were saved.")
     expect(page.get_by_label("Email: Document added")).to_have_value(EmailMode.DIGEST)
-    assert notifications.preferences_for(user)[Event.DOCUMENT_ADDED] == (EmailMode.DIGEST, True)
+    assert notification_selectors.preferences_for(user)[Event.DOCUMENT_ADDED] == (EmailMode.DIGEST, True)
     shots.take(page, "preferences-saved")
 
     # --- The firm uploads two files into the shared folder ----------------------------------------

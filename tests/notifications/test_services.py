@@ -13,7 +13,7 @@ from django.utils import translation
 from customers.services import customer_invite
 from documents import services as documents
 from documents.models import Audience, CustomerAccess, Folder
-from notifications import services, tasks
+from notifications import selectors, services, tasks
 from notifications.events import DEFAULTS, describe
 from notifications.models import EmailMode, Event, Mute, Notification, Preference
 from portal.errors import ServiceError
@@ -106,7 +106,7 @@ def test_each_event_reaches_the_channels_its_recipient_chose(
 
 
 def test_defaults_apply_without_a_choice_and_my_choice_changes_nobody_elses(world: World) -> None:
-    assert services.preferences_for(world.customer_user)[Event.DOCUMENT_ADDED] == (
+    assert selectors.preferences_for(world.customer_user)[Event.DOCUMENT_ADDED] == (
         EmailMode.IMMEDIATELY,
         True,
     )
@@ -115,8 +115,8 @@ def test_defaults_apply_without_a_choice_and_my_choice_changes_nobody_elses(worl
         actor=world.customer_user,
         choices={Event.DOCUMENT_ADDED: (EmailMode.OFF, False)},
     )
-    assert services.preferences_for(world.customer_user)[Event.DOCUMENT_ADDED] == (EmailMode.OFF, False)
-    assert services.preferences_for(world.primary)[Event.DOCUMENT_ADDED] == (EmailMode.IMMEDIATELY, True)
+    assert selectors.preferences_for(world.customer_user)[Event.DOCUMENT_ADDED] == (EmailMode.OFF, False)
+    assert selectors.preferences_for(world.primary)[Event.DOCUMENT_ADDED] == (EmailMode.IMMEDIATELY, True)
     # Back to the default: no row is kept.
     default = DEFAULTS[Event.DOCUMENT_ADDED]
     services.preferences_set(

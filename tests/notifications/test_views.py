@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from customers.models import Collaboration
-from notifications import services
+from notifications import selectors, services
 from notifications.events import DEFAULTS, GROUPS
 from notifications.models import EmailMode, Event, Mute, Notification, Preference
 from portal.models import User
@@ -373,11 +373,11 @@ def test_saving_changes_my_settings_and_nobody_elses(world: World, login: Any) -
     response = save_settings(login(world.customer_user), data)
     assert response.status_code == 302
     assert response["Location"] == reverse("notifications:preferences")
-    mine = services.preferences_for(world.customer_user)
+    mine = selectors.preferences_for(world.customer_user)
     assert mine[Event.DOCUMENT_ADDED] == (EmailMode.DIGEST, True)
     assert mine[Event.DOCUMENT_DELETED] == (EmailMode.DIGEST, False)
     assert Preference.objects.filter(user=world.customer_user).count() == 2  # defaults store nothing
-    assert services.preferences_for(world.primary)[Event.DOCUMENT_ADDED] == (EmailMode.OFF, True)
+    assert selectors.preferences_for(world.primary)[Event.DOCUMENT_ADDED] == (EmailMode.OFF, True)
     assert not Preference.objects.exclude(user__in=[world.customer_user, world.primary]).exists()
 
 
@@ -418,14 +418,14 @@ def test_an_account_administrator_sets_the_account_events(world: World, login: A
     data = settings_post(account=True, email_balance_low="digest", in_app_storage_warning=False)
     response = save_settings(login(world.admin), data)
     assert response.status_code == 302
-    mine = services.preferences_for(world.admin)
+    mine = selectors.preferences_for(world.admin)
     assert mine[Event.BALANCE_LOW] == (EmailMode.DIGEST, True)
     assert mine[Event.STORAGE_WARNING] == (EmailMode.IMMEDIATELY, False)
 
 
 def test_unchecking_in_the_portal_is_saved(world: World, login: Any) -> None:
     save_settings(login(world.customer_user), settings_post(in_app_document_added=False))
-    assert services.preferences_for(world.customer_user)[Event.DOCUMENT_ADDED] == (
+    assert selectors.preferences_for(world.customer_user)[Event.DOCUMENT_ADDED] == (
         EmailMode.IMMEDIATELY,
         False,
     )
