@@ -1,7 +1,9 @@
-"""Admin for billing: the signature ledger, invoice lines, statements, usage snapshots, storage
-peaks, notices and quote requests, all read-only (billing.services writes every row, and the ledger
-is corrected by a new entry, never by editing one); and the partner page extended with the
-partner's billing position and a top-up of its signature balance.
+"""Admin for billing: its rows read-only, and the partner page with the partner's billing position
+and a top-up of its signature balance.
+
+The signature ledger, invoice lines, statements, usage snapshots, storage peaks, notices and quote
+requests are read-only: billing.services writes every row, and the ledger is corrected by a new
+entry, never by editing one.
 
 A top-up or correction goes through `services.balance_adjust`, which requires a reason and keeps
 the balance at zero or above. The partner admin of partners/admin.py is replaced here by a subclass,

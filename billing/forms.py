@@ -1,3 +1,5 @@
+"""Billing's forms: a signature package order, a quote request, the storage cap, the low-balance alert."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -13,16 +13,15 @@ from billing import plans, usage
 from billing.models import BalanceEntry, InvoiceLine, Statement, StoragePeak, UsageSnapshot
 from customers.models import CustomerAccount
 from partners.models import Partner
-from portal.models import User
 from portal.units import format_sek, human_size
 
 
-def ledger_for(*, user: User, partner: Partner) -> QuerySet[BalanceEntry]:
+def ledger_for(*, partner: Partner) -> QuerySet[BalanceEntry]:
     """The partner's signature ledger, newest first, for a user of that partner."""
     return BalanceEntry.objects.filter(partner=partner).select_related("actor").order_by("-created_at", "-id")
 
 
-def statements_for(*, user: User, partner: Partner) -> QuerySet[Statement]:
+def statements_for(*, partner: Partner) -> QuerySet[Statement]:
     """The partner's statements, newest month first (one query: the list shows their own figures)."""
     return Statement.objects.filter(partner=partner).order_by("-period")
 

@@ -65,7 +65,7 @@ def balances(request: AuthedRequest) -> HttpResponse:
         else:
             return HttpResponseBadRequest()
         status = 422
-    page = Paginator(selectors.ledger_for(user=request.user, partner=partner), settings.PAGE_SIZE).get_page(
+    page = Paginator(selectors.ledger_for(partner=partner), settings.PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     context = {
@@ -235,9 +235,9 @@ def _cap_message(partner: Partner) -> str:
 @require_GET
 def statements(request: AuthedRequest) -> HttpResponse:
     partner = access.partner_for_statements(request)
-    page = Paginator(
-        selectors.statements_for(user=request.user, partner=partner), settings.PAGE_SIZE
-    ).get_page(request.GET.get("page"))
+    page = Paginator(selectors.statements_for(partner=partner), settings.PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     rows = [sheets.StatementRow(statement) for statement in page.object_list]
     context = {"partner": partner, "is_admin": True, "page": page, "rows": rows}
     return render(request, "billing/statements.html", context)

@@ -1,3 +1,6 @@
+"""Customers' forms: creating and inviting a customer, its users, staff assignment, answering an
+invitation and ending a collaboration."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,3 +1,5 @@
+"""Customer accounts, their users (memberships) and the collaboration between a partner and a customer."""
+
 from __future__ import annotations
 
 from django.conf import settings

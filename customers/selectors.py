@@ -64,7 +64,7 @@ def collaborations_for_partner_user(
     )
 
 
-def collaborations_for_customer_user(*, user: User, customer: Organisation) -> QuerySet[Collaboration]:
+def collaborations_for_customer_user(*, customer: Organisation) -> QuerySet[Collaboration]:
     """The active collaborations of the customer the user acts for: the partners under Samarbeten,
     with those ended whose files the customer may still read (read_until not passed)."""
     ended_readable = Q(status=CollaborationStatus.ENDED, read_until__gt=timezone.now())
@@ -76,7 +76,7 @@ def collaborations_for_customer_user(*, user: User, customer: Organisation) -> Q
     )
 
 
-def invitations_for_customer_admin(*, user: User, customer: Organisation) -> QuerySet[Collaboration]:
+def invitations_for_customer_admin(*, customer: Organisation) -> QuerySet[Collaboration]:
     if not customer.is_admin:
         return Collaboration.objects.none()
     return (
@@ -86,8 +86,8 @@ def invitations_for_customer_admin(*, user: User, customer: Organisation) -> Que
     )
 
 
-def customer_users(*, user: User, customer_id: int) -> QuerySet[CustomerMembership]:
-    """The users of a customer; the caller has checked that `user` may see them."""
+def customer_users(*, customer_id: int) -> QuerySet[CustomerMembership]:
+    """The users of a customer; the caller has checked that the acting user may see them."""
     return (
         CustomerMembership.objects.filter(customer_id=customer_id)
         .select_related("user")
@@ -95,15 +95,15 @@ def customer_users(*, user: User, customer_id: int) -> QuerySet[CustomerMembersh
     )
 
 
-def customer_users_for_partner(*, user: User, collaboration: Collaboration) -> QuerySet[CustomerMembership]:
+def customer_users_for_partner(*, collaboration: Collaboration) -> QuerySet[CustomerMembership]:
     """The customer's users as its partner sees them: only once the collaboration is active, so
     that an invitation alone reveals nothing about the people of the invited company."""
     if not collaboration.is_active:
         return CustomerMembership.objects.none()
-    return customer_users(user=user, customer_id=collaboration.customer_id)
+    return customer_users(customer_id=collaboration.customer_id)
 
 
-def partner_staff_for_assignment(*, user: User, collaboration: Collaboration) -> QuerySet[PartnerMembership]:
+def partner_staff_for_assignment(*, collaboration: Collaboration) -> QuerySet[PartnerMembership]:
     """Staff members of the collaboration's partner, each annotated with whether they are assigned."""
     assigned = CollaborationUserObjectPermission.objects.filter(
         content_object=collaboration, user=OuterRef("user_id"), permission__codename="work_with_customer"

@@ -1,3 +1,6 @@
+"""URLs of the customers app: the partner's customers (Mina samarbeten) and the customer's partners
+(Samarbeten), invitations and the customer's users."""
+
 from __future__ import annotations
 
 from django.urls import path

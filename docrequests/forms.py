@@ -1,3 +1,5 @@
+"""The form a partner fills in to ask a customer for documents."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -18,8 +18,9 @@ def _with_items(qs: QuerySet[DocumentRequest]) -> QuerySet[DocumentRequest]:
     )
 
 
-def requests_for_partner(*, user: User, collaboration: Collaboration) -> QuerySet[DocumentRequest]:
-    """The customer's requests, open ones first; the caller checked that `user` may work with it."""
+def requests_for_partner(*, collaboration: Collaboration) -> QuerySet[DocumentRequest]:
+    """The customer's requests, open ones first; the caller checked that the acting user may work
+    with the customer."""
     return (
         DocumentRequest.objects.filter(collaboration=collaboration)
         .select_related("folder", "created_by")
@@ -71,8 +72,8 @@ def with_open_request_counts(collaborations: QuerySet[Collaboration]) -> QuerySe
     )
 
 
-def templates_for_partner(*, user: User, partner_id: int) -> QuerySet[RequestTemplate]:
-    """The firm's templates; the caller checked that `user` belongs to the partner."""
+def templates_for_partner(*, partner_id: int) -> QuerySet[RequestTemplate]:
+    """The firm's templates; the caller checked that the acting user belongs to the partner."""
     return RequestTemplate.objects.filter(partner_id=partner_id).order_by("title", "pk")
 
 

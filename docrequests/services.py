@@ -1,7 +1,9 @@
-"""Writes for document requests. Each holds its rule: the folder takes the customer's uploads and
-every asked user may upload there; only an open request takes files or changes state (conditional
-UPDATE from open); uploads go through documents.services.document_upload, so scanning, quota and
-storage rules hold and a refused upload leaves nothing.
+"""Writes for document requests, each holding its rule.
+
+The folder takes the customer's uploads and every asked user may upload there; only an open
+request takes files or changes state (conditional UPDATE from open); uploads go through
+documents.services.document_upload, so scanning, quota and storage rules hold and a refused upload
+leaves nothing.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ from portal.models import User
 @login_required
 def partner_list(request: AuthedRequest, collaboration_id: int) -> HttpResponse:
     collaboration, org = customer_access.collaboration_for_partner_user(request, collaboration_id)
-    docrequests = selectors.requests_for_partner(user=request.user, collaboration=collaboration)
+    docrequests = selectors.requests_for_partner(collaboration=collaboration)
     return render(
         request,
         "docrequests/partner_list.html",
@@ -40,8 +40,8 @@ def partner_list(request: AuthedRequest, collaboration_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def partner_create(request: AuthedRequest, collaboration_id: int) -> HttpResponse:
     collaboration, org = customer_access.collaboration_for_partner_user(request, collaboration_id)
-    users = customer_selectors.customer_users_for_partner(user=request.user, collaboration=collaboration)
-    templates = list(selectors.templates_for_partner(user=request.user, partner_id=org.id))
+    users = customer_selectors.customer_users_for_partner(collaboration=collaboration)
+    templates = list(selectors.templates_for_partner(partner_id=org.id))
     initial = {}
     chosen = next((t for t in templates if str(t.pk) == request.GET.get("template")), None)
     if chosen is not None:
@@ -123,7 +123,7 @@ def partner_cancel(request: AuthedRequest, docrequest_id: int) -> HttpResponse:
 @login_required
 def template_list(request: AuthedRequest) -> HttpResponse:
     org = active_partner_org(request)
-    templates = selectors.templates_for_partner(user=request.user, partner_id=org.id)
+    templates = selectors.templates_for_partner(partner_id=org.id)
     return render(request, "docrequests/template_list.html", {"org": org, "templates": templates})
 
 

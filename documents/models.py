@@ -1,3 +1,5 @@
+"""Folders, documents and their versions, folder permissions and the trash."""
+
 from __future__ import annotations
 
 from django.conf import settings

@@ -83,7 +83,7 @@ def folder_tree(folders: QuerySet[Folder] | list[Folder]) -> list[FolderNode]:
     return roots
 
 
-def documents_in(*, user: User, folder: Folder, sort: str = "name") -> QuerySet[Document]:
+def documents_in(*, folder: Folder, sort: str = "name") -> QuerySet[Document]:
     """The folder's live documents with their current version and uploader: a constant number of
     queries whatever the number of rows."""
     order = SORTS.get(sort, SORTS["name"])
@@ -94,7 +94,7 @@ def documents_in(*, user: User, folder: Folder, sort: str = "name") -> QuerySet[
     )
 
 
-def versions_of(*, user: User, document: Document) -> QuerySet[DocumentVersion]:
+def versions_of(*, document: Document) -> QuerySet[DocumentVersion]:
     return (
         DocumentVersion.objects.filter(document=document)
         .select_related("uploaded_by", "deleted_by")
@@ -143,7 +143,6 @@ def customer_users_for_access(*, collaboration: Collaboration) -> QuerySet[Custo
 
 def audit_events(
     *,
-    user: User,
     collaboration: Collaboration,
     action: str = "",
     actor_id: int | None = None,
@@ -175,7 +174,7 @@ def audience_label(folder: Folder) -> str:
     return str(Audience(root.audience).label)
 
 
-def people_in_log(*, user: User, collaboration: Collaboration) -> list[tuple[str, list[tuple[int, str]]]]:
+def people_in_log(*, collaboration: Collaboration) -> list[tuple[str, list[tuple[int, str]]]]:
     """The partner's staff and the customer's users who appear in the collaboration's log, grouped
     for the log's "person" filter; people no longer at either are listed apart."""
     people = (

@@ -1,3 +1,5 @@
+"""Documents' background work: preview rendering and purging the trash and ended collaborations' files."""
+
 from __future__ import annotations
 
 import logging

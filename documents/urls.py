@@ -1,3 +1,6 @@
+"""URLs of the documents app: the partner's and the customer's folder pages, trash, log, search and
+the files both sides share."""
+
 from __future__ import annotations
 
 from django.urls import path

@@ -1,5 +1,6 @@
-"""Bulk download: the chosen documents as one zip, streamed as it is built (zipstream-ng), so
-memory stays flat however many or large the files. Files are stored, not recompressed: PDFs and
+"""Bulk download: the chosen documents as one zip, streamed as it is built (zipstream-ng).
+
+Memory stays flat however many or large the files. Files are stored, not recompressed: PDFs and
 images are compressed already."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+"""The notification preferences form: which events by email and in the portal, and muted collaborations."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence

@@ -39,7 +39,7 @@ def collaborations_to_mute(*, user: User, organisations: list[Organisation]) -> 
         if org.is_partner:
             rows: QuerySet[Collaboration] = customers.collaborations_for_partner_user(user=user, partner=org)
         else:
-            rows = customers.collaborations_for_customer_user(user=user, customer=org)
+            rows = customers.collaborations_for_customer_user(customer=org)
         for collaboration in rows.select_related("partner", "customer"):
             found.setdefault(collaboration.pk, collaboration)
     return sorted(found.values(), key=lambda c: (str(c).lower(), c.pk))

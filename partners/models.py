@@ -1,3 +1,5 @@
+"""Partners (the accounting firms), their plans and their staff memberships."""
+
 from __future__ import annotations
 
 from django.conf import settings

@@ -18,7 +18,7 @@ def partner_organisations(user: User) -> list[Organisation]:
     ]
 
 
-def staff_of(*, user: User, partner: Partner) -> QuerySet[PartnerMembership]:
+def staff_of(*, partner: Partner) -> QuerySet[PartnerMembership]:
     """The partner's members, for a user who is a member of it (access checked by the caller)."""
     return (
         PartnerMembership.objects.filter(partner=partner)

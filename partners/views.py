@@ -1,3 +1,5 @@
+"""The partner's settings pages: the overview, required two-factor authentication and the staff list."""
+
 from __future__ import annotations
 
 from django.contrib import messages
@@ -65,7 +67,7 @@ def staff_list(request: AuthedRequest) -> HttpResponse:
                 )
                 return redirect("partners:staff_list")
         status = 422
-    members = selectors.staff_of(user=request.user, partner=partner)
+    members = selectors.staff_of(partner=partner)
     return render(
         request,
         "partners/staff_list.html",

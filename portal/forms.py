@@ -1,3 +1,5 @@
+"""The portal's own forms: login, profile, switching organisation and password reset."""
+
 from __future__ import annotations
 
 import unicodedata

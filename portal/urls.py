@@ -1,3 +1,5 @@
+"""The root URLconf: the portal's own pages (login, profile, two-factor, BankID) and each app's URLs."""
+
 from __future__ import annotations
 
 from django.conf import settings

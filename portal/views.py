@@ -1,3 +1,5 @@
+"""The portal's own pages: home, organisation switch, profile, language, login, password reset, errors."""
+
 from __future__ import annotations
 
 import unicodedata

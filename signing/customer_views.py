@@ -125,7 +125,7 @@ def signing_detail(request: AuthedRequest, collaboration_id: int, request_id: in
     collaboration, signing = access.signing_for_customer(request, collaboration_id, request_id)
     parties = list(signing.parties.all())  # prefetched, in order
     turn = selectors.current_order_of(parties)
-    events = selectors.timeline_of(user=request.user, signing=signing)
+    events = selectors.timeline_of(signing=signing)
     return render(
         request,
         "signing/customer_detail.html",

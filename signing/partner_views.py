@@ -194,9 +194,7 @@ def _parties_page(
     status: int = 200,
     error: str = "",
 ) -> HttpResponse:
-    customer_people, staff_people = selectors.people_for_parties(
-        user=request.user, collaboration=signing.collaboration
-    )
+    customer_people, staff_people = selectors.people_for_parties(collaboration=signing.collaboration)
     rows: list[Mapping[str, Any]] = [
         *(_raw_rows(formset.data) if formset.is_bound else formset.initial or [])
     ]
@@ -223,16 +221,14 @@ def draft_parties(request: AuthedRequest, collaboration_id: int, request_id: int
     if signing.status != Status.DRAFT:
         return _not_a_draft(request, signing)
     if request.method == "GET":
-        rows = party_rows(selectors.parties_of(user=request.user, signing=signing))
+        rows = party_rows(selectors.parties_of(signing=signing))
         return _parties_page(request, signing, party_formset(initial=rows))
     data = request.POST
     if "add_row" in data or "add_person" in data:
         rows = _raw_rows(data)
         person = None
         if data.get("add_person", "").isdigit():
-            customers, staff = selectors.people_for_parties(
-                user=request.user, collaboration=signing.collaboration
-            )
+            customers, staff = selectors.people_for_parties(collaboration=signing.collaboration)
             person = next((p for p in [*customers, *staff] if p.user_id == int(data["add_person"])), None)
         known = {r["email"].strip().lower() for r in rows}
         if "add_row" in data or (person is not None and person.email.lower() not in known):
@@ -259,9 +255,7 @@ def _settings_page(
 def _candidates(request: AuthedRequest, signing: SigningRequest) -> list[Document]:
     if signing.document is None:
         return []
-    return selectors.attachment_candidates(
-        user=request.user, collaboration=signing.collaboration, document=signing.document
-    )
+    return selectors.attachment_candidates(collaboration=signing.collaboration, document=signing.document)
 
 
 @login_required
@@ -276,9 +270,7 @@ def draft_settings(request: AuthedRequest, collaboration_id: int, request_id: in
     candidates = _candidates(request, signing)
     if request.method == "GET":
         attached = [
-            a.version.document_id
-            for a in selectors.attachments_of(user=request.user, signing=signing)
-            if a.version is not None
+            a.version.document_id for a in selectors.attachments_of(signing=signing) if a.version is not None
         ]
         form = SigningForm(initial=details_initial(signing, attached), attachment_choices=candidates)
         return _settings_page(request, signing, form)
@@ -344,8 +336,8 @@ def _review_page(
         "signing/partner_review.html",
         status=422 if error else 200,
         step="review",
-        parties=selectors.parties_of(user=request.user, signing=signing),
-        attachments=selectors.attachments_of(user=request.user, signing=signing),
+        parties=selectors.parties_of(signing=signing),
+        attachments=selectors.attachments_of(signing=signing),
         balance=partner.signature_balance,
         error=error,
         balance_empty=balance_empty,
@@ -435,9 +427,7 @@ def signing_list(request: AuthedRequest, collaboration_id: int) -> HttpResponse:
     collaboration = access.collaboration_for_signing(request, collaboration_id)
     status = request.GET.get("status", "")
     status = status if status in selectors.PARTNER_STATUSES else ""  # an unknown filter shows them all
-    signings = selectors.signings_for_collaboration(
-        user=request.user, collaboration=collaboration, status=status
-    )
+    signings = selectors.signings_for_collaboration(collaboration=collaboration, status=status)
     page = Paginator(signings, settings.PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -510,9 +500,9 @@ def _detail_page(
 ) -> HttpResponse:
     """The request's page; with `fixes`, a fixing form posted with errors, shown again (422)."""
     collaboration = signing.collaboration
-    parties = selectors.parties_of(user=request.user, signing=signing)
+    parties = selectors.parties_of(signing=signing)
     turn = selectors.current_order_of(parties)
-    events: list[Event] = selectors.timeline_of(user=request.user, signing=signing)
+    events: list[Event] = selectors.timeline_of(signing=signing)
     party_fixes, fixing = _fixing_context(signing, parties, turn, fixes or _Fixes())
     sealed_url = ""
     if signing.sealed_version is not None:

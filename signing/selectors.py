@@ -1,7 +1,7 @@
 """Reads for e-signing: permission-filtered querysets in a constant number of queries.
 
-The callers have decided access (signing.access); these take the actor anyway, as every selector
-does, so that a later rule about who sees what has one place to go.
+The callers have decided access (signing.access): a read of what one request holds takes only the
+request; those whose answer depends on who asks take the user.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ ATTACHMENT_CHOICES = 200
 
 
 def signings_for_collaboration(
-    *, user: User, collaboration: Collaboration, status: str | None = None
+    *, collaboration: Collaboration, status: str | None = None
 ) -> QuerySet[SigningRequest]:
     """The customer's requests (of one of PARTNER_STATUSES when `status` is one, all otherwise),
     newest first, each with `required_count` (signers and approvers) and `done_count` (those who
@@ -88,11 +88,11 @@ def signings_for_collaboration(
     )
 
 
-def parties_of(*, user: User, signing: SigningRequest) -> list[Party]:
+def parties_of(*, signing: SigningRequest) -> list[Party]:
     return list(Party.objects.filter(request=signing).order_by("order", "id"))
 
 
-def attachments_of(*, user: User, signing: SigningRequest) -> list[Attachment]:
+def attachments_of(*, signing: SigningRequest) -> list[Attachment]:
     return list(
         Attachment.objects.filter(request=signing)
         .select_related("version__document")
@@ -100,7 +100,7 @@ def attachments_of(*, user: User, signing: SigningRequest) -> list[Attachment]:
     )
 
 
-def timeline_of(*, user: User, signing: SigningRequest) -> list[Event]:
+def timeline_of(*, signing: SigningRequest) -> list[Event]:
     return list(Event.objects.filter(request=signing).select_related("party").order_by("created_at", "id"))
 
 
@@ -172,7 +172,7 @@ def signable_refusal(document: Document) -> str | None:
     return None
 
 
-def attachment_candidates(*, user: User, collaboration: Collaboration, document: Document) -> list[Document]:
+def attachment_candidates(*, collaboration: Collaboration, document: Document) -> list[Document]:
     """The customer's other live PDFs, the most recently updated first, with their folder."""
     return list(
         Document.objects.filter(
@@ -202,10 +202,10 @@ def _person(user: User) -> Person:
     return Person(user.pk, user.get_full_name(), user.email, user.mobile, user.personnummer)
 
 
-def people_for_parties(*, user: User, collaboration: Collaboration) -> tuple[list[Person], list[Person]]:
+def people_for_parties(*, collaboration: Collaboration) -> tuple[list[Person], list[Person]]:
     """The customer's users (once the collaboration is active) and the partner's staff."""
     customer: list[CustomerMembership] = list(
-        customer_users_for_partner(user=user, collaboration=collaboration).filter(user__is_active=True)
+        customer_users_for_partner(collaboration=collaboration).filter(user__is_active=True)
     )
     staff = (
         PartnerMembership.objects.filter(partner_id=collaboration.partner_id, user__is_active=True)

@@ -1,3 +1,6 @@
+"""URLs of e-signing: the party's signing pages, the partner's signing wizard and fixes, and the
+customer's signings."""
+
 from __future__ import annotations
 
 from django.urls import path

@@ -131,7 +131,7 @@ def bulk(request: AuthedRequest, collaboration_id: int, folder_id: int) -> HttpR
         raise PermissionDenied  # moving is the firm's; the customer's page offers nothing else
     sort = _sort(request.POST.get("sort"))
     requested = [int(v) for v in request.POST.getlist("documents") if v.isdigit()]
-    candidates = list(selectors.documents_in(user=request.user, folder=folder).filter(pk__in=requested))
+    candidates = list(selectors.documents_in(folder=folder).filter(pk__in=requested))
     form = BulkForm(request.POST, document_ids=[d.pk for d in candidates], target_choices=[])
     if not form.is_valid():
         return _render_folder(request, folder, rights, sort=sort, bulk_form=form, status=422)

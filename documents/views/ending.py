@@ -1,6 +1,7 @@
-"""The files of a collaboration around its end, for the partner's account administrators: all of
-the customer's folders as one zip (before ending, from the end page), and, once it has ended, the
-files still stored (the read period, then retention) with their downloads. Everyone else: 404
+"""The files of a collaboration around its end, for the partner's account administrators.
+
+All of the customer's folders as one zip (before ending, from the end page), and, once it has
+ended, the files still stored (the read period, then retention) with their downloads. Everyone else: 404
 (staff of an open collaboration: 403, as on its other administrator pages)."""
 
 from __future__ import annotations

@@ -174,7 +174,7 @@ def preview(request: AuthedRequest, version_id: int) -> HttpResponseBase:
 @require_GET
 def document_detail(request: AuthedRequest, document_id: int) -> HttpResponse:
     document, rights = access.document_for_user(request, document_id)
-    versions = list(selectors.versions_of(user=request.user, document=document))
+    versions = list(selectors.versions_of(document=document))
     hold = locks.document_lock(document)
     kept_until, version_kept = _retention_of(document, versions)
     return render(

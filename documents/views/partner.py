@@ -235,9 +235,9 @@ def file_list_context(
     """What documents/_file_list.html needs (see the comment at its top); usable by either side.
     A constant number of queries whatever the number of documents: a count and one page."""
     page = Paginator(
-        # Only what FileRow shows: building full Document, version and User instances was most of
+        # Only what _file_row shows: building full Document, version and User instances was most of
         # this page's time (bench/pages.py).
-        selectors.documents_in(user=request.user, folder=folder, sort=sort).only(*FILE_ROW_FIELDS),
+        selectors.documents_in(folder=folder, sort=sort).only(*FILE_ROW_FIELDS),
         settings.PAGE_SIZE,
     ).get_page(request.GET.get("page"))
     detail_url = url_maker("documents:document_detail")
@@ -569,7 +569,7 @@ def bulk(request: AuthedRequest, collaboration_id: int, folder_id: int) -> HttpR
     sort = _sort(request.POST.get("sort"))
     # Ids only, and no longer than a bigint: anything else is simply not a choice.
     requested = [int(v) for v in request.POST.getlist("documents") if v.isdigit() and len(v) < 19]
-    candidates = list(selectors.documents_in(user=request.user, folder=folder).filter(pk__in=requested))
+    candidates = list(selectors.documents_in(folder=folder).filter(pk__in=requested))
     targets = _choices(_path_labels(_all_folders(request, collaboration)), exclude=[folder.pk])
     form = BulkForm(request.POST, document_ids=[d.pk for d in candidates], target_choices=targets)
     if not form.is_valid():
@@ -600,6 +600,3 @@ def bulk(request: AuthedRequest, collaboration_id: int, folder_id: int) -> HttpR
         return _render_folder(request, folder, sort=sort, bulk_form=form, status=422)
     messages.success(request, text)
     return redirect(f"{folder_url(folder, 'partner')}?sort={sort}")
-
-
-# --- Audit log ------------------------------------------------------------------------------

@@ -124,7 +124,6 @@ def partner_search(request: AuthedRequest) -> HttpResponse:
         query=query,
         partner=partner,
         action=reverse("documents:partner_search"),
-        nav="customers",
     )
 
 
@@ -162,7 +161,6 @@ def customer_search(request: AuthedRequest) -> HttpResponse:
         query=query,
         customer=customer,
         action=reverse("documents:customer_search"),
-        nav="collaborations",
     )
 
 
@@ -183,5 +181,4 @@ def customer_collaboration_search(request: AuthedRequest, collaboration_id: int)
         collaboration=collaboration,
         tab="documents",
         action=reverse("documents:customer_collaboration_search", args=[collaboration.pk]),
-        nav="collaborations",
     )

@@ -82,3 +82,18 @@ def test_the_outsider_still_gets_404_and_no_menu_item_leaks(
 ) -> None:
     response = login(world.outsider).get(reverse("documents:document_detail", args=[document.pk]))
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("who", "url_name", "item"),
+    [
+        ("admin", "documents:partner_search", "My collaborations"),
+        ("primary", "documents:customer_search", "Collaborations"),
+    ],
+)
+def test_the_search_pages_mark_their_sides_menu_item(
+    world: World, login: Any, who: str, url_name: str, item: str
+) -> None:
+    response = login(getattr(world, who)).get(reverse(url_name), {"q": "avtal"})
+    assert response.status_code == 200
+    assert current_item(response.content.decode()) == [item]
