@@ -1,3 +1,6 @@
+"""Pages of the customers app: the partner's customers (Mina samarbeten) and the customer's partners
+(Samarbeten), invitations, customer users and ending a collaboration."""
+
 from __future__ import annotations
 
 from typing import cast
@@ -118,7 +121,7 @@ def customer_invite(request: AuthedRequest) -> HttpResponse:
 @login_required
 def customer_detail(request: AuthedRequest, collaboration_id: int) -> HttpResponse:
     collaboration, org = access.collaboration_for_partner_user(request, collaboration_id)
-    users = selectors.customer_users_for_partner(user=request.user, collaboration=collaboration)
+    users = selectors.customer_users_for_partner(collaboration=collaboration)
     return render(
         request,
         "customers/customer_detail.html",
@@ -129,7 +132,7 @@ def customer_detail(request: AuthedRequest, collaboration_id: int) -> HttpRespon
 @login_required
 def customer_users(request: AuthedRequest, collaboration_id: int) -> HttpResponse:
     collaboration, org = access.collaboration_for_partner_user(request, collaboration_id)
-    users = selectors.customer_users_for_partner(user=request.user, collaboration=collaboration)
+    users = selectors.customer_users_for_partner(collaboration=collaboration)
     return render(
         request,
         "customers/customer_users.html",
@@ -168,7 +171,7 @@ def customer_user_add(request: AuthedRequest, collaboration_id: int) -> HttpResp
         else:
             messages.success(request, _("%(name)s was added.") % {"name": membership.user.get_full_name()})
             return redirect("customers:customer_users", collaboration.pk)
-    users = selectors.customer_users_for_partner(user=request.user, collaboration=collaboration)
+    users = selectors.customer_users_for_partner(collaboration=collaboration)
     return render(
         request,
         "customers/customer_users.html",
@@ -189,7 +192,7 @@ def customer_user_add(request: AuthedRequest, collaboration_id: int) -> HttpResp
 def customer_settings(request: AuthedRequest, collaboration_id: int) -> HttpResponse:
     """Staff assignment and ending the collaboration. Staff may look; only account administrators change."""
     collaboration, org = access.collaboration_for_partner_user(request, collaboration_id)
-    staff = list(selectors.partner_staff_for_assignment(user=request.user, collaboration=collaboration))
+    staff = list(selectors.partner_staff_for_assignment(collaboration=collaboration))
     choices = [(m.user_id, m.user.get_full_name()) for m in staff]
     initial = {"staff": [m.user_id for m in staff if m.is_assigned]}  # type: ignore[attr-defined]  # annotated by the selector
     # Bound on every POST: unchecking every box posts no `staff` field, and that must save "nobody".
@@ -263,12 +266,12 @@ def collaboration_list(request: AuthedRequest) -> HttpResponse:
     # page. Whether there are any comes with the collaborations, so that the page reads them only
     # when there are.
     collaborations = list(
-        selectors.collaborations_for_customer_user(user=request.user, customer=org).annotate(
+        selectors.collaborations_for_customer_user(customer=org).annotate(
             waits_on_me=signing_selectors.waiting_on_user_exists(user=request.user),
             asks_me=docrequest_selectors.asking_user_exists(user=request.user),
         )
     )
-    invitations = selectors.invitations_for_customer_admin(user=request.user, customer=org)
+    invitations = selectors.invitations_for_customer_admin(customer=org)
     waiting = []
     if any(c.waits_on_me for c in collaborations):  # annotated above
         parties = signing_selectors.parties_waiting_on(
@@ -374,7 +377,7 @@ def org_users(request: AuthedRequest) -> HttpResponse:
                 )
                 return redirect("customers:org_users")
         status = 422
-    users = selectors.customer_users(user=request.user, customer_id=org.id)
+    users = selectors.customer_users(customer_id=org.id)
     return render(
         request, "customers/org_users.html", {"org": org, "users": users, "form": form}, status=status
     )
