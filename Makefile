@@ -1,7 +1,8 @@
 # Partner portal: developer and CI entry points.
 #
 #   make run          the embedded default (SQLite, filesystem Celery queue, console email)
-#   make test         lint, format check, mypy, check --deploy and pytest against PostgreSQL and Redis on loopback
+#   make test         lint, format check, mypy, the import contracts, check --deploy and pytest against
+#                     PostgreSQL and Redis on loopback
 #   make lint | fmt | typecheck | messages | clean
 #
 # Everything runs inside .venv, created and synced from uv.lock by `make venv`.
@@ -15,6 +16,7 @@ UV := $(VENV)/bin/uv
 RUFF := $(VENV)/bin/ruff
 MYPY := $(VENV)/bin/mypy
 PYTEST := $(VENV)/bin/pytest
+LINT_IMPORTS := $(VENV)/bin/lint-imports
 MANAGE := $(PY) manage.py
 UV_VERSION := 0.13.8
 # The interpreter a new .venv is made with: python3.11 if there is one, else python3.
@@ -40,7 +42,7 @@ I18N_IGNORE := -i .venv -i var -i node_modules -i test-artifacts
 help:
 	@echo "make run          start the portal on http://$(HOST):$(PORT)/ with demo data (embedded default)"
 	@echo "make test         ruff, mypy and pytest against PostgreSQL + Redis on loopback"
-	@echo "make lint         ruff check + ruff format --check"
+	@echo "make lint         ruff check + ruff format --check + lint-imports (which app may import which)"
 	@echo "make fmt          ruff format + ruff check --fix"
 	@echo "make typecheck    mypy"
 	@echo "make messages     update and compile the sv/en translations"
@@ -87,6 +89,8 @@ test: system-deps venv services
 	$(RUFF) check .
 	$(RUFF) format --check .
 	$(MYPY) .
+	@# Which app may import which: the contracts in pyproject.toml (docs/architecture.md).
+	$(LINT_IMPORTS)
 	@# check --deploy --fail-level WARNING with the README's production variables (PORTAL_DEBUG=false).
 	$(PY) deploy/check_deploy.py
 	$(TEST_ENV) $(PYTEST) $(PYTEST_ARGS)
@@ -94,6 +98,7 @@ test: system-deps venv services
 lint: venv
 	$(RUFF) check .
 	$(RUFF) format --check .
+	$(LINT_IMPORTS)
 
 fmt: venv
 	$(RUFF) format .

@@ -12,11 +12,10 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from customers import access, hooks, selectors, services
+from customers import access, badges, hooks, selectors, services
 from customers.forms import (
     BaseExtraUserFormSet,
     CollaborationEndForm,
@@ -29,12 +28,10 @@ from customers.forms import (
     check_unique_emails,
 )
 from customers.models import CollaborationStatus, CustomerAccount
-from docrequests import selectors as docrequest_selectors
 from partners.access import active_partner, active_partner_org
 from portal import throttle
 from portal.context import AuthedRequest
 from portal.errors import ServiceError
-from signing import selectors as signing_selectors
 
 # --- Partner side: Mina samarbeten -----------------------------------------------------
 
@@ -48,12 +45,14 @@ def customer_list(request: AuthedRequest) -> HttpResponse:
     collaborations = selectors.collaborations_for_partner_user(
         user=request.user, partner=org, search=query, include_ended=org.is_admin
     )
-    # "Needs attention": per customer, its pending and recently declined or expired signings (those
-    # the user has not dismissed).
-    collaborations = signing_selectors.with_attention_counts(collaborations, user=request.user)
-    collaborations = docrequest_selectors.with_open_request_counts(collaborations)
+    # The other apps' columns (signings needing attention, open requests): customers.badges.
+    collaborations = badges.with_partner_columns(collaborations, user=request.user)
     page = Paginator(collaborations, settings.PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "customers/customer_list.html", {"partner": partner, "page": page, "query": query})
+    return render(
+        request,
+        "customers/customer_list.html",
+        {"partner": partner, "page": page, "query": query, "columns": badges.partner_columns()},
+    )
 
 
 @login_required
@@ -262,40 +261,17 @@ def customer_end(request: AuthedRequest, collaboration_id: int) -> HttpResponse:
 @login_required
 def collaboration_list(request: AuthedRequest) -> HttpResponse:
     org = access.active_customer(request)
-    # The signings of these partners waiting on this user go at the top, each linking to its signing
-    # page. Whether there are any comes with the collaborations, so that the page reads them only
-    # when there are.
-    collaborations = list(
-        selectors.collaborations_for_customer_user(customer=org).annotate(
-            waits_on_me=signing_selectors.waiting_on_user_exists(user=request.user),
-            asks_me=docrequest_selectors.asking_user_exists(user=request.user),
-        )
+    # What waits on this user in other apps goes at the top (signings to sign, document requests:
+    # customers.badges). Whether there is any comes with the collaborations, so that the page reads
+    # the items only when there are.
+    collaborations, sections = badges.customer_sections(
+        selectors.collaborations_for_customer_user(customer=org), user=request.user
     )
     invitations = selectors.invitations_for_customer_admin(customer=org)
-    waiting = []
-    if any(c.waits_on_me for c in collaborations):  # annotated above
-        parties = signing_selectors.parties_waiting_on(
-            user=request.user, collaboration_ids=[c.pk for c in collaborations]
-        )
-        # The logged-in page behind the link, never the raw token (it would sit in page caches).
-        waiting = [(p, reverse("signing:party_open", args=[p.pk])) for p in parties]
-    requested = []
-    if any(c.asks_me for c in collaborations):  # annotated above: the open requests asking the user
-        requested = list(
-            docrequest_selectors.requests_asking(
-                user=request.user, collaboration_ids=[c.pk for c in collaborations]
-            )
-        )
     return render(
         request,
         "customers/collaboration_list.html",
-        {
-            "org": org,
-            "collaborations": collaborations,
-            "invitations": invitations,
-            "waiting": waiting,
-            "requested": requested,
-        },
+        {"org": org, "collaborations": collaborations, "invitations": invitations, **sections},
     )
 
 

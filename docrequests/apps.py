@@ -16,3 +16,10 @@ class DocrequestsConfig(AppConfig):
 
         register_collaboration_ended(docrequests_cancel_for_ending)
         register_ending_summary(ending_summary)
+        # Its badges on Mina samarbeten and its section on Samarbeten (customers cannot import
+        # docrequests, which imports documents).
+        from customers.badges import register_customer_section, register_partner_column
+        from docrequests.badges import OPEN_REQUESTS, REQUESTED
+
+        register_partner_column(OPEN_REQUESTS)
+        register_customer_section(REQUESTED)

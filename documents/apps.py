@@ -25,3 +25,8 @@ class DocumentsConfig(AppConfig):
 
         register_collaboration_ended(on_collaboration_ended)
         register_ending_summary(ending_summary)
+        # Backups copy every stored file (portal cannot import documents).
+        from documents.backup import stored_files
+        from portal.backup import register_stored_files
+
+        register_stored_files(stored_files)

@@ -18,10 +18,12 @@ open. On SQLite the file list is read from the copy itself. A file uploaded afte
 in neither the dump nor the manifest; a file deleted after the snapshot but before it was copied
 is reported as missing (the backup then fails and should be taken again).
 
-Which files the database points to: every live DocumentVersion's `storage_key` (uploads and the
-sealed PDFs of completed signings, which are document versions too) and its `preview_key`.
-Deleted versions have their files removed at commit, so they are not expected in storage.
-No other model stores a file key (billing, notifications, customers and partners keep rows only).
+Which files the database points to: what the apps that store files register with
+`register_stored_files` (portal knows no feature app). Documents registers every live
+DocumentVersion's `storage_key` (uploads and the sealed PDFs of completed signings, which are
+document versions too) and its `preview_key` (documents/backup.py). Deleted versions have their
+files removed at commit, so they are not expected in storage. No other model stores a file key
+(billing, notifications, customers and partners keep rows only).
 
 Not included: Redis (cache, Celery queue and throttling counters, rebuilt by themselves), the
 sealing key files and the settings (environment): keep those with the deployment's secrets.
@@ -49,8 +51,6 @@ from django.core.files import File
 from django.core.files.storage import Storage, storages
 from django.db import connections
 from django.db.migrations.loader import MigrationLoader
-
-from documents.models import DocumentVersion
 
 logger = logging.getLogger(__name__)
 
@@ -142,18 +142,21 @@ def _vendor() -> str:
     return vendor
 
 
+# reader(cursor) -> [(storage key, expected size or None, expected sha256 or "")]: the files one app's
+# rows point to, read with the DB-API cursor on the backup's snapshot (PostgreSQL, or the SQLite
+# copy). Each app that stores files registers one in its AppConfig.ready().
+StoredFilesReader = Callable[[Any], list[tuple[str, int | None, str]]]
+_stored_files_readers: list[StoredFilesReader] = []
+
+
+def register_stored_files(reader: StoredFilesReader) -> None:
+    if reader not in _stored_files_readers:
+        _stored_files_readers.append(reader)
+
+
 def _snapshot_queries(cursor: Any) -> Snapshot:
     """Read the stored files and applied migrations with a DB-API cursor on the snapshot."""
-    table = DocumentVersion._meta.db_table
-    cursor.execute(
-        f"SELECT storage_key, size, sha256, preview_key FROM {table} "  # noqa: S608 -- model's own table
-        "WHERE deleted_at IS NULL ORDER BY id"
-    )
-    files: list[tuple[str, int | None, str]] = []
-    for storage_key, size, sha256, preview_key in cursor.fetchall():
-        files.append((storage_key, size, sha256))
-        if preview_key:
-            files.append((preview_key, None, ""))
+    files = [file for reader in _stored_files_readers for file in reader(cursor)]
     cursor.execute("SELECT app, name FROM django_migrations")
     migrations = sorted(f"{app}.{name}" for app, name in cursor.fetchall())
     return Snapshot(files=files, migrations=migrations)

@@ -23,6 +23,8 @@ DEVELOPMENT_SECRET_KEY = "embedded-default-insecure-key-change-me-in-production-
 DEVELOPMENT_EMAIL_BACKEND = "portal.mail.ConsoleKeepingBackend"
 EXAMPLE_S3_ACCESS_KEY = "portal-s3-access-key-change-me"
 EXAMPLE_S3_SECRET_KEY = "portal-s3-secret-key-change-me"
+# The common name of the sealing certificate `manage.py signing_dev_cert` makes (signing.devkeys).
+DEV_SUBJECT = "Partnerportalen sealing (development)"
 
 
 def unsafe_production_settings() -> list[str]:
@@ -81,9 +83,6 @@ def _sealing_problems() -> list[str]:
 def _is_development_certificate(path: Path) -> bool:
     from cryptography import x509
     from cryptography.x509.oid import NameOID
-
-    # Imported here: signing is an app above portal, and only production start-up needs it.
-    from signing.devkeys import DEV_SUBJECT
 
     try:
         certificate = x509.load_pem_x509_certificate(path.read_bytes())

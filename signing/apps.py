@@ -18,3 +18,9 @@ class SigningConfig(AppConfig):
         # Ending a collaboration cancels its pending signings (customers cannot import signing).
         register_collaboration_ended(signings_cancel_for_ending)
         register_ending_summary(ending_summary)
+        # Its badges on Mina samarbeten and its section on Samarbeten (customers cannot import signing).
+        from customers.badges import register_customer_section, register_partner_column
+        from signing.badges import ATTENTION, WAITING
+
+        register_partner_column(ATTENTION)
+        register_customer_section(WAITING)

@@ -18,7 +18,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from django.conf import settings
 from pyhanko.sign import signers
 
-DEV_SUBJECT = "Partnerportalen sealing (development)"
+# The development certificate's name, which production refuses (portal.production).
+from portal.production import DEV_SUBJECT
 
 
 class SealingError(Exception):

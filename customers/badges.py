@@ -1,0 +1,83 @@
+"""What apps above customers show on the collaboration lists; customers imports none of them.
+
+Mina samarbeten (the firm's customer list) has a column per contributing app: signing's signings
+that need attention, docrequests' open requests. The app annotates the page's collaborations with
+scalar subqueries (so the list costs no extra query whatever its length) and names the partial
+that renders one row's cell from them (`c` is the collaboration).
+
+Samarbeten (the customer's list of firms) has a section per contributing app above the firms:
+the signings waiting on the user, the document requests asking the user. The app gives an Exists
+for annotating the collaborations, and the section's items, loaded (in one query) only when some
+collaboration has any; the partial reads them under the section's name.
+
+Each app registers in its AppConfig.ready(), as customers.hooks does for ending a collaboration;
+the order is INSTALLED_APPS'.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Exists, QuerySet
+from django.utils.functional import Promise
+
+from customers.models import Collaboration
+
+
+@dataclass(frozen=True)
+class PartnerColumn:
+    heading: str | Promise  # the column's heading and each cell's label (lazily translated)
+    template: str  # renders one row's cell; `c` is the annotated collaboration
+    # annotate(collaborations, user=...) -> the collaborations with what the template reads
+    annotate: Callable[..., QuerySet[Collaboration]]
+
+
+@dataclass(frozen=True)
+class CustomerSection:
+    name: str  # the template's variable holding the items
+    template: str  # renders the section (nothing when the items are empty)
+    exists: Callable[..., Exists]  # exists(user=...): for annotating collaborations
+    items: Callable[..., Iterable[Any]]  # items(user=..., collaboration_ids=[...])
+
+
+_columns: list[PartnerColumn] = []
+_sections: list[CustomerSection] = []
+
+
+def register_partner_column(column: PartnerColumn) -> None:
+    if column not in _columns:
+        _columns.append(column)
+
+
+def register_customer_section(section: CustomerSection) -> None:
+    if section not in _sections:
+        _sections.append(section)
+
+
+def partner_columns() -> list[PartnerColumn]:
+    return list(_columns)
+
+
+def with_partner_columns(collaborations: QuerySet[Collaboration], *, user: Any) -> QuerySet[Collaboration]:
+    """The collaborations annotated for every registered column (no extra query)."""
+    for column in _columns:
+        collaborations = column.annotate(collaborations, user=user)
+    return collaborations
+
+
+def customer_sections(
+    collaborations: QuerySet[Collaboration], *, user: Any
+) -> tuple[list[Collaboration], dict[str, Any]]:
+    """The collaborations (evaluated, one query) and each registered section's items by name; a
+    section's items are read only when some collaboration has any. Also `sections`: the partials
+    to include, in order."""
+    flags = {f"has_{section.name}": section.exists(user=user) for section in _sections}
+    rows = list(collaborations.annotate(**flags))
+    ids = [c.pk for c in rows]
+    context: dict[str, Any] = {"sections": [section.template for section in _sections]}
+    for section in _sections:
+        wanted = any(getattr(c, f"has_{section.name}") for c in rows)
+        context[section.name] = list(section.items(user=user, collaboration_ids=ids)) if wanted else []
+    return rows, context

@@ -1,0 +1,30 @@
+"""Document requests' part of the collaboration lists (customers.badges), registered in
+DocrequestsConfig.ready()."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from customers.badges import CustomerSection, PartnerColumn
+from customers.models import Collaboration
+from docrequests import selectors
+
+
+def _open_requests(collaborations: QuerySet[Collaboration], *, user: Any) -> QuerySet[Collaboration]:
+    return selectors.with_open_request_counts(collaborations)
+
+
+# Mina samarbeten: per customer, its open document requests.
+OPEN_REQUESTS = PartnerColumn(
+    heading=_("Requests"), template="docrequests/_open_badge.html", annotate=_open_requests
+)
+# Samarbeten: the open requests of these firms that ask the user.
+REQUESTED = CustomerSection(
+    name="requested",
+    template="docrequests/_requested_from_you.html",
+    exists=selectors.asking_user_exists,
+    items=selectors.requests_asking,
+)
