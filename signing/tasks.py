@@ -20,8 +20,9 @@ from documents.rendering import version_page_png
 from portal import claims, pdfium
 from portal.emails import send_templated_email_to
 from portal.links import absolute_url
+from portal.outbox import outbox_add
 from portal.queue import publish
-from signing import services
+from signing import selectors, services
 from signing.methods import method_for
 from signing.models import Party, SigningRequest, Status
 
@@ -127,8 +128,9 @@ def seal_signing(self: Task[Any, Any], request_id: int) -> None:
     assert request.document is not None
     try:
         data = build_sealed(request)
-        # The document row, sealed_version and the "sealed" event commit together: a worker that
-        # dies in between leaves none, and the task run again stores the sealed PDF once.
+        # The document row, sealed_version, the "sealed" event and the outbox's emails of it commit
+        # together: a worker that dies in between leaves none, and the task run again stores the
+        # sealed PDF once.
         with transaction.atomic():
             version = documents.document_upload(
                 folder=request.document.folder,
@@ -139,18 +141,19 @@ def seal_signing(self: Task[Any, Any], request_id: int) -> None:
                 source=DocumentSource.SIGNED,
             )
             services.signing_record_sealed(signing=request, version=version)
+            for party in request.parties.all():
+                outbox_add("signing.tasks.email_sealed", party.pk)
     except Exception as error:
         claims.release(rows, task_id, field="seal_claim", at="seal_claimed_at")
         # Shown to the sender as "sealing failed"; autoretry and then seal_unsealed try again.
         services.signing_record_seal_failure(request_id=request_id, error=f"{type(error).__name__}: {error}")
         raise
-    publish(email_sealed, [(party.pk,) for party in request.parties.all()])
 
 
 @shared_task(acks_late=True)
 def seal_unsealed() -> int:
     """Beat: seal again the completed requests whose sealing failed or never finished."""
-    due = services.unsealed_due()
+    due = selectors.signings_unsealed_due()
     publish(seal_signing, [(pk,) for pk in due])
     return len(due)
 
@@ -194,7 +197,9 @@ def build_sealed(request: SigningRequest) -> bytes:
         for p in request.parties.all()
     ]
     with translation.override(request.language):  # the audit trail is in the request's language
-        history = [(e.created_at, services.describe_event(e)) for e in request.events.select_related("party")]
+        history = [
+            (e.created_at, selectors.describe_event(e)) for e in request.events.select_related("party")
+        ]
     audit = sealing.AuditTrail(
         title=request.title,
         reference=f"{request.pk}",
@@ -213,7 +218,7 @@ SEALED_ATTACH_MAX = 10 * 1024 * 1024
 
 
 def _sealed_links(party: Party) -> dict[str, object]:
-    """The party's own link to the sealed PDF (signing:sealed, good for services.SEALED_DAYS) and,
+    """The party's own link to the sealed PDF (signing:sealed, good for selectors.SEALED_DAYS) and,
     for a user of the customer, the signing's page under Samarbeten > partner > Signeringar."""
     request = party.request
     finished = request.finished_at or timezone.now()
@@ -228,7 +233,7 @@ def _sealed_links(party: Party) -> dict[str, object]:
         portal_url = absolute_url(page)
     return {
         "sealed_url": absolute_url(reverse("signing:sealed", args=[services.party_token(party)])),
-        "sealed_until": finished + dt.timedelta(days=services.SEALED_DAYS),
+        "sealed_until": finished + dt.timedelta(days=selectors.SEALED_DAYS),
         "portal_url": portal_url,
         "partner": request.collaboration.partner,
     }
@@ -236,16 +241,18 @@ def _sealed_links(party: Party) -> dict[str, object]:
 
 @shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=8)
 def email_sealed(party_id: int) -> None:
-    """Send the sealed PDF to one party, once (claimed on the party row): attached up to
-    SEALED_ATTACH_MAX, and always by the party's link besides."""
-    claimed = Party.objects.filter(
-        pk=party_id, request__sealed_version__isnull=False, sealed_sent_at__isnull=True
-    ).update(sealed_sent_at=timezone.now())
-    if not claimed:
+    """Send the sealed PDF to one party (attached up to SEALED_ATTACH_MAX, and always by the
+    party's link besides) and note when (sealed_sent_at). Run through the outbox (portal.outbox),
+    which keeps it to once. A party that is gone is a normal exit."""
+    party = (
+        Party.objects.select_related(
+            "request__sealed_version", "request__created_by", "request__collaboration__partner"
+        )
+        .filter(pk=party_id, request__sealed_version__isnull=False)
+        .first()
+    )
+    if party is None:
         return
-    party = Party.objects.select_related(
-        "request__sealed_version", "request__created_by", "request__collaboration__partner"
-    ).get(pk=party_id)
     request = party.request
     assert request.sealed_version is not None
     attachments = []
@@ -253,14 +260,11 @@ def email_sealed(party_id: int) -> None:
     if attached:
         with storage.document_storage().open(request.sealed_version.storage_key, "rb") as handle:
             attachments = [(_sealed_name(request), bytes(handle.read()), "application/pdf")]
-    try:
-        send_templated_email_to(
-            party.email,
-            language=request.language,
-            template="signing_completed",
-            context={"party": party, "request": request, "attached": attached, **_sealed_links(party)},
-            attachments=attachments,
-        )
-    except Exception:
-        Party.objects.filter(pk=party_id).update(sealed_sent_at=None)
-        raise
+    send_templated_email_to(
+        party.email,
+        language=request.language,
+        template="signing_completed",
+        context={"party": party, "request": request, "attached": attached, **_sealed_links(party)},
+        attachments=attachments,
+    )
+    Party.objects.filter(pk=party_id).update(sealed_sent_at=timezone.now())

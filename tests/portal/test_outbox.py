@@ -4,8 +4,11 @@ the broker was down at commit, a worker died holding the claim, or the message r
 from __future__ import annotations
 
 import datetime as dt
+import re
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -186,6 +189,28 @@ def signing_cancelled(world: World, capture: Any, monkeypatch: Any) -> Scenario:
     return act, lambda: _to("a@example.com") - before
 
 
+def signing_sealed(world: World, capture: Any, monkeypatch: Any) -> Scenario:
+    from signing import devkeys
+
+    keys = Path(tempfile.mkdtemp())
+    for name, file in [("KEY", "seal-key.pem"), ("CERT", "seal-cert.pem"), ("CA", "seal-ca.pem")]:
+        monkeypatch.setattr(django_settings, f"SIGNING_SEAL_{name}_FILE", keys / file)
+    devkeys.ensure_dev_sealing_key()
+    with capture(execute=True):
+        request = _send_signing(world)
+        party = Party.objects.get(request=request)
+        signing.party_start_method(party=party)
+    subjects = [str(m.subject) for m in mail.outbox if m.to == ["a@example.com"]]
+    code = [c for subject in subjects for c in re.findall(r":\s*(\d{6})$", subject)][-1]
+    # Signed outside capture: its commit, which would publish the seal, never comes.
+    signing.party_act(party=Party.objects.get(pk=party.pk), action="sign", answer=code, ip="10.0.0.9")
+
+    def act() -> None:
+        signing_tasks.seal_signing.apply(args=(request.pk,))
+
+    return act, lambda: sum(1 for m in mail.outbox if m.to == ["a@example.com"] and m.attachments)
+
+
 KINDS: dict[str, tuple[str, Callable[[World, Any, Any], Scenario]]] = {
     "welcome": ("customers.tasks.send_customer_welcome", welcome),
     "invitation": ("customers.tasks.send_collaboration_invitation", invitation),
@@ -197,6 +222,7 @@ KINDS: dict[str, tuple[str, Callable[[World, Any, Any], Scenario]]] = {
     "signing pages": ("signing.tasks.render_signing_pages", signing_pages),
     "signing reminder": ("signing.tasks.email_party", signing_reminder),
     "signing cancelled": ("signing.tasks.email_party_cancelled", signing_cancelled),
+    "signing sealed": ("signing.tasks.email_sealed", signing_sealed),
 }
 
 

@@ -19,7 +19,9 @@ from documents.models import Document, Folder
 from documents.storage import document_storage as documents_storage
 from partners.models import Partner
 from portal.errors import ServiceError
-from signing import services
+from portal.models import OutboxMessage
+from portal.tasks import run_outbox
+from signing import selectors, services
 from signing.models import Event, Party, Role, SigningRequest, Status
 from signing.services import PartyInput
 from tests.conftest import World
@@ -152,8 +154,8 @@ def test_mixed_approver_then_parallel_signers_and_a_viewer(
         False,
     ]
     for early in (p["B"], p["C"]):
-        assert services.may_act(early) == "It is not your turn yet: you will get an email when it is."
-    assert services.may_act(p["D"]) == "You get a copy when everyone has signed."
+        assert selectors.may_act(early) == "It is not your turn yet: you will get an email when it is."
+    assert selectors.may_act(p["D"]) == "You get a copy when everyone has signed."
     with pytest.raises(ServiceError):
         services.party_act(party=p["A"], action="sign", answer="000000")  # an approver approves
     with django_capture_on_commit_callbacks(execute=True):
@@ -188,7 +190,7 @@ def test_decline_needs_a_reason_and_stops_the_request(funded: World, folder: Fol
     request.refresh_from_db()
     assert request.status == Status.DECLINED
     b = parties_of(request)["B"]
-    assert services.may_act(b) == "This signing was declined and has stopped."
+    assert selectors.may_act(b) == "This signing was declined and has stopped."
 
 
 # --- Codes and links ----------------------------------------------------------------------------------
@@ -421,8 +423,8 @@ def test_the_last_signature_seals_once_beside_the_original_and_mails_everyone(
     assert sorted(m.to[0] for m in sealed_mails) == ["a@example.com", "b@example.com", "v@example.com"]
     # Sealing again (a retried task) stores nothing more and mails nobody twice.
     tasks.seal_signing.apply(args=(request.pk,), task_id="again")
-    for party in Party.objects.filter(request=request):
-        tasks.email_sealed(party.pk)
+    for message in OutboxMessage.objects.filter(task="signing.tasks.email_sealed"):
+        run_outbox.apply(args=(message.pk,), task_id="again")
     assert Document.objects.filter(folder=folder, name="Avtal (signed).pdf").count() == 1
     assert len([m for m in mail.outbox if m.attachments]) == 3
     # It counts towards the partner's storage like any other file.
