@@ -1,3 +1,6 @@
+"""Documents' forms: folders (name, access, audience, move), the bulk bar, the log filter and
+retention rules."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -11,46 +14,6 @@ from documents.models import Audience, CustomerAccess
 
 class FolderNameForm(forms.Form):
     name = forms.CharField(label=_("Folder name"), max_length=200)
-
-
-class AccessForm(forms.Form):
-    """The partner's access dialog for a top-level folder."""
-
-    customer_access = forms.ChoiceField(
-        label=_("The customer's access"), choices=CustomerAccess.choices, widget=forms.RadioSelect
-    )
-    audience = forms.ChoiceField(
-        label=_("Who at the customer"), choices=Audience.choices, widget=forms.RadioSelect
-    )
-    users = forms.TypedMultipleChoiceField(
-        label=_("Selected users"), coerce=int, required=False, widget=forms.CheckboxSelectMultiple
-    )
-    primary_contact_manages = forms.BooleanField(
-        label=_("The primary contact manages who at the customer has access"), required=False
-    )
-
-    def __init__(self, *args: Any, user_choices: list[tuple[int, str]], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        field = self.fields["users"]
-        assert isinstance(field, forms.TypedMultipleChoiceField)
-        field.choices = user_choices
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if (
-            data.get("customer_access") not in (None, CustomerAccess.NONE)
-            and data.get("audience") == Audience.SELECTED
-            and not data.get("users")
-        ):
-            self.add_error("users", _("Select at least one user, or give access to all users."))
-        return data
-
-
-class NewFolderForm(AccessForm):
-    """A new folder: its name, and (top level only) the customer's access."""
-
-    name = forms.CharField(label=_("Folder name"), max_length=200)
-    field_order = ["name", "customer_access", "audience", "users", "primary_contact_manages"]
 
 
 class AudienceForm(forms.Form):
@@ -71,9 +34,35 @@ class AudienceForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        if data.get("audience") == Audience.SELECTED and not data.get("users"):
+        if self._needs_users(data) and not data.get("users"):
             self.add_error("users", _("Select at least one user, or give access to all users."))
         return data
+
+    def _needs_users(self, data: dict[str, Any]) -> bool:
+        return data.get("audience") == Audience.SELECTED
+
+
+class AccessForm(AudienceForm):
+    """The partner's access dialog for a top-level folder: what the customer may do, and who."""
+
+    customer_access = forms.ChoiceField(
+        label=_("The customer's access"), choices=CustomerAccess.choices, widget=forms.RadioSelect
+    )
+    primary_contact_manages = forms.BooleanField(
+        label=_("The primary contact manages who at the customer has access"), required=False
+    )
+    field_order = ["customer_access", "audience", "users", "primary_contact_manages"]
+
+    def _needs_users(self, data: dict[str, Any]) -> bool:
+        # Internal to the firm: nobody at the customer, so no one to select.
+        return data.get("customer_access") not in (None, CustomerAccess.NONE) and super()._needs_users(data)
+
+
+class NewFolderForm(AccessForm):
+    """A new folder: its name, and (top level only) the customer's access."""
+
+    name = forms.CharField(label=_("Folder name"), max_length=200)
+    field_order = ["name", "customer_access", "audience", "users", "primary_contact_manages"]
 
 
 class MoveFolderForm(forms.Form):

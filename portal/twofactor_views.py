@@ -163,6 +163,23 @@ def twofactor_recovery_codes_new(request: AuthedRequest) -> HttpResponse:
     return redirect(f"{reverse('twofactor_recovery_codes')}?{urlencode({'next': reverse('profile')})}")
 
 
+def _password_and_code_confirmed(request: AuthedRequest, form: forms.Form, *, with_code: bool) -> bool:
+    """The bound `form` holds the user's password (and, `with_code`, a current code): True when both
+    are right; otherwise the form says what was wrong. Wrong codes are throttled."""
+    if with_code and twofactor.is_throttled(request.user):
+        form.add_error(None, _("Too many wrong codes. Wait a moment and try again."))
+        return False
+    if not form.is_valid():
+        return False
+    if not request.user.check_password(form.cleaned_data["password"]):
+        form.add_error("password", _("The password is wrong."))
+        return False
+    if with_code and twofactor.code_match(request.user, form.cleaned_data["code"]) is None:
+        form.add_error("code", _("The code is wrong or has already been used."))
+        return False
+    return True
+
+
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
@@ -175,17 +192,10 @@ def twofactor_disable(request: AuthedRequest) -> HttpResponse:
     status = 200
     if request.method == "POST":
         status = 422
-        if twofactor.is_throttled(request.user):
-            form.add_error(None, _("Too many wrong codes. Wait a moment and try again."))
-        elif form.is_valid():
-            if not request.user.check_password(form.cleaned_data["password"]):
-                form.add_error("password", _("The password is wrong."))
-            elif twofactor.code_match(request.user, form.cleaned_data["code"]) is None:
-                form.add_error("code", _("The code is wrong or has already been used."))
-            else:
-                twofactor.two_factor_disable(user=request.user)
-                messages.success(request, _("Two-factor authentication is off."))
-                return redirect("profile")
+        if _password_and_code_confirmed(request, form, with_code=True):
+            twofactor.two_factor_disable(user=request.user)
+            messages.success(request, _("Two-factor authentication is off."))
+            return redirect("profile")
     return render(
         request, "portal/twofactor_disable.html", {"form": form, "required_by": required}, status=status
     )
@@ -215,16 +225,9 @@ def reauthenticate(request: AuthedRequest) -> HttpResponse:
     status = 200
     if request.method == "POST":
         status = 422
-        if with_code and twofactor.is_throttled(request.user):
-            form.add_error(None, _("Too many wrong codes. Wait a moment and try again."))
-        elif form.is_valid():
-            if not request.user.check_password(form.cleaned_data["password"]):
-                form.add_error("password", _("The password is wrong."))
-            elif with_code and twofactor.code_match(request.user, form.cleaned_data["code"]) is None:
-                form.add_error("code", _("The code is wrong or has already been used."))
-            else:
-                twofactor.mark_reauthenticated(request)
-                return redirect(_next_url(request, "profile"))
+        if _password_and_code_confirmed(request, form, with_code=with_code):
+            twofactor.mark_reauthenticated(request)
+            return redirect(_next_url(request, "profile"))
     return render(
         request,
         "portal/twofactor_reauth.html",
