@@ -17,16 +17,14 @@ from typing import Any, Protocol
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Q, Value, When
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 from lxml import etree
 
-from notifications.models import Event as Notice
-from notifications.services import notify
 from portal.bankid.client import BankIDClient, CollectResult, CompletionData, Order
 from portal.errors import ServiceError
+from signing.alerts import sender_alert
 from signing.models import Event, Method, Party, SigningRequest
 
 # What a party gives back: the email code as typed, or BankID's collected (complete) order.
@@ -258,14 +256,7 @@ class BankID:
         Event.objects.create(
             request=request, kind="bankid_wrong_person", party=party, detail={"used": used_name}
         )
-        notify(
-            event=Notice.SIGNING_ATTENTION,
-            recipients=[request.created_by],
-            actor=None,
-            collaboration=request.collaboration,
-            url=reverse("signing:partner_detail", args=[request.collaboration_id, request.pk]),
-            params={"document": request.title, "party": party.name},
-        )
+        sender_alert(request, actor=None, party=party.name)
 
     def evidence(self, party: Party) -> dict[str, str]:
         data = party.bankid_evidence or {}

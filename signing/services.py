@@ -52,6 +52,7 @@ from portal.queue import enqueue_on_commit
 from portal.validators import normalize_personnummer
 from signing import pdfcheck, prepare
 from signing import selectors as signing_selectors
+from signing.alerts import sender_alert
 from signing.methods import Answer, bankid_configured, max_failures, method_for
 from signing.models import (
     Attachment,
@@ -775,14 +776,7 @@ def _lock_if_too_many_failures(party: Party) -> bool:
     party.locked_at = now
     signing = SigningRequest.objects.select_related("collaboration", "created_by").get(pk=party.request_id)
     _event(signing, "locked", party=party)
-    notify(
-        event=NotificationEvent.SIGNING_ATTENTION,
-        recipients=[signing.created_by],
-        actor=None,
-        collaboration=signing.collaboration,
-        url=reverse("signing:partner_detail", args=[signing.collaboration_id, signing.pk]),
-        params={"document": signing.title, "party": party.name},
-    )
+    sender_alert(signing, actor=None, party=party.name)
     return True
 
 
@@ -829,21 +823,30 @@ def _finish(signing: SigningRequest, status: str, detail: dict[str, str | int] |
     return bool(changed)
 
 
-@transaction.atomic
-def signing_cancel(*, signing: SigningRequest, actor: User) -> SigningRequest:
-    """The sender, or an account administrator of the partner, stops a pending request. If nobody
-    had signed or approved yet, the signature is refunded (once)."""
+def _signing_for_sender_or_admin(signing_id: int, actor: User, *, refusal: str) -> SigningRequest:
+    """The request under its row lock, if `actor` sent it or is an account administrator of its
+    partner; ServiceError(refusal) otherwise. Call inside the transaction."""
     # of=("self",): a FOR UPDATE over the join would lock the collaboration and partner rows too,
-    # ahead of the refund's own partner lock, and deadlock with an upload committing meanwhile
+    # ahead of a refund's own partner lock, and deadlock with an upload committing meanwhile
     # (it holds the partner row and needs a key-share lock on the collaboration for its audit row).
     signing = (
         SigningRequest.objects.select_for_update(of=("self",))
         .select_related("collaboration__partner")
-        .get(pk=signing.pk)
+        .get(pk=signing_id)
     )
     is_admin = signing.collaboration.partner.memberships.filter(user=actor, role=PartnerRole.ADMIN).exists()
     if actor.pk != signing.created_by_id and not is_admin:
-        raise ServiceError(_("Only the sender or an account administrator can cancel this signing."))
+        raise ServiceError(refusal)
+    return signing
+
+
+@transaction.atomic
+def signing_cancel(*, signing: SigningRequest, actor: User) -> SigningRequest:
+    """The sender, or an account administrator of the partner, stops a pending request. If nobody
+    had signed or approved yet, the signature is refunded (once)."""
+    signing = _signing_for_sender_or_admin(
+        signing.pk, actor, refusal=_("Only the sender or an account administrator can cancel this signing.")
+    )
     if signing.status != Status.PENDING:
         raise ServiceError(_("Only a signing that is waiting for signatures can be cancelled."))
     _cancel(signing, actor=actor)
@@ -896,7 +899,8 @@ REMIND_EVERY = dt.timedelta(hours=1)
 
 
 def _signing_for_fixing(signing_id: int, actor: User) -> SigningRequest:
-    """The request under its row lock (its row only, as signing_cancel), if `actor` may fix it."""
+    """The request under its row lock (its row only, as _signing_for_sender_or_admin), if `actor` may
+    fix it."""
     signing = (
         SigningRequest.objects.select_for_update(of=("self",))
         .select_related("collaboration__partner", "created_by")
@@ -993,14 +997,7 @@ def _tell_sender(signing: SigningRequest, actor: User) -> None:
     the other things that need their attention)."""
     if actor.pk == signing.created_by_id:
         return
-    notify(
-        event=NotificationEvent.SIGNING_ATTENTION,
-        recipients=[signing.created_by],
-        actor=actor,
-        collaboration=signing.collaboration,
-        url=reverse("signing:partner_detail", args=[signing.collaboration_id, signing.pk]),
-        params={"document": signing.title, "changed_by": actor.get_full_name()},
-    )
+    sender_alert(signing, actor=actor, changed_by=actor.get_full_name())
 
 
 def reminded_recently(party: Party, *, now: datetime | None = None) -> bool:
@@ -1383,14 +1380,9 @@ def party_link_revoke(*, party: Party, actor: User) -> Party:
     """The sender (or an account administrator) gives a party a new personal link: the old one
     stops working, the code, its limits and a lock are reset, and the new link is emailed when
     it is (or was) the party's turn. Only while the request is pending and the party has not acted."""
-    signing = (
-        SigningRequest.objects.select_for_update(of=("self",))  # the request only, as signing_cancel
-        .select_related("collaboration__partner")
-        .get(pk=party.request_id)
+    signing = _signing_for_sender_or_admin(
+        party.request_id, actor, refusal=_("Only the sender or an account administrator can send a new link.")
     )
-    is_admin = signing.collaboration.partner.memberships.filter(user=actor, role=PartnerRole.ADMIN).exists()
-    if actor.pk != signing.created_by_id and not is_admin:
-        raise ServiceError(_("Only the sender or an account administrator can send a new link."))
     if signing.status != Status.PENDING:
         raise ServiceError(_("Only a signing that is waiting for signatures can get new links."))
     if not _replace_link(signing, party):

@@ -37,7 +37,7 @@ from portal.errors import ServiceError
 from portal.models import BankIDOrder
 from signing import services
 from signing.methods import BankID
-from signing.models import Method, Party, RetiredLink, Role
+from signing.models import Method, Party, RetiredLink, Role, SigningRequest
 
 
 def _party(token: str) -> Party:
@@ -49,26 +49,20 @@ def _party(token: str) -> Party:
         raise Http404 from None
 
 
+def _gone_page(request: HttpRequest, signing: SigningRequest, reason: Callable[[], str]) -> HttpResponse:
+    """410 with the reason, in the signing's language (the party may have no account to say theirs).
+    `reason` is called once that language is on: the reasons are translated as they are asked for."""
+    translation.activate(signing.language)
+    request.LANGUAGE_CODE = signing.language
+    return render(request, "signing/gone.html", {"signing": signing, "reason": reason()}, status=410)
+
+
 def _gone(request: HttpRequest, party: Party) -> HttpResponse:
-    translation.activate(party.request.language)
-    request.LANGUAGE_CODE = party.request.language
-    return render(
-        request,
-        "signing/gone.html",
-        {"signing": party.request, "reason": services.link_gone_reason(party)},
-        status=410,
-    )
+    return _gone_page(request, party.request, lambda: services.link_gone_reason(party))
 
 
 def _retired(request: HttpRequest, retired: RetiredLink) -> HttpResponse:
-    translation.activate(retired.request.language)
-    request.LANGUAGE_CODE = retired.request.language
-    return render(
-        request,
-        "signing/gone.html",
-        {"signing": retired.request, "reason": services.retired_link_reason(retired)},
-        status=410,
-    )
+    return _gone_page(request, retired.request, lambda: services.retired_link_reason(retired))
 
 
 _P = ParamSpec("_P")
