@@ -41,6 +41,10 @@ def sweep_after() -> dt.timedelta:
     return dt.timedelta(seconds=int(getattr(settings, "OUTBOX_SWEEP_AFTER_SECONDS", 120)))
 
 
+# Done messages are kept this long (to look into a complaint), then deleted by the sweeper.
+KEEP_DONE = dt.timedelta(days=7)
+
+
 def max_attempts() -> int:
     """After this many failed runs the sweeper leaves a message alone (its last_error says why)."""
     return int(getattr(settings, "OUTBOX_MAX_ATTEMPTS", 20))
@@ -70,7 +74,9 @@ def due_for_sweep() -> list[int]:
 
 
 def sweep() -> list[int]:
-    """Publish again what is due (see due_for_sweep); returns the message ids."""
+    """Publish again what is due (see due_for_sweep) and delete what was done more than KEEP_DONE
+    ago; returns the ids published."""
+    OutboxMessage.objects.filter(done_at__lt=timezone.now() - KEEP_DONE).delete()
     due = due_for_sweep()
     if due:
         OutboxMessage.objects.filter(pk__in=due).update(published_at=timezone.now())

@@ -266,6 +266,20 @@ def _scenario(case: Case) -> tuple[str, Scenario, set[int]]:
     return task, scenario, set(OutboxMessage.objects.values_list("pk", flat=True))
 
 
+def test_done_messages_are_deleted_a_week_later_and_failed_ones_kept() -> None:
+    now = timezone.now()
+    recent = OutboxMessage.objects.create(task="x.tasks.y", done_at=now - dt.timedelta(days=6))
+    OutboxMessage.objects.create(task="x.tasks.y", done_at=now - dt.timedelta(days=8))
+    given_up = OutboxMessage.objects.create(
+        task="x.tasks.y",
+        created_at=now - dt.timedelta(days=30),
+        published_at=now - dt.timedelta(days=30),
+        attempts=outbox.max_attempts(),
+    )
+    assert sweep_outbox() == 0
+    assert set(OutboxMessage.objects.values_list("pk", flat=True)) == {recent.pk, given_up.pk}
+
+
 def _committed_with_the_broker_down(case: Case) -> tuple[OutboxMessage, Callable[[], int]]:
     """Do the kind's change while the broker is down: its message is written, nothing is done."""
     task, (act, delivered), before = _scenario(case)
