@@ -24,7 +24,7 @@ from documents.delivery import file_response
 from documents.models import DocumentVersion
 from portal.context import AuthedRequest
 from portal.models import User
-from signing import access, selectors, services
+from signing import access, selectors
 from signing.forms import status_filters
 from signing.models import Party, SigningRequest, Status
 
@@ -134,7 +134,7 @@ def signing_detail(request: AuthedRequest, collaboration_id: int, request_id: in
             "signing": signing,
             "row": _row(signing, request.user),
             "parties": [(p, *_party_line(p, signing, turn, request.user)) for p in parties],
-            "timeline": [(e, services.describe_event(e)) for e in events],
+            "timeline": [(e, selectors.describe_event(e)) for e in events],
             "tab": "signings",
         },
     )

@@ -515,7 +515,7 @@ def _detail_page(
             "signing": signing,
             "parties": [(p, *_party_state(p, signing, turn), party_fixes[p.pk]) for p in parties],
             **fixing,
-            "timeline": [(e, services.describe_event(e)) for e in events],
+            "timeline": [(e, selectors.describe_event(e)) for e in events],
             "sealed_url": sealed_url,
             "document_url": ""
             if signing.document is None or signing.document.deleted_at

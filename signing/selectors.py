@@ -30,6 +30,9 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
 from customers.models import Collaboration, CustomerMembership
 from customers.selectors import customer_users_for_partner
@@ -37,13 +40,14 @@ from documents import storage
 from documents.models import Document, DocumentVersion
 from partners.models import PartnerMembership
 from portal.models import User
-from signing import pdfcheck
+from signing import pdfcheck, prepare
 from signing.models import (
     Attachment,
     AttentionKind,
     AttentionSeen,
     Event,
     Party,
+    RetiredLink,
     Role,
     SigningRequest,
     Status,
@@ -137,7 +141,7 @@ def documents_signing_locks(document_ids: list[int] | QuerySet[Any]) -> dict[int
 
 
 def current_order_of(parties: list[Party]) -> int | None:
-    """As signing.services.current_order, from parties already read (no query)."""
+    """As current_order, from parties already read (no query)."""
     waiting = [p.order for p in parties if p.must_act and p.acted_at is None]
     return min(waiting) if waiting else None
 
@@ -346,3 +350,175 @@ def ending_summary(*, collaboration: Collaboration) -> list[str]:
         )
         % {"n": pending}
     ]
+
+
+# --- Reads that were in signing.services: whose turn it is, whether a party may act, what a
+# party's link still serves, and the timeline's lines. -----------------------------------------
+
+SEALED_DAYS = 30  # a completed request's parties may fetch the sealed PDF by their link this long
+
+
+SEAL_RETRY_AFTER = dt.timedelta(minutes=10)
+
+
+def current_order(signing: SigningRequest) -> int | None:
+    """The order number whose parties may act now; None when every signer and approver has."""
+    value = Party.objects.filter(
+        request=signing, role__in=[Role.SIGNER, Role.APPROVER], acted_at__isnull=True
+    ).aggregate(m=Min("order"))["m"]
+    return int(value) if value is not None else None
+
+
+def retired_link_reason(retired: RetiredLink) -> str:
+    """Why a retired link no longer works (for the page answered with 410)."""
+    if retired.reason == RetiredLink.Reason.REMOVED:
+        return _("The sender has removed you from this signing, so the link no longer works.")
+    return _(
+        "The sender has replaced this link with a new one, sent by email. Use the link in the newest "
+        "email about this signing, or ask the sender."
+    )
+
+
+def may_act(party: Party) -> str | None:
+    """Why `party` cannot act now, or None when it may."""
+    signing = party.request
+    if signing.status != Status.PENDING:
+        return {
+            Status.COMPLETED: _("This document has already been signed by everyone."),
+            Status.DECLINED: _("This signing was declined and has stopped."),
+            Status.EXPIRED: _("This signing expired at its deadline."),
+            Status.CANCELLED: _("The sender cancelled this signing."),
+        }.get(Status(signing.status), _("This signing is not open."))
+    if signing.deadline <= timezone.now():
+        return _("This signing expired at its deadline.")
+    if party.locked_at is not None:
+        return _(
+            "This link is locked after too many wrong codes. "
+            "The sender has been told and can send you a new link."
+        )
+    if not party.must_act:
+        return _("You get a copy when everyone has signed.")
+    if party.acted_at is not None:
+        return _("You have already answered this signing.")
+    if current_order(signing) != party.order:
+        return _("It is not your turn yet: you will get an email when it is.")
+    return None
+
+
+def _day(value: object) -> str:
+    when = parse_datetime(str(value))
+    return date_format(timezone.localtime(when), "DATE_FORMAT") if when is not None else ""
+
+
+def _describe_fix(event: Event) -> str | None:
+    """The timeline's line for a fix (describe_event), or None for another kind of event."""
+    d = event.detail
+    by = d.get("by", "")
+    if event.kind == "party_changed":
+        return _("%(by)s changed %(old)s to %(new)s; the old link no longer works") % {
+            "by": by,
+            "old": f"{d.get('old_name', '')} <{d.get('old_email', '')}>",
+            "new": f"{d.get('new_name', '')} <{d.get('new_email', '')}>",
+        }
+    if event.kind == "party_added":
+        role = Role(d["role"]).label if d.get("role") in Role.values else ""
+        return _("%(by)s added %(who)s (%(role)s)") % {
+            "by": by,
+            "who": f"{d.get('name', '')} <{d.get('email', '')}>",
+            "role": role,
+        }
+    if event.kind == "party_removed":
+        return _("%(by)s removed %(who)s; their link no longer works") % {
+            "by": by,
+            "who": f"{d.get('name', '')} <{d.get('email', '')}>",
+        }
+    if event.kind == "party_reminded":
+        who = event.party.name if event.party is not None else str(d.get("party_name", ""))
+        return _("%(by)s reminded %(who)s") % {"by": by, "who": who}
+    if event.kind == "deadline_extended":
+        return _("%(by)s moved the deadline from %(old)s to %(new)s") % {
+            "by": by,
+            "old": _day(d.get("old")),
+            "new": _day(d.get("new")),
+        }
+    return None
+
+
+def signings_unsealed_due(*, now: dt.datetime | None = None) -> list[int]:
+    """Completed requests still without a sealed PDF whose sealing failed (or never finished) at
+    least SEAL_RETRY_AFTER ago, and whose file is still there to seal."""
+    since = (now or timezone.now()) - SEAL_RETRY_AFTER
+    return list(
+        SigningRequest.objects.filter(
+            status=Status.COMPLETED, sealed_at__isnull=True, document__isnull=False, version__isnull=False
+        )
+        .filter(Q(seal_failed_at__lte=since) | Q(seal_failed_at__isnull=True, finished_at__lte=since))
+        .values_list("pk", flat=True)
+    )
+
+
+def link_state(party: Party, *, now: dt.datetime | None = None) -> str:
+    """What the party's link still serves: "open" (the request is pending: everything), "done" (a
+    completed request within SEALED_DAYS: its page and the sealed PDF once stored) or "gone"."""
+    signing = party.request
+    if signing.status == Status.PENDING:
+        return "open"
+    if signing.status != Status.COMPLETED or signing.finished_at is None:
+        return "gone"
+    if (now or timezone.now()) - signing.finished_at > dt.timedelta(days=SEALED_DAYS):
+        return "gone"
+    if signing.sealed_at is not None and (
+        signing.sealed_version is None or signing.sealed_version.deleted_at is not None
+    ):
+        return "gone"  # sealed, and the sealed file has since been deleted (or is in the trash)
+    return "done"
+
+
+def link_gone_reason(party: Party) -> str:
+    """Why the party's link serves nothing more (for the page answered with 410)."""
+    signing = party.request
+    if signing.status == Status.COMPLETED:
+        return _(
+            "Everyone has signed. The signed document is no longer available by this link: "
+            "ask the sender for a copy."
+        )
+    return {
+        Status.DECLINED: _("This signing was declined and has stopped. The link no longer works."),
+        Status.EXPIRED: _("This signing expired at its deadline. The link no longer works."),
+        Status.CANCELLED: _("The sender cancelled this signing. The link no longer works."),
+    }.get(Status(signing.status), _("This signing is no longer open."))
+
+
+def describe_event(event: Event) -> str:
+    """One line of the timeline, in the active language (the audit trail page uses it)."""
+    who = event.party.name if event.party is not None else str(event.detail.get("party_name", ""))
+    texts = {
+        "sent": _("Sent for signing"),
+        "notified": _("%(who)s was sent the signing link") % {"who": who},
+        "code_sent": _("%(who)s was sent a one-time code") % {"who": who},
+        "signed": _("%(who)s signed") % {"who": who},
+        "approved": _("%(who)s approved") % {"who": who},
+        "declined": _("%(who)s declined") % {"who": who},
+        "completed": _("Everyone has signed"),
+        "cancelled": (
+            _("Cancelled by %(who)s: the collaboration ended")
+            if event.detail.get("reason") == "collaboration_ended"
+            else _("Cancelled by %(who)s")
+        )
+        % {"who": event.detail.get("by", "")},
+        "expired": _("Expired at the deadline"),
+        "refunded": _("The signature was refunded"),
+        "reminded": _("Reminders sent"),
+        "sealed": _("The sealed PDF was stored"),
+        "locked": _("%(who)s's link was locked after too many wrong codes") % {"who": who},
+        "link_revoked": _("%(who)s was given a new link; the old one no longer works") % {"who": who},
+        "bankid_wrong_person": _("%(who)s's BankID signature was refused: it was made by someone else")
+        % {"who": who},
+    }
+    if event.party is None and event.kind == "declined":
+        text = _("The signing was declined and stopped")
+    elif event.kind == "prepared":
+        text = prepare.describe(event.detail)
+    else:
+        text = _describe_fix(event) or texts.get(event.kind, event.kind)
+    return f"{text} ({event.ip})" if event.ip else text

@@ -26,11 +26,10 @@ from datetime import datetime
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models import Min, Q
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
-from django.utils.dateparse import parse_datetime
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
@@ -541,17 +540,9 @@ def draft_send_again(*, signing: SigningRequest, actor: User) -> SigningRequest:
         )
 
 
-def current_order(signing: SigningRequest) -> int | None:
-    """The order number whose parties may act now; None when every signer and approver has."""
-    value = Party.objects.filter(
-        request=signing, role__in=[Role.SIGNER, Role.APPROVER], acted_at__isnull=True
-    ).aggregate(m=Min("order"))["m"]
-    return int(value) if value is not None else None
-
-
 def _start_turn(signing: SigningRequest) -> None:
     """Tell the parties whose turn it now is, once each (notified_at from NULL)."""
-    order = current_order(signing)
+    order = signing_selectors.current_order(signing)
     if order is None:
         return
     due = Party.objects.filter(
@@ -648,16 +639,6 @@ class LinkRetired(ServiceError):
         self.retired = retired
 
 
-def retired_link_reason(retired: RetiredLink) -> str:
-    """Why a retired link no longer works (for the page answered with 410)."""
-    if retired.reason == RetiredLink.Reason.REMOVED:
-        return _("The sender has removed you from this signing, so the link no longer works.")
-    return _(
-        "The sender has replaced this link with a new one, sent by email. Use the link in the newest "
-        "email about this signing, or ask the sender."
-    )
-
-
 def party_for_token(token: str) -> Party:
     """The party of a personal link; ServiceError for an unknown token (the page says the link is
     not valid, nothing more)."""
@@ -679,36 +660,10 @@ def party_for_token(token: str) -> Party:
     return party
 
 
-def may_act(party: Party) -> str | None:
-    """Why `party` cannot act now, or None when it may."""
-    signing = party.request
-    if signing.status != Status.PENDING:
-        return {
-            Status.COMPLETED: _("This document has already been signed by everyone."),
-            Status.DECLINED: _("This signing was declined and has stopped."),
-            Status.EXPIRED: _("This signing expired at its deadline."),
-            Status.CANCELLED: _("The sender cancelled this signing."),
-        }.get(Status(signing.status), _("This signing is not open."))
-    if signing.deadline <= timezone.now():
-        return _("This signing expired at its deadline.")
-    if party.locked_at is not None:
-        return _(
-            "This link is locked after too many wrong codes. "
-            "The sender has been told and can send you a new link."
-        )
-    if not party.must_act:
-        return _("You get a copy when everyone has signed.")
-    if party.acted_at is not None:
-        return _("You have already answered this signing.")
-    if current_order(signing) != party.order:
-        return _("It is not your turn yet: you will get an email when it is.")
-    return None
-
-
 def party_start_method(*, party: Party) -> None:
     """Send the party its code (email code), after checking it may act. The code is emailed here,
     while the party waits for it, and never passes through the task queue."""
-    reason = may_act(party)
+    reason = signing_selectors.may_act(party)
     if reason:
         raise ServiceError(reason)
     code = method_for(party).start(party)
@@ -742,7 +697,7 @@ def party_act(
     The proof is checked before the transaction, so a wrong code counts as a try even though
     nothing else changes; the state change then happens under the request's row lock."""
     party.request = SigningRequest.objects.get(pk=party.request_id)
-    why_not = may_act(party)
+    why_not = signing_selectors.may_act(party)
     if why_not:
         raise ServiceError(why_not)
     verb = "approve" if party.role == Role.APPROVER else "sign"
@@ -757,7 +712,7 @@ def party_act(
         method_for(party).verify(party, answer, declining=action == "decline")
     except ServiceError:
         if _lock_if_too_many_failures(party):
-            raise ServiceError(str(may_act(party))) from None
+            raise ServiceError(str(signing_selectors.may_act(party))) from None
         raise
     return _record_act(party=party, action=action, ip=ip, user_agent=user_agent, reason=reason)
 
@@ -784,7 +739,7 @@ def _lock_if_too_many_failures(party: Party) -> bool:
 def _record_act(*, party: Party, action: str, ip: str | None, user_agent: str, reason: str) -> Party:
     signing = SigningRequest.objects.select_for_update().get(pk=party.request_id)
     party.request = signing
-    why_not = may_act(party)
+    why_not = signing_selectors.may_act(party)
     if why_not:
         raise ServiceError(why_not)
     done = {"sign": "signed", "approve": "approved", "decline": "declined"}[action]
@@ -803,7 +758,7 @@ def _record_act(*, party: Party, action: str, ip: str | None, user_agent: str, r
         if _finish(signing, Status.DECLINED, {"reason": reason}):
             _tell_firm(signing, Status.DECLINED, party)
         return party
-    if current_order(signing) is None:
+    if signing_selectors.current_order(signing) is None:
         if _finish(signing, Status.COMPLETED):
             # The firm hears of it when the sealed PDF is stored (signing_record_sealed): never before.
             enqueue_on_commit("signing.tasks.seal_signing", signing.pk)
@@ -1025,7 +980,7 @@ def party_remind(*, party: Party, actor: User) -> Party:
             _("%(name)s's link is locked after too many wrong codes: send a new link instead.")
             % {"name": party.name}
         )
-    if current_order(signing) != party.order:
+    if signing_selectors.current_order(signing) != party.order:
         raise ServiceError(
             _("It is not %(name)s's turn yet: they get their link when it is.") % {"name": party.name}
         )
@@ -1116,7 +1071,7 @@ def party_add(*, signing: SigningRequest, actor: User, party: PartyInput) -> Par
         PartyInput(p.name, p.email, p.role, p.method, p.order, p.mobile, p.personnummer) for p in parties
     ]
     new = _clean_parties([*existing, party])[-1]
-    turn = current_order(signing)
+    turn = signing_selectors.current_order(signing)
     if new.role != Role.VIEWER and turn is not None and new.order < turn:
         raise ServiceError(
             _(
@@ -1219,45 +1174,6 @@ def signing_extend_deadline(*, signing: SigningRequest, actor: User, deadline: d
     return signing
 
 
-def _day(value: object) -> str:
-    when = parse_datetime(str(value))
-    return date_format(timezone.localtime(when), "DATE_FORMAT") if when is not None else ""
-
-
-def _describe_fix(event: Event) -> str | None:
-    """The timeline's line for a fix (describe_event), or None for another kind of event."""
-    d = event.detail
-    by = d.get("by", "")
-    if event.kind == "party_changed":
-        return _("%(by)s changed %(old)s to %(new)s; the old link no longer works") % {
-            "by": by,
-            "old": f"{d.get('old_name', '')} <{d.get('old_email', '')}>",
-            "new": f"{d.get('new_name', '')} <{d.get('new_email', '')}>",
-        }
-    if event.kind == "party_added":
-        role = Role(d["role"]).label if d.get("role") in Role.values else ""
-        return _("%(by)s added %(who)s (%(role)s)") % {
-            "by": by,
-            "who": f"{d.get('name', '')} <{d.get('email', '')}>",
-            "role": role,
-        }
-    if event.kind == "party_removed":
-        return _("%(by)s removed %(who)s; their link no longer works") % {
-            "by": by,
-            "who": f"{d.get('name', '')} <{d.get('email', '')}>",
-        }
-    if event.kind == "party_reminded":
-        who = event.party.name if event.party is not None else str(d.get("party_name", ""))
-        return _("%(by)s reminded %(who)s") % {"by": by, "who": who}
-    if event.kind == "deadline_extended":
-        return _("%(by)s moved the deadline from %(old)s to %(new)s") % {
-            "by": by,
-            "old": _day(d.get("old")),
-            "new": _day(d.get("new")),
-        }
-    return None
-
-
 def signings_expire_due(*, now: datetime | None = None) -> int:
     """Pending requests past their deadline become expired (each once)."""
     now = now or timezone.now()
@@ -1293,7 +1209,7 @@ def signings_remind_due(*, now: datetime | None = None) -> int:
             ).update(last_reminder_at=now)
             if not claimed:
                 continue
-            order = current_order(signing)
+            order = signing_selectors.current_order(signing)
             if order is None:
                 continue
             for party in signing.parties.filter(
@@ -1322,57 +1238,6 @@ def signing_record_seal_failure(*, request_id: int, error: str) -> None:
     SigningRequest.objects.filter(pk=request_id, sealed_at__isnull=True).update(
         seal_failed_at=timezone.now(), seal_error=error[:300]
     )
-
-
-SEAL_RETRY_AFTER = dt.timedelta(minutes=10)
-
-
-def unsealed_due(*, now: datetime | None = None) -> list[int]:
-    """Completed requests still without a sealed PDF whose sealing failed (or never finished) at
-    least SEAL_RETRY_AFTER ago, and whose file is still there to seal."""
-    since = (now or timezone.now()) - SEAL_RETRY_AFTER
-    return list(
-        SigningRequest.objects.filter(
-            status=Status.COMPLETED, sealed_at__isnull=True, document__isnull=False, version__isnull=False
-        )
-        .filter(Q(seal_failed_at__lte=since) | Q(seal_failed_at__isnull=True, finished_at__lte=since))
-        .values_list("pk", flat=True)
-    )
-
-
-SEALED_DAYS = 30  # a completed request's parties may fetch the sealed PDF by their link this long
-
-
-def link_state(party: Party, *, now: datetime | None = None) -> str:
-    """What the party's link still serves: "open" (the request is pending: everything), "done" (a
-    completed request within SEALED_DAYS: its page and the sealed PDF once stored) or "gone"."""
-    signing = party.request
-    if signing.status == Status.PENDING:
-        return "open"
-    if signing.status != Status.COMPLETED or signing.finished_at is None:
-        return "gone"
-    if (now or timezone.now()) - signing.finished_at > dt.timedelta(days=SEALED_DAYS):
-        return "gone"
-    if signing.sealed_at is not None and (
-        signing.sealed_version is None or signing.sealed_version.deleted_at is not None
-    ):
-        return "gone"  # sealed, and the sealed file has since been deleted (or is in the trash)
-    return "done"
-
-
-def link_gone_reason(party: Party) -> str:
-    """Why the party's link serves nothing more (for the page answered with 410)."""
-    signing = party.request
-    if signing.status == Status.COMPLETED:
-        return _(
-            "Everyone has signed. The signed document is no longer available by this link: "
-            "ask the sender for a copy."
-        )
-    return {
-        Status.DECLINED: _("This signing was declined and has stopped. The link no longer works."),
-        Status.EXPIRED: _("This signing expired at its deadline. The link no longer works."),
-        Status.CANCELLED: _("The sender cancelled this signing. The link no longer works."),
-    }.get(Status(signing.status), _("This signing is no longer open."))
 
 
 @transaction.atomic
@@ -1420,38 +1285,3 @@ def attention_dismiss(
         AttentionSeen.objects.filter(pk=seen.pk, seen_at__lt=seen_at).update(seen_at=seen_at)
         seen.seen_at = seen_at
     return seen
-
-
-def describe_event(event: Event) -> str:
-    """One line of the timeline, in the active language (the audit trail page uses it)."""
-    who = event.party.name if event.party is not None else str(event.detail.get("party_name", ""))
-    texts = {
-        "sent": _("Sent for signing"),
-        "notified": _("%(who)s was sent the signing link") % {"who": who},
-        "code_sent": _("%(who)s was sent a one-time code") % {"who": who},
-        "signed": _("%(who)s signed") % {"who": who},
-        "approved": _("%(who)s approved") % {"who": who},
-        "declined": _("%(who)s declined") % {"who": who},
-        "completed": _("Everyone has signed"),
-        "cancelled": (
-            _("Cancelled by %(who)s: the collaboration ended")
-            if event.detail.get("reason") == "collaboration_ended"
-            else _("Cancelled by %(who)s")
-        )
-        % {"who": event.detail.get("by", "")},
-        "expired": _("Expired at the deadline"),
-        "refunded": _("The signature was refunded"),
-        "reminded": _("Reminders sent"),
-        "sealed": _("The sealed PDF was stored"),
-        "locked": _("%(who)s's link was locked after too many wrong codes") % {"who": who},
-        "link_revoked": _("%(who)s was given a new link; the old one no longer works") % {"who": who},
-        "bankid_wrong_person": _("%(who)s's BankID signature was refused: it was made by someone else")
-        % {"who": who},
-    }
-    if event.party is None and event.kind == "declined":
-        text = _("The signing was declined and stopped")
-    elif event.kind == "prepared":
-        text = prepare.describe(event.detail)
-    else:
-        text = _describe_fix(event) or texts.get(event.kind, event.kind)
-    return f"{text} ({event.ip})" if event.ip else text

@@ -4,9 +4,9 @@ It shows the document (inline) and attachments, the sender and the message, and 
 ask for its code and sign or approve, or decline with a reason. What the party may do is
 decided by signing.services (turn, status, deadline), never here.
 
-A link serves the document only while the request is pending (services.link_state); after that
+A link serves the document only while the request is pending (selectors.link_state); after that
 every page of it answers 410 with a page saying why, except that a completed request's parties
-fetch the sealed PDF for services.SEALED_DAYS.
+fetch the sealed PDF for selectors.SEALED_DAYS.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from portal.bankid import flow
 from portal.bankid.errors import BankIDError
 from portal.errors import ServiceError
 from portal.models import BankIDOrder
-from signing import services
+from signing import selectors, services
 from signing.methods import BankID
 from signing.models import Method, Party, RetiredLink, Role, SigningRequest
 
@@ -58,11 +58,11 @@ def _gone_page(request: HttpRequest, signing: SigningRequest, reason: Callable[[
 
 
 def _gone(request: HttpRequest, party: Party) -> HttpResponse:
-    return _gone_page(request, party.request, lambda: services.link_gone_reason(party))
+    return _gone_page(request, party.request, lambda: selectors.link_gone_reason(party))
 
 
 def _retired(request: HttpRequest, retired: RetiredLink) -> HttpResponse:
-    return _gone_page(request, retired.request, lambda: services.retired_link_reason(retired))
+    return _gone_page(request, retired.request, lambda: selectors.retired_link_reason(retired))
 
 
 _P = ParamSpec("_P")
@@ -95,7 +95,7 @@ def _throttled(request: HttpRequest) -> HttpResponse | None:
 
 def _unless_open(request: HttpRequest, party: Party) -> HttpResponse | None:
     """The 410 page unless the request is pending (the link serves the document only then)."""
-    return None if services.link_state(party) == "open" else _gone(request, party)
+    return None if selectors.link_state(party) == "open" else _gone(request, party)
 
 
 @require_http_methods(["GET", "POST"])
@@ -105,7 +105,7 @@ def sign(request: HttpRequest, token: str) -> HttpResponse:
         return refused
     party = _party(token)
     signing = party.request
-    state = services.link_state(party)
+    state = selectors.link_state(party)
     if state == "gone" or (state == "done" and request.method == "POST"):
         return _gone(request, party)
     translation.activate(signing.language)
@@ -157,7 +157,7 @@ def _page_context(party: Party, token: str) -> dict[str, object]:
         "party": party,
         "signing": signing,
         "token": token,
-        "blocked": services.may_act(party),
+        "blocked": selectors.may_act(party),
         "verb": "approve" if party.role == Role.APPROVER else "sign",
         "bankid": party.method == Method.BANKID,
         "attachments": list(signing.attachments.all()),
@@ -214,11 +214,11 @@ def page_image(request: HttpRequest, token: str, number: int) -> HttpResponse:
 @require_GET
 @_retired_link_gone
 def sealed(request: HttpRequest, token: str) -> HttpResponseBase:
-    """The sealed PDF, for the parties of a completed request during services.SEALED_DAYS."""
+    """The sealed PDF, for the parties of a completed request during selectors.SEALED_DAYS."""
     if refused := _throttled(request):
         return refused
     party = _party(token)
-    if services.link_state(party) != "done":
+    if selectors.link_state(party) != "done":
         return _gone(request, party)
     version = party.request.sealed_version
     if version is None or version.deleted_at is not None:
@@ -319,7 +319,7 @@ def bankid_start(request: HttpRequest, token: str) -> HttpResponse:
         return gone
     if throttle.limited(request, group="bankid-start", rate=settings.RATE_BANKID_START, key=throttle.ip_key):
         return throttle.too_many_requests(request, scope="bankid_sign")
-    if reason_not := services.may_act(party):
+    if reason_not := selectors.may_act(party):
         messages.error(request, reason_not)
         return redirect("signing:sign", token=token)
     intent, reason = request.POST.get("intent"), request.POST.get("reason", "").strip()

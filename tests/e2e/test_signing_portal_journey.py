@@ -27,7 +27,7 @@ from playwright.sync_api import Browser, Error, Page, expect
 from documents import services as documents
 from documents.models import CustomerAccess
 from documents.storage import document_storage
-from signing import services
+from signing import selectors, services
 from signing.models import SigningRequest, Status
 from signing.services import PartyInput
 from tests.e2e.conftest import Shots, journey_shots, no_horizontal_scroll
@@ -200,7 +200,7 @@ def test_karin_downloads_the_sealed_pdf_from_signeringar_and_the_outside_party_b
 
         # --- 31 days later: the link is gone, the portal keeps it ----------------------------------
         SigningRequest.objects.filter(pk=signing.pk).update(
-            finished_at=timezone.now() - dt.timedelta(days=services.SEALED_DAYS + 1)
+            finished_at=timezone.now() - dt.timedelta(days=selectors.SEALED_DAYS + 1)
         )
         response = erik_page.goto(erik_sealed_link)
         assert response is not None and response.status == 410

@@ -30,7 +30,7 @@ from notifications.models import Event as Told
 from notifications.models import Notification
 from portal.errors import ServiceError
 from portal.models import User
-from signing import services
+from signing import selectors, services
 from signing.models import Event, Party, RetiredLink, Role, SigningRequest, Status
 from signing.services import PartyInput
 from tests.conftest import World
@@ -59,7 +59,7 @@ def _line(event: Event) -> str:
     """The event's line on the timeline, in English (a page answered in the test may have left
     another language active)."""
     with translation.override("en"):
-        return services.describe_event(event)
+        return selectors.describe_event(event)
 
 
 def _two(world: World, folder: Folder, *, in_order: bool = True, **kwargs: Any) -> SigningRequest:

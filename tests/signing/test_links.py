@@ -22,7 +22,7 @@ from notifications.models import Event as Told
 from notifications.models import Notification
 from portal.errors import ServiceError
 from portal.models import User
-from signing import services, tasks
+from signing import selectors, services, tasks
 from signing.models import Event, Party, SigningRequest, Status
 from signing.services import PartyInput
 from tests.conftest import World
@@ -109,7 +109,7 @@ def test_failed_tries_in_total_lock_the_party_and_tell_the_sender(
                 services.party_act(party=Party.objects.get(pk=party.pk), action="sign", answer=wrong)
     locked = Party.objects.get(pk=party.pk)
     assert locked.locked_at is not None and locked.code_failures == 6
-    reason = services.may_act(locked)
+    reason = selectors.may_act(locked)
     assert reason is not None and "locked" in reason
     with pytest.raises(ServiceError, match="locked"):
         services.party_start_method(party=locked)
@@ -312,7 +312,7 @@ def test_the_timeline_names_who_cancelled(funded: World, folder: Folder) -> None
     request, _party = _one_party(funded, folder)
     services.signing_cancel(signing=request, actor=funded.staff)
     event = Event.objects.get(request=request, kind="cancelled")
-    assert services.describe_event(event) == "Cancelled by Sam Staff"
+    assert selectors.describe_event(event) == "Cancelled by Sam Staff"
 
 
 # --- Sealing that fails --------------------------------------------------------------------------------
@@ -433,6 +433,6 @@ def test_the_migration_flattens_old_events_and_takes_tokens_out_of_notifications
     migration.flatten_event_details(apps, None)
     migration.notifications_without_tokens(apps, None)
     cancelled.refresh_from_db()
-    assert services.describe_event(cancelled) == "Cancelled by Sam Staff"
+    assert selectors.describe_event(cancelled) == "Cancelled by Sam Staff"
     urls = set(Notification.objects.filter(recipient=karin).values_list("url", flat=True))
     assert urls == {reverse("signing:party_open", args=[party.pk])}

@@ -24,7 +24,7 @@ from documents import services as documents
 from documents.models import CustomerAccess, Document, Folder
 from partners.models import Partner
 from portal.models import User
-from signing import services
+from signing import selectors, services
 from signing.models import Event, Party, Role, SigningRequest, Status
 from signing.services import PartyInput
 from tests.conftest import World
@@ -213,7 +213,7 @@ def waiting_on(user: User) -> list[Party]:
         acted_at__isnull=True,
         role__in=[Role.SIGNER, Role.APPROVER],
     ).select_related("request")
-    return [p for p in parties if services.current_order(p.request) == p.order]
+    return [p for p in parties if selectors.current_order(p.request) == p.order]
 
 
 def page(response: Any) -> str:

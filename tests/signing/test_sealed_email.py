@@ -1,5 +1,5 @@
 """The completion email: the sealed PDF attached (up to tasks.SEALED_ATTACH_MAX), always the party's
-own link to it besides (good for services.SEALED_DAYS, then 410), and for a user of the customer
+own link to it besides (good for selectors.SEALED_DAYS, then 410), and for a user of the customer
 a link to the signing under Signeringar."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from django.utils import timezone, translation
 from documents.models import Folder
 from documents.storage import document_storage
 from portal.models import User
-from signing import services, tasks
+from signing import selectors, services, tasks
 from signing.models import Party, SigningRequest, Status
 from signing.services import PartyInput
 from tests.conftest import World
@@ -81,7 +81,7 @@ def test_an_outside_party_gets_the_pdf_attached_and_a_link_that_serves_it_for_30
     assert link == reverse("signing:sealed", args=[services.party_token(party)])
     assert f'href="{BASE}{link}"' in html_of(message)  # the button
     assert signing.finished_at is not None
-    until = (signing.finished_at + dt.timedelta(days=services.SEALED_DAYS)).strftime("%Y-%m-%d")
+    until = (signing.finished_at + dt.timedelta(days=selectors.SEALED_DAYS)).strftime("%Y-%m-%d")
     assert f"The link works until {until}." in str(message.body)
     # No account: nothing about the portal.
     assert "/collaborations/" not in str(message.body) and "in the portal" not in str(message.body)
@@ -91,9 +91,9 @@ def test_an_outside_party_gets_the_pdf_attached_and_a_link_that_serves_it_for_30
     assert b"".join(response.streaming_content) == stored(signing)  # type: ignore[attr-defined]
 
     # Day 31: gone, by the link and by the rule behind it.
-    later = signing.finished_at + dt.timedelta(days=services.SEALED_DAYS, minutes=1)
-    assert services.link_state(party, now=later) == "gone"
-    assert services.link_state(party, now=later - dt.timedelta(minutes=2)) == "done"
+    later = signing.finished_at + dt.timedelta(days=selectors.SEALED_DAYS, minutes=1)
+    assert selectors.link_state(party, now=later) == "gone"
+    assert selectors.link_state(party, now=later - dt.timedelta(minutes=2)) == "done"
     SigningRequest.objects.filter(pk=signing.pk).update(finished_at=timezone.now() - dt.timedelta(days=31))
     assert client.get(link).status_code == 410
 

@@ -21,7 +21,7 @@ from partners.models import Partner
 from portal.errors import ServiceError
 from portal.models import OutboxMessage
 from portal.tasks import run_outbox
-from signing import services
+from signing import selectors, services
 from signing.models import Event, Party, Role, SigningRequest, Status
 from signing.services import PartyInput
 from tests.conftest import World
@@ -154,8 +154,8 @@ def test_mixed_approver_then_parallel_signers_and_a_viewer(
         False,
     ]
     for early in (p["B"], p["C"]):
-        assert services.may_act(early) == "It is not your turn yet: you will get an email when it is."
-    assert services.may_act(p["D"]) == "You get a copy when everyone has signed."
+        assert selectors.may_act(early) == "It is not your turn yet: you will get an email when it is."
+    assert selectors.may_act(p["D"]) == "You get a copy when everyone has signed."
     with pytest.raises(ServiceError):
         services.party_act(party=p["A"], action="sign", answer="000000")  # an approver approves
     with django_capture_on_commit_callbacks(execute=True):
@@ -190,7 +190,7 @@ def test_decline_needs_a_reason_and_stops_the_request(funded: World, folder: Fol
     request.refresh_from_db()
     assert request.status == Status.DECLINED
     b = parties_of(request)["B"]
-    assert services.may_act(b) == "This signing was declined and has stopped."
+    assert selectors.may_act(b) == "This signing was declined and has stopped."
 
 
 # --- Codes and links ----------------------------------------------------------------------------------

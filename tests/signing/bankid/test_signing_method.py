@@ -24,7 +24,7 @@ from notifications.models import Notification
 from portal.bankid.client import BankIDClient, CollectResult
 from portal.bankid.simulator import SIGNATURE_NS, SimulatorServer
 from portal.errors import ServiceError
-from signing import sealing, services
+from signing import sealing, selectors, services
 from signing.methods import BankID, method_for
 from signing.models import Event, Method, Party, SigningRequest, Status
 from signing.services import PartyInput
@@ -131,7 +131,7 @@ def test_someone_else_s_bankid_is_refused_and_the_sender_is_told(
     assert party.code_failures == 1
     assert Event.objects.filter(request=request, kind="bankid_wrong_person", party=party).exists()
     assert Notification.objects.filter(recipient=funded.staff, event=Told.SIGNING_ATTENTION).exists()
-    assert "someone else" in services.describe_event(Event.objects.get(kind="bankid_wrong_person"))
+    assert "someone else" in selectors.describe_event(Event.objects.get(kind="bankid_wrong_person"))
 
 
 def test_an_order_made_for_another_party_or_none_is_refused(
