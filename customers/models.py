@@ -31,7 +31,7 @@ class CustomerAccount(models.Model):
         Partner, on_delete=models.SET_NULL, null=True, blank=True, related_name="created_customers"
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
-    # When the account became the customer's own to manage (see services.partner_manages_users):
+    # When the account became the customer's own to manage (see selectors.partner_manages_users):
     # another partner invited it, or its own administrators managed its users or answered an
     # invitation. Never cleared: from then on only the customer's admins manage its users.
     taken_over_at = models.DateTimeField(_("managed by the customer since"), null=True, blank=True)

@@ -9,6 +9,7 @@ from customers.models import (
     Collaboration,
     CollaborationStatus,
     CollaborationUserObjectPermission,
+    CustomerKind,
     CustomerMembership,
 )
 from partners.models import PartnerMembership, PartnerRole
@@ -113,4 +114,25 @@ def partner_staff_for_assignment(*, collaboration: Collaboration) -> QuerySet[Pa
         .select_related("user")
         .annotate(is_assigned=Exists(assigned))
         .order_by("user__name")
+    )
+
+
+def partner_manages_users(*, collaboration: Collaboration) -> bool:
+    """Whether the collaboration's partner adds users to the customer (README, Customers).
+
+    Only the partner that created a free Documents account, while that collaboration is active,
+    and until the account is taken over, for good: when another partner has a collaboration with
+    it (invited, active, declined or ended), or its own primary contact or administrators have
+    changed its users or answered an invitation (`taken_over_at`). From then on only they manage
+    its users. A customer with its own subscription always manages its users itself.
+    """
+    customer = collaboration.customer
+    return (
+        customer.kind == CustomerKind.DOCUMENTS
+        and customer.created_by_partner_id == collaboration.partner_id
+        and collaboration.status == CollaborationStatus.ACTIVE
+        and customer.taken_over_at is None
+        and not Collaboration.objects.filter(customer_id=customer.pk)
+        .exclude(partner_id=collaboration.partner_id)
+        .exists()
     )

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm
 
+from customers import selectors
 from customers.hooks import collaboration_ended, membership_removed
 from customers.invitations import invitation_token, new_invitation_nonce
 from customers.models import (
@@ -411,27 +412,6 @@ def _customer_acts(*, customer_id: int, actor: User) -> None:
         _mark_taken_over(CustomerAccount.objects.get(pk=customer_id))
 
 
-def partner_manages_users(*, collaboration: Collaboration) -> bool:
-    """Whether the collaboration's partner adds users to the customer (README, Customers).
-
-    Only the partner that created a free Documents account, while that collaboration is active,
-    and until the account is taken over, for good: when another partner has a collaboration with
-    it (invited, active, declined or ended), or its own primary contact or administrators have
-    changed its users or answered an invitation (`taken_over_at`). From then on only they manage
-    its users. A customer with its own subscription always manages its users itself.
-    """
-    customer = collaboration.customer
-    return (
-        customer.kind == CustomerKind.DOCUMENTS
-        and customer.created_by_partner_id == collaboration.partner_id
-        and collaboration.status == CollaborationStatus.ACTIVE
-        and customer.taken_over_at is None
-        and not Collaboration.objects.filter(customer_id=customer.pk)
-        .exclude(partner_id=collaboration.partner_id)
-        .exists()
-    )
-
-
 @transaction.atomic
 def customer_user_add_by_partner(
     *, collaboration: Collaboration, actor: User, spec: NewCustomerUser, is_admin: bool = False
@@ -441,7 +421,7 @@ def customer_user_add_by_partner(
     customer = _lock_customer(collaboration.customer_id)
     collaboration = Collaboration.objects.select_related("partner").get(pk=collaboration.pk)
     collaboration.customer = customer
-    if not partner_manages_users(collaboration=collaboration):
+    if not selectors.partner_manages_users(collaboration=collaboration):
         raise ServiceError(_("%(name)s manages its own users.") % {"name": customer.name})
     membership = _add_member(
         customer=customer, spec=spec, is_admin=is_admin, by_partner=collaboration.partner

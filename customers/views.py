@@ -140,7 +140,7 @@ def customer_users(request: AuthedRequest, collaboration_id: int) -> HttpRespons
             "org": org,
             "users": users,
             "tab": "users",
-            "can_manage": services.partner_manages_users(collaboration=collaboration),
+            "can_manage": selectors.partner_manages_users(collaboration=collaboration),
             "form": CustomerUserAddForm(),
         },
     )
@@ -150,10 +150,10 @@ def customer_users(request: AuthedRequest, collaboration_id: int) -> HttpRespons
 @require_POST
 def customer_user_add(request: AuthedRequest, collaboration_id: int) -> HttpResponse:
     """Partners manage the users of the free Documents accounts they created until the customer
-    takes them over (services.partner_manages_users); a customer with its own subscription
+    takes them over (selectors.partner_manages_users); a customer with its own subscription
     manages its users itself."""
     collaboration, org = access.collaboration_for_partner_user(request, collaboration_id)
-    if not services.partner_manages_users(collaboration=collaboration):
+    if not selectors.partner_manages_users(collaboration=collaboration):
         messages.error(request, _("%(name)s manages its own users.") % {"name": collaboration.customer.name})
         return redirect("customers:customer_users", collaboration.pk)
     form = CustomerUserAddForm(request.POST)

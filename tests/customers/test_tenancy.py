@@ -16,7 +16,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
-from customers import services
+from customers import selectors, services
 from customers.models import Collaboration, CollaborationStatus, CustomerAccount, CustomerMembership
 from documents import services as documents_services
 from documents.models import Audience, CustomerAccess, Folder, FolderUserObjectPermission
@@ -165,7 +165,7 @@ def test_every_customer_side_change_of_users_takes_the_account_over(world: World
             services.invitation_respond(collaboration=invitation, actor=world.primary, accept=True)
     world.customer.refresh_from_db()
     assert world.customer.taken_over_at is not None
-    assert services.partner_manages_users(collaboration=world.collaboration) is False
+    assert selectors.partner_manages_users(collaboration=world.collaboration) is False
 
 
 def test_the_site_operator_in_the_admin_does_not_take_the_account_over(world: World) -> None:
@@ -174,7 +174,7 @@ def test_the_site_operator_in_the_admin_does_not_take_the_account_over(world: Wo
     services.customer_user_set_admin(membership=membership, actor=operator, is_admin=True)
     world.customer.refresh_from_db()
     assert world.customer.taken_over_at is None
-    assert services.partner_manages_users(collaboration=world.collaboration) is True
+    assert selectors.partner_manages_users(collaboration=world.collaboration) is True
 
 
 def test_the_service_refuses_a_taken_over_account_too(world: World) -> None:
