@@ -210,7 +210,7 @@ def folder_access(request: AuthedRequest, collaboration_id: int, folder_id: int)
                 selected_user_ids=form.cleaned_data["users"] if audience == Audience.SELECTED else (),
             )
         except ServiceError as error:
-            form.add_error("users" if error.field == "users" else None, error.message)
+            error.add_to(form)
         else:
             messages.success(request, _("Who has access to %(name)s was saved.") % {"name": root.name})
             if access.rights_for(request.user, folder) is None:
