@@ -18,6 +18,8 @@ _SECTIONS = {
     "documents:customer_": "collaborations",
     "signing:partner_": "customers",
     "signing:customer_": "collaborations",
+    "docrequests:partner_": "customers",
+    "docrequests:customer_": "collaborations",
 }
 # Pages that users of both sides open (a document's page): the item is the active organisation's.
 _EITHER_SIDE = {"documents:document_detail"}

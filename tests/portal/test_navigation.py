@@ -63,6 +63,7 @@ def test_a_document_page_marks_the_customers_menu_item_for_a_customer_user(
     ("who", "url_name", "item"),
     [
         ("admin", "signing:partner_list", "My collaborations"),
+        ("admin", "docrequests:partner_list", "My collaborations"),
         ("primary", "signing:customer_list", "Collaborations"),
         ("admin", "documents:partner_trash", "My collaborations"),
         ("primary", "documents:customer_trash", "Collaborations"),
