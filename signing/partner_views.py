@@ -611,7 +611,7 @@ def _fixing_context(
     now = timezone.now()
     rows = {}
     for p in parties:
-        recent = services.reminded_recently(p, now=now)
+        recent = selectors.reminded_recently(p, now=now)
         is_open = fixes.change is not None and fixes.change[0] == p.pk
         change = None
         if fixing and p.acted_at is None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO, cast
@@ -39,6 +40,7 @@ from customers.selectors import customer_users_for_partner
 from documents import storage
 from documents.models import Document, DocumentVersion
 from partners.models import PartnerMembership
+from portal.errors import ServiceError
 from portal.models import User
 from signing import pdfcheck, prepare
 from signing.models import (
@@ -522,3 +524,47 @@ def describe_event(event: Event) -> str:
     else:
         text = _describe_fix(event) or texts.get(event.kind, event.kind)
     return f"{text} ({event.ip})" if event.ip else text
+
+
+# --- A party's personal link: the party it names, and whether it was reminded lately. -----------
+
+# A party is reminded by hand at most this often (signing.services.party_remind).
+REMIND_EVERY = dt.timedelta(hours=1)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class LinkRetired(ServiceError):
+    """A link that was replaced, or whose party was removed: its pages answer 410 and say so."""
+
+    def __init__(self, retired: RetiredLink) -> None:
+        super().__init__(_("This signing link no longer works."))
+        self.retired = retired
+
+
+def party_for_token(token: str) -> Party:
+    """The party of a personal link; ServiceError for an unknown token (the page says the link is
+    not valid, nothing more)."""
+    party = (
+        Party.objects.select_related("request__collaboration__partner", "request__created_by")
+        .filter(token_hash=token_hash(token))
+        .exclude(request__status=Status.DRAFT)  # a draft's parties have salts, but no link yet
+        .first()
+    )
+    if party is None:
+        retired = (
+            RetiredLink.objects.select_related("request__collaboration__partner", "request__created_by")
+            .filter(token_hash=token_hash(token))
+            .first()
+        )
+        if retired is not None:
+            raise LinkRetired(retired)
+        raise ServiceError(_("This signing link is not valid."))
+    return party
+
+
+def reminded_recently(party: Party, *, now: dt.datetime | None = None) -> bool:
+    """Whether `party` was reminded by hand less than REMIND_EVERY ago (the page says when)."""
+    return party.reminded_at is not None and (now or timezone.now()) - party.reminded_at < REMIND_EVERY

@@ -17,7 +17,6 @@ Rules held here:
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -84,10 +83,6 @@ class PartyInput:
 def party_token(party: Party) -> str:
     """The secret in the party's personal link (recomputed for each email, never stored)."""
     return salted_hmac("signing.party", party.token_salt).hexdigest()
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _event(
@@ -631,35 +626,6 @@ def _tell_firm(signing: SigningRequest, status: str, party: Party | None = None)
         )
 
 
-class LinkRetired(ServiceError):
-    """A link that was replaced, or whose party was removed: its pages answer 410 and say so."""
-
-    def __init__(self, retired: RetiredLink) -> None:
-        super().__init__(_("This signing link no longer works."))
-        self.retired = retired
-
-
-def party_for_token(token: str) -> Party:
-    """The party of a personal link; ServiceError for an unknown token (the page says the link is
-    not valid, nothing more)."""
-    party = (
-        Party.objects.select_related("request__collaboration__partner", "request__created_by")
-        .filter(token_hash=token_hash(token))
-        .exclude(request__status=Status.DRAFT)  # a draft's parties have salts, but no link yet
-        .first()
-    )
-    if party is None:
-        retired = (
-            RetiredLink.objects.select_related("request__collaboration__partner", "request__created_by")
-            .filter(token_hash=token_hash(token))
-            .first()
-        )
-        if retired is not None:
-            raise LinkRetired(retired)
-        raise ServiceError(_("This signing link is not valid."))
-    return party
-
-
 def party_start_method(*, party: Party) -> None:
     """Send the party its code (email code), after checking it may act. The code is emailed here,
     while the party waits for it, and never passes through the task queue."""
@@ -850,8 +816,6 @@ def _cancel(signing: SigningRequest, *, actor: User | None, reason: str = "") ->
 # act does (_record_act), so a fix and a signature never interleave: a change after a signature
 # sees it, and a signature after a change sees the new link (and not the old one's holder).
 
-REMIND_EVERY = dt.timedelta(hours=1)
-
 
 def _signing_for_fixing(signing_id: int, actor: User) -> SigningRequest:
     """The request under its row lock (its row only, as _signing_for_sender_or_admin), if `actor` may
@@ -894,7 +858,7 @@ def _nobody_signed_yet(signing: SigningRequest) -> None:
 def _new_link() -> tuple[str, str]:
     """A new link's salt and the sha256 of its token."""
     salt = secrets.token_hex(16)
-    return salt, token_hash(salted_hmac("signing.party", salt).hexdigest())
+    return salt, signing_selectors.token_hash(salted_hmac("signing.party", salt).hexdigest())
 
 
 def _create_party(signing: SigningRequest, p: PartyInput, *, user: User | None) -> Party:
@@ -955,11 +919,6 @@ def _tell_sender(signing: SigningRequest, actor: User) -> None:
     sender_alert(signing, actor=actor, changed_by=actor.get_full_name())
 
 
-def reminded_recently(party: Party, *, now: datetime | None = None) -> bool:
-    """Whether `party` was reminded by hand less than REMIND_EVERY ago (the page says when)."""
-    return party.reminded_at is not None and (now or timezone.now()) - party.reminded_at < REMIND_EVERY
-
-
 @transaction.atomic
 def party_remind(*, party: Party, actor: User) -> Party:
     """Email a party whose turn it is its link again now (and tell it in the portal if it is a
@@ -985,14 +944,14 @@ def party_remind(*, party: Party, actor: User) -> Party:
             _("It is not %(name)s's turn yet: they get their link when it is.") % {"name": party.name}
         )
     if not Party.objects.filter(
-        Q(reminded_at__isnull=True) | Q(reminded_at__lte=now - REMIND_EVERY), pk=party.pk
+        Q(reminded_at__isnull=True) | Q(reminded_at__lte=now - signing_selectors.REMIND_EVERY), pk=party.pk
     ).update(reminded_at=now):
         when = party.reminded_at or now  # read under the lock, as every reminder writes it
         raise ServiceError(
             _("%(name)s was reminded less than an hour ago. You can remind them again at %(time)s.")
             % {
                 "name": party.name,
-                "time": date_format(timezone.localtime(when + REMIND_EVERY), "TIME_FORMAT"),
+                "time": date_format(timezone.localtime(when + signing_selectors.REMIND_EVERY), "TIME_FORMAT"),
             }
         )
     party.reminded_at = now

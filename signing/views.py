@@ -42,8 +42,8 @@ from signing.models import Method, Party, RetiredLink, Role, SigningRequest
 
 def _party(token: str) -> Party:
     try:
-        return services.party_for_token(token)
-    except services.LinkRetired:
+        return selectors.party_for_token(token)
+    except selectors.LinkRetired:
         raise  # the view's @_retired_link_gone answers 410
     except ServiceError:
         raise Http404 from None
@@ -72,13 +72,13 @@ def _retired_link_gone(
     view: Callable[Concatenate[HttpRequest, _P], HttpResponseBase],
 ) -> Callable[Concatenate[HttpRequest, _P], HttpResponseBase]:
     """Every page of a link that was replaced, or whose party was removed, answers 410 with a page
-    saying so (an unknown link stays a 404): _party lets services.LinkRetired through to here."""
+    saying so (an unknown link stays a 404): _party lets selectors.LinkRetired through to here."""
 
     @functools.wraps(view)
     def wrapped(request: HttpRequest, /, *args: _P.args, **kwargs: _P.kwargs) -> HttpResponseBase:
         try:
             return view(request, *args, **kwargs)
-        except services.LinkRetired as retired:
+        except selectors.LinkRetired as retired:
             return _retired(request, retired.retired)
 
     return wrapped

@@ -23,7 +23,7 @@ from documents.models import CustomerAccess, Document, Folder
 from partners.models import Partner
 from portal.errors import ServiceError
 from portal.models import User
-from signing import services
+from signing import selectors, services
 from signing.models import Attachment, Event, Method, Party, Role, SigningRequest, Status
 from signing.services import PartyInput
 from tests.conftest import World
@@ -147,7 +147,7 @@ def test_a_drafts_party_link_is_not_valid(funded: World, doc: Document, client: 
     party = draft.parties.get(email=funded.primary.email)
     token = services.party_token(party)
     with pytest.raises(ServiceError):
-        services.party_for_token(token)
+        selectors.party_for_token(token)
     assert client.get(reverse("signing:sign", args=[token])).status_code == 404
     assert client.get(reverse("signing:document", args=[token])).status_code == 404
     assert party.user is None and party.notified_at is None
@@ -155,7 +155,7 @@ def test_a_drafts_party_link_is_not_valid(funded: World, doc: Document, client: 
     assert client.get(reverse("signing:party_open", args=[party.pk])).status_code == 404
     # Sent, the same link works.
     services.draft_send(draft=draft, actor=funded.staff)
-    assert services.party_for_token(token).pk == party.pk
+    assert selectors.party_for_token(token).pk == party.pk
 
 
 def test_customers_never_see_a_draft(funded: World, doc: Document, login: Any) -> None:
