@@ -1,13 +1,17 @@
-"""Reads for the inbox, the bell and the preferences page. Each takes the person reading."""
+"""Reads for the inbox, the bell and the preferences page (each takes the person reading), and the
+sweep's list of emails overdue."""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+import datetime as dt
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from customers import selectors as customers
 from customers.models import Collaboration
 from notifications.events import DEFAULTS
-from notifications.models import Mute, Notification, Preference
+from notifications.models import EmailMode, Mute, Notification, Preference
 from portal.context import Organisation
 from portal.models import User
 
@@ -49,3 +53,16 @@ def preferences_for(user: User) -> dict[str, tuple[str, bool]]:
     """event -> (email mode, in-app) for `user`, defaults filled in."""
     chosen = {p.event: (p.email, p.in_app) for p in Preference.objects.filter(user=user)}
     return {event: chosen.get(event, (d.email, d.in_app)) for event, d in DEFAULTS.items()}
+
+
+def due_for_email(*, older_than: dt.timedelta, claim_stale_after: dt.timedelta) -> list[int]:
+    """Immediate notifications whose email has not gone out after `older_than`: never claimed, or
+    claimed by a task that has not finished within `claim_stale_after` (a worker died)."""
+    now = timezone.now()
+    return list(
+        Notification.objects.filter(
+            email_mode=EmailMode.IMMEDIATELY, emailed_at__isnull=True, created_at__lt=now - older_than
+        )
+        .filter(Q(email_claim="") | Q(email_claimed_at__lt=now - claim_stale_after))
+        .values_list("pk", flat=True)[:1000]
+    )

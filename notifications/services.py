@@ -16,7 +16,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -192,16 +191,3 @@ def mutes_set(
     Mute.objects.filter(user=user, collaboration_id__in=allowed - wanted).delete()
     have = set(Mute.objects.filter(user=user).values_list("collaboration_id", flat=True))
     Mute.objects.bulk_create([Mute(user=user, collaboration_id=pk) for pk in wanted - have])
-
-
-def due_for_email(*, older_than: dt.timedelta, claim_stale_after: dt.timedelta) -> list[int]:
-    """Immediate notifications whose email has not gone out after `older_than`: never claimed, or
-    claimed by a task that has not finished within `claim_stale_after` (a worker died)."""
-    now = timezone.now()
-    return list(
-        Notification.objects.filter(
-            email_mode=EmailMode.IMMEDIATELY, emailed_at__isnull=True, created_at__lt=now - older_than
-        )
-        .filter(Q(email_claim="") | Q(email_claimed_at__lt=now - claim_stale_after))
-        .values_list("pk", flat=True)[:1000]
-    )

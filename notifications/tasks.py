@@ -19,7 +19,7 @@ from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from notifications import services
+from notifications import selectors, services
 from notifications.events import describe, names_line
 from notifications.models import EmailMode, Notification
 from portal import claims
@@ -95,7 +95,7 @@ def deliver_email(self: Task[Any, Any], notification_id: int) -> None:
 def sweep_undelivered() -> int:
     """Every minute (beat): re-send what should have been emailed by now and was not (the broker
     was down when it was raised, or a worker died holding the claim)."""
-    due = services.due_for_email(older_than=sweep_after(), claim_stale_after=claim_stale_after())
+    due = selectors.due_for_email(older_than=sweep_after(), claim_stale_after=claim_stale_after())
     services.enqueue_emails(due)
     if due:
         logger.warning("re-sent %d undelivered notification emails", len(due))
