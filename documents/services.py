@@ -401,6 +401,33 @@ def _notify_documents(*, event: str, folder: Folder, actor: User, names: Sequenc
 # --- Documents -------------------------------------------------------------------------------
 
 
+class _StoredUpload:
+    """A spooled file on its way into `folder`'s storage: `store()` sends it there, and if the
+    `with` block fails after that, the stored file is deleted again, so a refused or failed write
+    leaves no file behind. The spool is closed either way."""
+
+    def __init__(self, spooled: storage.SpooledUpload, folder: Folder) -> None:
+        self.spooled = spooled
+        self.folder = folder
+        self.key = ""
+
+    def store(self) -> str:
+        self.key = storage.store(
+            self.spooled, key=storage.new_storage_key(collaboration_id=self.folder.collaboration_id)
+        )
+        return self.key
+
+    def __enter__(self) -> _StoredUpload:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        try:
+            if exc_type is not None and self.key:
+                storage.delete_quietly([self.key])
+        finally:
+            self.spooled.close()
+
+
 def document_upload(
     *,
     folder: Folder,
@@ -421,32 +448,21 @@ def document_upload(
     """
     name = clean_name(name, max_length=MAX_DOCUMENT_NAME)
     spooled = storage.spool_upload(chunks)
-    stored_key = ""
-    try:
+    with _StoredUpload(spooled, folder) as upload:
         # A sealed PDF is the portal's own output from files that were scanned on their way in.
         if source == DocumentSource.UPLOAD:
             _virus_check(spooled=spooled, folder=folder, actor=actor, name=name)
         # Refuse a file over the storage cap before sending it to storage; _record_version decides.
         billing.storage_check(partner_id=_partner_id(folder), nbytes=spooled.size)
-        stored_key = storage.store(
-            spooled, key=storage.new_storage_key(collaboration_id=folder.collaboration_id)
-        )
-        version = _record_version(
+        return _record_version(
             folder=folder,
             actor=actor,
             name=name,
             spooled=spooled,
-            key=stored_key,
+            key=upload.store(),
             by_customer=by_customer,
             source=source,
         )
-    except BaseException:
-        if stored_key:
-            storage.delete_quietly([stored_key])
-        raise
-    finally:
-        spooled.close()
-    return version
 
 
 def _virus_check(*, spooled: storage.SpooledUpload, folder: Folder, actor: User, name: str) -> None:
@@ -612,12 +628,9 @@ def version_add_copy(*, document: Document, actor: User, data: bytes, reason: st
     """
     folder = Folder.objects.select_related("collaboration").get(pk=document.folder_id)
     spooled = storage.spool_upload([data], max_bytes=max(len(data), 1))
-    stored_key = ""
-    try:
+    with _StoredUpload(spooled, folder) as upload:
         billing.storage_check(partner_id=_partner_id(folder), nbytes=spooled.size)
-        stored_key = storage.store(
-            spooled, key=storage.new_storage_key(collaboration_id=folder.collaboration_id)
-        )
+        stored_key = upload.store()
         with transaction.atomic():
             now = timezone.now()
             version = _next_version(
@@ -630,12 +643,6 @@ def version_add_copy(*, document: Document, actor: User, data: bytes, reason: st
             _count_version(
                 folder=folder, actor=actor, version=version, action="document.version", reason=reason
             )
-    except BaseException:
-        if stored_key:
-            storage.delete_quietly([stored_key])
-        raise
-    finally:
-        spooled.close()
     return version
 
 
