@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 from typing import Any
 
 from celery import Task, shared_task
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from customers.models import CustomerMembership
 from documents import services as documents
@@ -22,8 +21,7 @@ from portal.emails import send_templated_email_to
 from portal.links import absolute_url
 from portal.outbox import outbox_add
 from portal.queue import publish
-from signing import selectors, services
-from signing.methods import method_for
+from signing import evidence, selectors, services
 from signing.models import Party, SigningRequest, Status
 
 logger = logging.getLogger(__name__)
@@ -127,7 +125,7 @@ def seal_signing(self: Task[Any, Any], request_id: int) -> None:
     ).get(pk=request_id)
     assert request.document is not None
     try:
-        data = build_sealed(request)
+        data = evidence.build_sealed(request)
         # The document row, sealed_version, the "sealed" event and the outbox's emails of it commit
         # together: a worker that dies in between leaves none, and the task run again stores the
         # sealed PDF once.
@@ -135,7 +133,7 @@ def seal_signing(self: Task[Any, Any], request_id: int) -> None:
             version = documents.document_upload(
                 folder=request.document.folder,
                 actor=request.created_by,
-                name=_sealed_name(request),
+                name=evidence.sealed_name(request),
                 chunks=[data],
                 by_customer=False,
                 source=DocumentSource.SIGNED,
@@ -156,61 +154,6 @@ def seal_unsealed() -> int:
     due = selectors.signings_unsealed_due()
     publish(seal_signing, [(pk,) for pk in due])
     return len(due)
-
-
-def _sealed_name(request: SigningRequest) -> str:
-    stem = request.title[:-4] if request.title.lower().endswith(".pdf") else request.title
-    with translation.override(request.language):
-        return f"{stem} ({translation.gettext('signed')}).pdf"
-
-
-def build_sealed(request: SigningRequest) -> bytes:
-    from signing import devkeys, sealing
-
-    def read(key: str) -> bytes:
-        with storage.document_storage().open(key, "rb") as handle:
-            return bytes(handle.read())
-
-    assert request.version is not None  # seal_signing claims only requests whose file is there
-    inputs = [sealing.InputFile(request.title, read(request.version.storage_key))]
-    inputs += [
-        sealing.InputFile(a.name, read(a.version.storage_key))
-        for a in request.attachments.select_related("version")
-        if a.version is not None  # documents refuses to delete it before sealing; in case it did
-    ]
-    parties = [
-        sealing.PartyEvidence(
-            name=p.name,
-            email=p.email,
-            role=p.role,
-            method=p.method,
-            acted_at=p.acted_at,
-            action=p.action,
-            ip=p.ip or "",
-            user_agent=p.user_agent,
-            evidence=method_for(p).evidence(p) if p.acted_at else {},
-            # BankID's completionData as received: the signature XML and OCSP response, checkable later.
-            evidence_file=json.dumps(p.bankid_evidence, indent=2).encode()
-            if p.bankid_evidence and p.acted_at
-            else b"",
-        )
-        for p in request.parties.all()
-    ]
-    with translation.override(request.language):  # the audit trail is in the request's language
-        history = [
-            (e.created_at, selectors.describe_event(e)) for e in request.events.select_related("party")
-        ]
-    audit = sealing.AuditTrail(
-        title=request.title,
-        reference=f"{request.pk}",
-        language=request.language,
-        sender=request.created_by.get_full_name(),
-        sent_at=request.sent_at or request.created_at,
-        completed_at=request.finished_at or timezone.now(),
-        parties=parties,
-        history=history,
-    )
-    return sealing.build_sealed_pdf(inputs=inputs, audit=audit, key=devkeys.load_sealing_key())
 
 
 # A larger sealed PDF is emailed as its link only: many mail servers refuse big attachments.
@@ -259,7 +202,7 @@ def email_sealed(party_id: int) -> None:
     attached = request.sealed_version.size <= SEALED_ATTACH_MAX
     if attached:
         with storage.document_storage().open(request.sealed_version.storage_key, "rb") as handle:
-            attachments = [(_sealed_name(request), bytes(handle.read()), "application/pdf")]
+            attachments = [(evidence.sealed_name(request), bytes(handle.read()), "application/pdf")]
     send_templated_email_to(
         party.email,
         language=request.language,
