@@ -277,14 +277,8 @@ def _documents_named(query: str) -> QuerySet[Document]:
     key = search_key(query.strip())
     if len(key) < SEARCH_MIN_LENGTH:
         return Document.objects.none()
-    return (
-        Document.objects.filter(search_name__contains=key, deleted_at__isnull=True)
-        .select_related(
-            "folder__collaboration__customer", "folder__collaboration__partner", "current_version"
-        )
-        .only(*SEARCH_FIELDS)
-        .order_by("name", "pk")
-    )
+    # The rows shown are read by id afterwards (search_rows): the order is all this needs.
+    return Document.objects.filter(search_name__contains=key, deleted_at__isnull=True).order_by("name", "pk")
 
 
 def search_partner_documents(
@@ -315,6 +309,27 @@ def search_customer_documents(
     if collaboration is not None:
         found = found.filter(folder__collaboration_id=collaboration.pk)
     return found
+
+
+def search_hits(found: QuerySet[Document], *, limit: int) -> list[int]:
+    """The ids of the first `limit` documents of a search_*_documents result, in its order."""
+    return list(found.values_list("pk", flat=True)[:limit])
+
+
+def search_rows(ids: Sequence[int]) -> list[Document]:
+    """The documents of `ids` (from search_hits) in that order, with what a result row shows. By id
+    alone: the name match is not run again."""
+    if not ids:
+        return []
+    found = (
+        Document.objects.filter(pk__in=ids)
+        .select_related(
+            "folder__collaboration__customer", "folder__collaboration__partner", "current_version"
+        )
+        .only(*SEARCH_FIELDS)
+        .in_bulk()
+    )
+    return [found[pk] for pk in ids if pk in found]
 
 
 def folder_paths(folders: Sequence[Folder]) -> dict[int, str]:
