@@ -124,7 +124,7 @@ def seed(*, customers: int, partner_logins: int, tmp: Path) -> dict[str, Any]:
 
     from billing.services import signature_grant
     from customers.models import CustomerMembership
-    from customers.services import NewCustomerUser, documents_customer_create, staff_assign
+    from customers.services import NewCustomerUser, customer_create, staff_assign
     from documents.models import Audience, CustomerAccess
     from documents.services import document_upload, folder_create
     from notifications.models import Notification
@@ -148,7 +148,7 @@ def seed(*, customers: int, partner_logins: int, tmp: Path) -> dict[str, Any]:
     customer_logins: list[dict[str, Any]] = []
     documents_of: dict[int, list[int]] = {}  # collaboration id -> documents
     for i in range(customers):
-        collaboration = documents_customer_create(
+        collaboration = customer_create(
             partner=partner,
             actor=admin,
             name=f"Lastkund {i:03d} AB",

@@ -88,7 +88,7 @@ def main() -> int:
     from django.utils import timezone
 
     from billing import services as billing
-    from customers.services import NewCustomerUser, documents_customer_create
+    from customers.services import NewCustomerUser, customer_create
     from documents import services as documents
     from partners.models import Partner
     from partners.services import partner_create
@@ -111,7 +111,7 @@ def main() -> int:
     )
     partner = partner_create(name=PARTNER, org_number=valid_orgnr(99), admin=admin)
     billing.signature_grant(partner=partner, amount=args.runs, reason="bench")
-    collaboration = documents_customer_create(
+    collaboration = customer_create(
         partner=partner,
         actor=admin,
         name="Signing bench kund AB",

@@ -165,9 +165,9 @@ def signature_charge(
     threshold = locked.signature_low_threshold
     if threshold is not None and entry.balance_after <= threshold < entry.balance_after + 1:
         from notifications.models import Event
-        from notifications.services import notify
+        from notifications.services import notifications_add
 
-        notify(
+        notifications_add(
             event=Event.BALANCE_LOW,
             recipients=_admins(locked.pk),
             actor=None,  # the admins want to hear it even when one of them sent the signing
@@ -293,7 +293,7 @@ def _storage_notices(partner: Partner, before: int, after: int, actor: User | No
     """Tell the account administrators when usage crosses 80 % or 100 % of the included storage,
     or a new paid block starts. Precondition: in the transaction that changed the usage."""
     from notifications.models import Event
-    from notifications.services import notify
+    from notifications.services import notifications_add
 
     included = plans.included_bytes(partner.plan)
     url = reverse("billing:storage")
@@ -302,7 +302,7 @@ def _storage_notices(partner: Partner, before: int, after: int, actor: User | No
         threshold = included * percent // 100
         if before < threshold <= after:
             admins = admins if admins is not None else _admins(partner.pk)
-            notify(
+            notifications_add(
                 event=Event.STORAGE_WARNING,
                 recipients=admins,
                 actor=actor,
@@ -313,7 +313,7 @@ def _storage_notices(partner: Partner, before: int, after: int, actor: User | No
     blocks_before = plans.extra_blocks(before, included=included)
     blocks_after = plans.extra_blocks(after, included=included)
     if blocks_after > blocks_before:
-        notify(
+        notifications_add(
             event=Event.STORAGE_BLOCK,
             recipients=admins if admins is not None else _admins(partner.pk),
             actor=actor,

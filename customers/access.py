@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from customers.invitations import invitation_token_hash
 from customers.models import (
     Collaboration,
     CollaborationStatus,
@@ -19,7 +20,6 @@ from customers.models import (
     CustomerMembership,
 )
 from customers.selectors import OPEN_STATUSES
-from customers.services import hash_token
 from partners.models import PartnerMembership, PartnerRole
 from portal.context import AuthedRequest, Organisation, OrganisationContext, org_context
 from portal.models import User
@@ -157,7 +157,7 @@ def invitation_for_customer_admin(request: HttpRequest, collaboration_id: int) -
 def invitation_by_token(request: HttpRequest, token: str) -> Collaboration:
     """The invitation an emailed link points at. Someone else's token is a 404: the link is
     bound to the invited customer, and only its admins may open it."""
-    token_hash = hash_token(token)
+    token_hash = invitation_token_hash(token)
     collaboration = (
         Collaboration.objects.select_related("partner", "customer")
         .filter(invitation_token_hash=token_hash)

@@ -9,6 +9,7 @@ it) make the same one.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 
 from django.utils.crypto import salted_hmac
@@ -20,3 +21,8 @@ def new_invitation_nonce() -> str:
 
 def invitation_token(nonce: str) -> str:
     return salted_hmac("customers.invitation", nonce, algorithm="sha256").hexdigest()
+
+
+def invitation_token_hash(token: str) -> str:
+    """What the collaboration stores of its invitation's token, and what a link is looked up by."""
+    return hashlib.sha256(token.encode()).hexdigest()

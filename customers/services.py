@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -18,7 +17,7 @@ from guardian.shortcuts import assign_perm
 
 from customers import selectors
 from customers.hooks import collaboration_ended, membership_removed
-from customers.invitations import invitation_token, new_invitation_nonce
+from customers.invitations import invitation_token, invitation_token_hash, new_invitation_nonce
 from customers.models import (
     Collaboration,
     CollaborationStatus,
@@ -46,10 +45,6 @@ class NewCustomerUser:
     language: str = Language.SWEDISH
     send_welcome: bool = True
     personnummer: str = ""  # 12 digits (the form normalises it), or ""
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _enqueue_welcome(membership: CustomerMembership, partner: Partner | None) -> None:
@@ -123,7 +118,7 @@ def _refuse_partner_member(*, partner: Partner, email: str) -> None:
 
 
 @transaction.atomic
-def documents_customer_create(
+def customer_create(
     *,
     partner: Partner,
     actor: User,
@@ -218,7 +213,7 @@ def customer_invite(
                 customer=customer,
                 status=CollaborationStatus.INVITED,
                 created_by=actor,
-                invitation_token_hash=hash_token(token),
+                invitation_token_hash=invitation_token_hash(token),
                 invited_email=email,
             )
     except IntegrityError:  # a parallel invitation won the race
@@ -238,13 +233,13 @@ def _notify_invitation(*, collaboration: Collaboration, actor: User, invited: Us
     """The customer's other administrators hear of the invitation in the portal (and by email, as
     they choose); the invited administrator has the invitation email with its link."""
     from notifications.models import Event
-    from notifications.services import notify
+    from notifications.services import notifications_add
 
     admins = User.objects.filter(
         Q(customer_memberships__is_admin=True) | Q(customer_memberships__is_primary_contact=True),
         customer_memberships__customer_id=collaboration.customer_id,
     ).exclude(pk=invited.pk)
-    notify(
+    notifications_add(
         event=Event.INVITATION,
         recipients=admins.distinct(),
         actor=actor,
@@ -374,8 +369,9 @@ def staff_unassign_all(*, partner: Partner, user: User) -> None:
     CollaborationUserObjectPermission.objects.filter(content_object__partner=partner, user=user).delete()
 
 
-def customer_all_users_group(*, customer: CustomerAccount) -> Group:
-    """The group that stands for "all users at the customer" in folder permissions."""
+def all_users_group_get_or_create(*, customer: CustomerAccount) -> Group:
+    """The group that stands for "all users at the customer" in folder permissions, made on first
+    use (under the customer's row lock, so two first uses make one)."""
     if customer.all_users_group_id is not None:
         return customer.all_users_group  # type: ignore[return-value]
     with transaction.atomic():

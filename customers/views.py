@@ -65,7 +65,7 @@ def customer_create(request: AuthedRequest) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid() and formset.is_valid() and check_unique_emails(form, formset):
             try:
-                collaboration = services.documents_customer_create(
+                collaboration = services.customer_create(
                     partner=partner,
                     actor=request.user,
                     name=form.cleaned_data["name"],

@@ -25,7 +25,7 @@ from documents.access import rights_for
 from documents.models import CustomerAccess, DocumentVersion, Folder
 from documents.selectors import folder_audience
 from notifications.models import Event as NotificationEvent
-from notifications.services import notify
+from notifications.services import notifications_add
 from partners.models import Partner
 from portal.audit import audit_record
 from portal.errors import ServiceError
@@ -123,7 +123,7 @@ def docrequest_create(
         items=len(lines),
         due=due_date.isoformat(),
     )
-    notify(
+    notifications_add(
         event=NotificationEvent.DOCREQUEST_ASKED,
         recipients=asked,
         actor=actor,
@@ -178,7 +178,7 @@ def docrequest_complete(*, docrequest: DocumentRequest, actor: User) -> None:
     )
     creator = docrequest.created_by
     if creator is not None and may_work_with(creator, docrequest.collaboration) is not None:
-        notify(
+        notifications_add(
             event=NotificationEvent.DOCREQUEST_DONE,
             recipients=[creator],
             actor=actor,
@@ -202,7 +202,7 @@ def docrequest_cancel(*, docrequest: DocumentRequest, actor: User | None, reason
         **({"reason": reason} if reason else {}),
     )
     collaboration = docrequest.collaboration
-    notify(
+    notifications_add(
         event=NotificationEvent.DOCREQUEST_CANCELLED,
         recipients=docrequest.asked.filter(customer_memberships__customer_id=collaboration.customer_id),
         actor=actor,
@@ -289,7 +289,7 @@ def docrequests_remind_due(*, now: dt.datetime | None = None) -> int:
                     folder_audience(docrequest.folder, customer_only=True).values_list("pk", flat=True)
                 )
                 asked = [u for u in asked if u.pk in seeing]
-            made = notify(
+            made = notifications_add(
                 event=NotificationEvent.DOCREQUEST_REMINDER,
                 recipients=asked,
                 actor=None,

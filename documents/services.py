@@ -20,7 +20,7 @@ from django.utils.translation import ngettext
 from billing import services as billing
 from customers.access import may_work_with
 from customers.models import Collaboration, CustomerMembership
-from customers.services import customer_all_users_group
+from customers.services import all_users_group_get_or_create
 from documents import locks, retention, scanning, selectors, storage
 from documents.links import folder_url
 from documents.models import (
@@ -38,7 +38,7 @@ from documents.models import (
 )
 from documents.names import clean_name, search_key
 from notifications.models import Event
-from notifications.services import notify
+from notifications.services import notifications_add
 from portal.audit import audit_record
 from portal.errors import ServiceError
 from portal.models import User
@@ -357,7 +357,7 @@ def _apply_access(
     codenames = ["view_folder"] + (["upload_to_folder"] if customer_access == CustomerAccess.EDIT else [])
     permissions = [_permission(code) for code in codenames]
     if audience == Audience.ALL:
-        group = customer_all_users_group(customer=folder.collaboration.customer)
+        group = all_users_group_get_or_create(customer=folder.collaboration.customer)
         FolderGroupObjectPermission.objects.bulk_create(
             [
                 FolderGroupObjectPermission(content_object=folder, group=group, permission=p)
@@ -373,7 +373,7 @@ def _apply_access(
             ]
         )
     granted = selectors.folder_audience(folder, customer_only=True).exclude(pk__in=had_access)
-    notify(
+    notifications_add(
         event=Event.FOLDER_ACCESS,
         recipients=granted,
         actor=actor,
@@ -386,7 +386,7 @@ def _apply_access(
 def _notify_documents(*, event: str, folder: Folder, actor: User, names: Sequence[str]) -> None:
     """Tell everyone who can see `folder` about documents added, replaced or deleted in it. A batch
     (30 uploads one after another) gathers into one notification per person."""
-    notify(
+    notifications_add(
         event=event,
         recipients=selectors.folder_audience(folder),
         actor=actor,

@@ -1,9 +1,9 @@
 """Raising notifications (the outbox), reading them, and personal preferences.
 
-`notify` is called by the service that made the change, inside its transaction, with the people
-who may see the object (the caller decides that: documents.selectors.folder_audience and the
-like). Here the rules of hearing are applied: never the person who caused it, nobody who muted
-the collaboration, each person's own preference for the event type.
+`notifications_add` is called by the service that made the change, inside its transaction, with
+the people who may see the object (the caller decides that: documents.selectors.folder_audience
+and the like). Here the rules of hearing are applied: never the person who caused it, nobody who
+muted the collaboration, each person's own preference for the event type.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def batch_seconds() -> int:
     return int(getattr(settings, "NOTIFICATION_BATCH_SECONDS", 60))
 
 
-def notify(
+def notifications_add(
     *,
     event: str,
     recipients: Iterable[User],
@@ -133,11 +133,11 @@ def notify(
     immediate = [n.pk for n in made if n.email_mode == EmailMode.IMMEDIATELY]
     if immediate:
         countdown = batch_seconds() if group_key else 0
-        transaction.on_commit(partial(enqueue_emails, immediate, countdown=countdown))
+        transaction.on_commit(partial(notification_emails_enqueue, immediate, countdown=countdown))
     return made + grown
 
 
-def enqueue_emails(notification_ids: Sequence[int], *, countdown: int = 0) -> None:
+def notification_emails_enqueue(notification_ids: Sequence[int], *, countdown: int = 0) -> None:
     """Send the delivery tasks over one connection; if the broker is down, the sweeper will."""
     publish("notifications.tasks.deliver_email", [(pk,) for pk in notification_ids], countdown=countdown)
 

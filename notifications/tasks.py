@@ -96,7 +96,7 @@ def sweep_undelivered() -> int:
     """Every minute (beat): re-send what should have been emailed by now and was not (the broker
     was down when it was raised, or a worker died holding the claim)."""
     due = selectors.due_for_email(older_than=sweep_after(), claim_stale_after=claim_stale_after())
-    services.enqueue_emails(due)
+    services.notification_emails_enqueue(due)
     if due:
         logger.warning("re-sent %d undelivered notification emails", len(due))
     return len(due)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import reverse
 
 from notifications.models import Event as NotificationEvent
-from notifications.services import notify
+from notifications.services import notifications_add
 from portal.models import User
 from signing.models import SigningRequest
 
@@ -14,7 +14,7 @@ def sender_alert(signing: SigningRequest, *, actor: User | None, **params: str) 
     """A notification to the sender linking to the signing's page; `params` (with the document's
     title) fill its text: `party` for a party's trouble, `changed_by` for someone else's change.
     `signing` comes with its collaboration and created_by."""
-    notify(
+    notifications_add(
         event=NotificationEvent.SIGNING_ATTENTION,
         recipients=[signing.created_by],
         actor=actor,

@@ -40,7 +40,7 @@ from documents.links import folder_url
 from documents.locks import lock_documents
 from documents.models import Document, DocumentVersion
 from notifications.models import Event as NotificationEvent
-from notifications.services import notify
+from notifications.services import notifications_add
 from partners.models import PartnerRole
 from portal.emails import send_templated_email_to
 from portal.errors import ServiceError
@@ -557,7 +557,7 @@ def _tell_party(party: Party, event: str) -> None:
     if party.user is None:
         return
     signing = party.request
-    notify(
+    notifications_add(
         event=event,
         recipients=[party.user],
         actor=None,
@@ -597,11 +597,11 @@ def _tell_firm(signing: SigningRequest, status: str, party: Party | None = None)
         )
         customer_parties = [u for u in users if u.pk in members and u.pk != signing.created_by_id]
         told += [u for u in users if u.pk not in members]
-    notify(
+    notifications_add(
         event=event, recipients=told, actor=None, collaboration=signing.collaboration, url=url, params=params
     )
     if customer_parties:
-        notify(
+        notifications_add(
             event=event,
             recipients=customer_parties,
             actor=None,
@@ -616,7 +616,7 @@ def _tell_firm(signing: SigningRequest, status: str, party: Party | None = None)
             .exclude(pk=signing.created_by_id)
             .distinct()
         )
-        notify(
+        notifications_add(
             event=NotificationEvent.SIGNING_ATTENTION,
             recipients=firm,
             actor=None,

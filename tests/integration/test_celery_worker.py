@@ -16,7 +16,7 @@ import redis
 from django.db import transaction
 
 from customers.models import Collaboration, CustomerMembership
-from customers.services import NewCustomerUser, documents_customer_create
+from customers.services import NewCustomerUser, customer_create
 from partners.models import PartnerMembership, PartnerRole
 from portal.models import OutboxMessage
 from portal.tasks import run_outbox
@@ -88,7 +88,7 @@ def test_customer_create_sends_welcome_through_real_worker(
     partner = admin_membership.partner
 
     with transaction.atomic():
-        collaboration = documents_customer_create(
+        collaboration = customer_create(
             partner=partner,
             actor=admin_membership.user,
             name="Smtp Kund AB",

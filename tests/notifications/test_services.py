@@ -53,7 +53,7 @@ def upload(folder: Folder, actor: User, name: str) -> None:
 
 def raise_event(world: World, event: str, recipients: list[User], capture: Any) -> None:
     with capture(execute=True):
-        services.notify(
+        services.notifications_add(
             event=event,
             recipients=recipients,
             actor=world.admin,
