@@ -21,9 +21,10 @@ from django.utils.translation import gettext_lazy as _
 
 from documents.models import Document
 from portal.validators import normalize_personnummer
+from signing.deadlines import DEFAULT_DEADLINE_DAYS, deadline_end_of
 from signing.methods import default_method, method_choices
 from signing.models import Language, Method, Party, Role, SigningRequest, Status
-from signing.services import DEFAULT_DEADLINE_DAYS, MAX_PARTIES, DraftDetails, PartyInput, deadline_end_of
+from signing.services import MAX_PARTIES, DraftDetails, PartyInput
 
 PARTY_PREFIX = "parties"
 PARTY_FIELDS = ("name", "email", "mobile", "personnummer", "role", "method", "order")

@@ -31,6 +31,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.dateparse import parse_datetime
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -530,6 +531,16 @@ def describe_event(event: Event) -> str:
 
 # A party is reminded by hand at most this often (signing.services.party_remind).
 REMIND_EVERY = dt.timedelta(hours=1)
+
+
+def link_token(salt: str) -> str:
+    """The secret in a personal link made with `salt` (recomputed for each email, never stored)."""
+    return salted_hmac("signing.party", salt).hexdigest()
+
+
+def party_token(party: Party) -> str:
+    """The secret in the party's personal link."""
+    return link_token(party.token_salt)
 
 
 def token_hash(token: str) -> str:

@@ -28,7 +28,6 @@ from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.crypto import salted_hmac
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
@@ -51,6 +50,7 @@ from portal.validators import normalize_personnummer
 from signing import pdfcheck, prepare
 from signing import selectors as signing_selectors
 from signing.alerts import sender_alert
+from signing.deadlines import deadline_in
 from signing.methods import Answer, bankid_configured, max_failures, method_for
 from signing.models import (
     Attachment,
@@ -78,11 +78,6 @@ class PartyInput:
     order: int = 1
     mobile: str = ""
     personnummer: str = ""
-
-
-def party_token(party: Party) -> str:
-    """The secret in the party's personal link (recomputed for each email, never stored)."""
-    return salted_hmac("signing.party", party.token_salt).hexdigest()
 
 
 def _event(
@@ -164,13 +159,7 @@ def page_image_numbers(signing: SigningRequest) -> range:
 
 # --- Drafts: the wizard saves as it goes, and Send turns the draft pending --------------------------
 
-DEFAULT_DEADLINE_DAYS = 14
 FINISHED = [Status.COMPLETED, Status.DECLINED, Status.EXPIRED, Status.CANCELLED]
-
-
-def deadline_end_of(day: dt.date) -> datetime:
-    """The end of `day` in the portal's time zone: the party may sign all that day."""
-    return timezone.make_aware(dt.datetime.combine(day, dt.time(23, 59, 59)))
 
 
 @dataclass(frozen=True)
@@ -249,8 +238,9 @@ def draft_create(
     deadline: datetime | None = None,
 ) -> SigningRequest:
     """A draft for `document` (its current version), with no parties yet, the default language and
-    a deadline DEFAULT_DEADLINE_DAYS away. Nobody is told and nothing is charged; the draft does not
-    hold the document (deleting it leaves the draft, which then cannot be sent)."""
+    a deadline DEFAULT_DEADLINE_DAYS away (signing.deadlines). Nobody is told and nothing is
+    charged; the draft does not hold the document (deleting it leaves the draft, which then cannot
+    be sent)."""
     _may_start(actor, collaboration)
     document = _live_document(document, collaboration)
     version = document.current_version
@@ -268,7 +258,7 @@ def draft_create(
         created_at=now,
         updated_at=now,
         language=language,
-        deadline=deadline or deadline_end_of(timezone.localdate() + dt.timedelta(days=DEFAULT_DEADLINE_DAYS)),
+        deadline=deadline or deadline_in(),
         status=Status.DRAFT,
     )
 
@@ -379,7 +369,11 @@ def _draft_ready(draft: SigningRequest) -> _Ready:
 
 
 def draft_problem(*, draft: SigningRequest) -> ServiceError | None:
-    """What stops the draft from being sent now (for its review page), or None. Send decides again."""
+    """What stops the draft from being sent now (for its review page), or None. Send decides again.
+
+    A read, but it stays beside draft_send: it is Send's own refusal (_draft_ready and the checks
+    it shares with draft_update) asked in advance, and in selectors it would be a second copy of
+    those rules, free to drift from the ones Send enforces."""
     try:
         _draft_ready(draft)
     except ServiceError as problem:
@@ -526,7 +520,7 @@ def draft_send_again(*, signing: SigningRequest, actor: User) -> SigningRequest:
             actor=actor,
             parties=parties or None,
             details=DraftDetails(
-                deadline=deadline_end_of(timezone.localdate() + dt.timedelta(days=days)),
+                deadline=deadline_in(days),
                 language=signing.language,
                 message=signing.message,
                 reminder_days=signing.reminder_days,
@@ -858,7 +852,7 @@ def _nobody_signed_yet(signing: SigningRequest) -> None:
 def _new_link() -> tuple[str, str]:
     """A new link's salt and the sha256 of its token."""
     salt = secrets.token_hex(16)
-    return salt, signing_selectors.token_hash(salted_hmac("signing.party", salt).hexdigest())
+    return salt, signing_selectors.token_hash(signing_selectors.link_token(salt))
 
 
 def _create_party(signing: SigningRequest, p: PartyInput, *, user: User | None) -> Party:

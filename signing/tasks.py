@@ -30,7 +30,7 @@ SEAL_CLAIM_STALE = dt.timedelta(minutes=10)
 
 
 def sign_url(party: Party) -> str:
-    return absolute_url(reverse("signing:sign", args=[services.party_token(party)]))
+    return absolute_url(reverse("signing:sign", args=[selectors.party_token(party)]))
 
 
 @shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=8)
@@ -175,7 +175,7 @@ def _sealed_links(party: Party) -> dict[str, object]:
         page = reverse("signing:customer_detail", args=[request.collaboration_id, request.pk])
         portal_url = absolute_url(page)
     return {
-        "sealed_url": absolute_url(reverse("signing:sealed", args=[services.party_token(party)])),
+        "sealed_url": absolute_url(reverse("signing:sealed", args=[selectors.party_token(party)])),
         "sealed_until": finished + dt.timedelta(days=selectors.SEALED_DAYS),
         "portal_url": portal_url,
         "partner": request.collaboration.partner,

@@ -233,7 +233,7 @@ def sealed(request: HttpRequest, token: str) -> HttpResponseBase:
 def party_open(request: HttpRequest, party_id: int) -> HttpResponse:
     """Where a portal user's notification leads (it stores no token): their own party's link."""
     party = get_object_or_404(Party, pk=party_id, user_id=request.user.pk)
-    return redirect("signing:sign", token=services.party_token(party))
+    return redirect("signing:sign", token=selectors.party_token(party))
 
 
 # --- The BankID step (a party whose method is BankID) -------------------------------------------

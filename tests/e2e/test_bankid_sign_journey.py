@@ -25,7 +25,7 @@ from documents.models import Document
 from documents.storage import document_storage
 from portal import pdfium
 from portal.bankid.simulator import SimulatorServer
-from signing import services
+from signing import selectors, services
 from signing.models import Method, Party, SigningRequest, Status
 from tests.e2e.conftest import Shots, journey_shots, no_horizontal_scroll, watch_errors
 from tests.e2e.test_bankid_login_journey import KARIN, PHONE, approve_in_app, assert_qr_changes_each_second
@@ -75,7 +75,7 @@ def test_karin_signs_with_bankid_on_another_device(
 ) -> None:
     signing = karin_s_signing(settings, tmp_path)
     party = Party.objects.get(request=signing)
-    link = f"{live_server.url}/sign/{services.party_token(party)}/"
+    link = f"{live_server.url}/sign/{selectors.party_token(party)}/"
 
     errors: list[str] = []
     context = browser.new_context(viewport=PHONE)
@@ -129,7 +129,7 @@ def test_bankid_on_this_device_link(
 ) -> None:
     shots = device_shots
     signing = karin_s_signing(settings, tmp_path)
-    link = f"{live_server.url}/sign/{services.party_token(Party.objects.get(request=signing))}/"
+    link = f"{live_server.url}/sign/{selectors.party_token(Party.objects.get(request=signing))}/"
     errors: list[str] = []
     context = browser.new_context(viewport=PHONE)
     page = on_phone(context.new_page(), link, errors)

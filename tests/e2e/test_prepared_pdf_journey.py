@@ -16,7 +16,7 @@ from playwright.sync_api import Page, ViewportSize, expect
 from billing import services as billing
 from documents import services as documents
 from documents.models import CustomerAccess
-from signing import services
+from signing import selectors, services
 from signing.models import Party
 from tests.conftest import World
 from tests.e2e.conftest import Shots, journey_shots, no_horizontal_scroll
@@ -64,7 +64,7 @@ def test_the_party_and_the_sender_see_what_was_prepared(
         deadline=timezone.now() + dt.timedelta(days=7),
         language="en",
     )
-    token = services.party_token(Party.objects.get(request=request))
+    token = selectors.party_token(Party.objects.get(request=request))
 
     page.set_viewport_size(DESKTOP)
     page.context.add_cookies([{"name": "django_language", "value": "en", "url": base}])

@@ -28,7 +28,7 @@ from billing import services as billing
 from demo.files import PdfSpec, Section, render_pdf
 from documents import services as documents
 from documents.models import CustomerAccess
-from signing import services
+from signing import selectors, services
 from signing.models import Party
 from tests.conftest import World
 from tests.integration import harness
@@ -131,7 +131,7 @@ def test_sixteen_browsers_opening_a_thirty_page_signing_leave_the_server_up(
     kind: str, world: World, database_url: str, settings: Any
 ) -> None:
     party = _thirty_page_signing(world)
-    token = services.party_token(party)
+    token = selectors.party_token(party)
     with threaded_server(kind, database_url=database_url) as server:
         sign_page = _fetch(server.base_url + reverse("signing:sign", args=[token]))
         assert sign_page[0] == 200, server.log()

@@ -17,7 +17,7 @@ from customers.models import Collaboration, CustomerKind, CustomerMembership
 from documents.models import CustomerAccess, Document, Folder
 from documents.services import folder_create
 from portal.models import AuditEvent
-from signing import services as signing
+from signing import selectors as signing_selectors
 from signing.models import Party
 from signing.services import PartyInput
 from tests.conftest import World
@@ -166,12 +166,12 @@ def test_signing_links_are_limited_per_address_and_guesses_count(
 ) -> None:
     settings.RATE_SIGNING_LINK = "4/h"
     client = _english(client)  # the refusal is in the visitor's language; this one reads English
-    url = reverse("signing:sign", args=[signing.party_token(party)])
+    url = reverse("signing:sign", args=[signing_selectors.party_token(party)])
     guess = reverse("signing:sign", args=["not-a-real-token"])
     assert [client.get(url, REMOTE_ADDR="10.0.0.1").status_code for _n in range(2)] == [200, 200]
     assert [client.get(guess, REMOTE_ADDR="10.0.0.1").status_code for _n in range(2)] == [404, 404]
     _assert_429_page(client.get(url, REMOTE_ADDR="10.0.0.1"))
-    document_url = reverse("signing:document", args=[signing.party_token(party)])
+    document_url = reverse("signing:document", args=[signing_selectors.party_token(party)])
     assert client.get(document_url, REMOTE_ADDR="10.0.0.1").status_code == 429
     assert _refusals("signing_link") == 2
     # The signer at another address is not hindered.
@@ -183,7 +183,7 @@ def test_code_checks_are_limited_per_address_and_a_refused_check_changes_nothing
 ) -> None:
     settings.RATE_SIGNING_CODE = "2/h"
     settings.SIGNING_CODE_TRIES = 10
-    url = reverse("signing:sign", args=[signing.party_token(party)])
+    url = reverse("signing:sign", args=[signing_selectors.party_token(party)])
     assert client.post(url, {"action": "code"}, REMOTE_ADDR="10.0.0.1").status_code == 302
     right = code_for("a@example.com")
     wrong = "000000" if right != "000000" else "111111"
@@ -222,8 +222,8 @@ def test_code_sends_are_limited_per_address_across_parties_in_the_signers_langua
 ) -> None:
     settings.RATE_SIGNING_CODE_SEND = "2/h"
     swedish = _second_party(world, party, language="sv")
-    url = reverse("signing:sign", args=[signing.party_token(party)])
-    other_url = reverse("signing:sign", args=[signing.party_token(swedish)])
+    url = reverse("signing:sign", args=[signing_selectors.party_token(party)])
+    other_url = reverse("signing:sign", args=[signing_selectors.party_token(swedish)])
     assert client.post(url, {"action": "code"}, REMOTE_ADDR="10.0.0.1").status_code == 302
     assert client.post(other_url, {"action": "code"}, REMOTE_ADDR="10.0.0.1").status_code == 302
     # The third send from that address is refused whichever party it is for: no email goes out.

@@ -145,7 +145,7 @@ def test_a_colleague_who_works_with_the_customer_edits_and_sends_it(
 def test_a_drafts_party_link_is_not_valid(funded: World, doc: Document, client: Client) -> None:
     draft = filled(funded, doc)
     party = draft.parties.get(email=funded.primary.email)
-    token = services.party_token(party)
+    token = selectors.party_token(party)
     with pytest.raises(ServiceError):
         selectors.party_for_token(token)
     assert client.get(reverse("signing:sign", args=[token])).status_code == 404

@@ -220,7 +220,7 @@ def test_remind_now_emails_the_link_and_notifies_a_portal_user_at_most_once_an_h
         response = client.post(url, follow=True)
     assert f"{karin.name} was sent a reminder." in response.content.decode()
     reminders = [m for m in mail.outbox if m.to == [karin.email] and str(m.subject).startswith("Reminder:")]
-    assert len(reminders) == 1 and services.party_token(party) in str(reminders[0].body)
+    assert len(reminders) == 1 and selectors.party_token(party) in str(reminders[0].body)
     assert Notification.objects.filter(recipient=karin, event=Told.SIGNING_REMINDER).count() == 1
     assert Event.objects.get(request=request, kind="party_reminded").actor == funded.staff
     # Again within the hour: refused, nothing sent; the page shows when instead of the button.
@@ -281,7 +281,7 @@ def test_changing_the_email_retires_the_old_link_with_410_and_sends_a_new_one(
         )
     party = Party.objects.get(request=request)
     assert party.user is None
-    old = services.party_token(party)
+    old = selectors.party_token(party)
     assert links("karin@kund.exmaple") == [old]
     staff = login(funded.staff)
     with django_capture_on_commit_callbacks(execute=True):
@@ -379,7 +379,7 @@ def test_a_party_changed_before_its_turn_gets_the_new_link_when_its_turn_comes(
     assert links("berit@example.com") == [] and links("b@example.com") == []
     with django_capture_on_commit_callbacks(execute=True):
         act(p["A"])
-    assert links("berit@example.com") == [services.party_token(Party.objects.get(pk=p["B"].pk))]
+    assert links("berit@example.com") == [selectors.party_token(Party.objects.get(pk=p["B"].pk))]
     assert links("b@example.com") == []
 
 
@@ -407,7 +407,7 @@ def test_a_revoked_link_answers_410_too(
 ) -> None:
     request = _two(funded, folder)
     a = parties_of(request)["A"]
-    old = services.party_token(a)
+    old = selectors.party_token(a)
     with django_capture_on_commit_callbacks(execute=True):
         login(funded.staff).post(_url("partner_revoke", funded, request, a))
     client.logout()
@@ -430,7 +430,7 @@ def test_an_added_party_in_the_current_turn_gets_its_link_at_once(
         response = client.post(url, _add_data("Cecilia", "Cecilia@Example.com", order=1), follow=True)
     assert "Cecilia was added and sent the link." in response.content.decode()
     cecilia = Party.objects.get(request=request, email="cecilia@example.com")
-    assert links("cecilia@example.com") == [services.party_token(cecilia)]
+    assert links("cecilia@example.com") == [selectors.party_token(cecilia)]
     with django_capture_on_commit_callbacks(execute=True):
         client.post(url, _add_data("David", "david@example.com", role=Role.APPROVER, order=3))
     assert links("david@example.com") == []  # not his turn yet
@@ -494,7 +494,7 @@ def test_removing_never_takes_the_last_signer_and_keeps_the_name_on_the_timeline
             language="en",
         )
     p = parties_of(request)
-    p_link = services.party_token(p["P"])
+    p_link = selectors.party_token(p["P"])
     staff = login(funded.staff)
     response = staff.post(_url("partner_party_remove", funded, request, p["A"]), follow=True)
     assert "A is the only signer" in response.content.decode()
@@ -518,7 +518,7 @@ def test_removing_the_current_turn_passes_it_on(
     assert links("b@example.com") == []
     with django_capture_on_commit_callbacks(execute=True):
         services.party_remove(party=parties_of(request)["A"], actor=funded.staff)
-    assert links("b@example.com") == [services.party_token(parties_of(request)["B"])]
+    assert links("b@example.com") == [selectors.party_token(parties_of(request)["B"])]
     act(parties_of(request)["B"])
     assert SigningRequest.objects.get(pk=request.pk).status == Status.COMPLETED
 

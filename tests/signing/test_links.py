@@ -141,7 +141,7 @@ def test_declining_on_the_page_without_a_code_changes_nothing(
     funded: World, folder: Folder, client: Client
 ) -> None:
     request, party = _one_party(funded, folder)
-    url = reverse("signing:sign", args=[services.party_token(party)])
+    url = reverse("signing:sign", args=[selectors.party_token(party)])
     response = client.post(url, {"action": "decline", "reason": "Fel belopp"})
     assert response.status_code == 422 and "Ask for a code first" in response.content.decode()
     assert SigningRequest.objects.get(pk=request.pk).status == Status.PENDING
@@ -171,7 +171,7 @@ def test_a_link_is_gone_once_the_signing_stopped(
         attachments=[extra],
     )
     a, b = parties_of(request)["A"], parties_of(request)["B"]
-    token = services.party_token(b)
+    token = selectors.party_token(b)
     assert all(client.get(url).status_code == 200 for url in _party_urls(token))
     if ending == "cancelled":
         services.signing_cancel(signing=request, actor=funded.staff)
@@ -208,7 +208,7 @@ def test_a_completed_signing_serves_only_the_sealed_pdf_for_30_days(
         act(party)
     request.refresh_from_db()
     assert request.sealed_version is not None
-    token = services.party_token(party)
+    token = selectors.party_token(party)
     page = client.get(reverse("signing:sign", args=[token]))
     sealed_url = reverse("signing:sealed", args=[token])
     assert page.status_code == 200 and sealed_url in page.content.decode()
@@ -236,7 +236,7 @@ def test_the_sender_revokes_a_link_and_a_new_one_is_sent(
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         request, party = _one_party(funded, folder)
-    old = services.party_token(party)
+    old = selectors.party_token(party)
     assert links("a@example.com") == [old]
     client = login(funded.staff)
     with django_capture_on_commit_callbacks(execute=True):
@@ -293,7 +293,7 @@ def test_a_notification_links_to_a_login_page_not_the_token(
     karin = funded.primary
     request = send(funded, document(folder, funded.admin), [PartyInput(karin.name, karin.email)])
     party = Party.objects.get(request=request)
-    token = services.party_token(party)
+    token = selectors.party_token(party)
     turn = Notification.objects.get(recipient=karin, event=Told.SIGNING_REQUESTED)
     assert token not in turn.url
     assert turn.url == reverse("signing:party_open", args=[party.pk])
@@ -406,7 +406,7 @@ def test_deleting_the_folder_keeps_a_completed_signing_and_its_evidence(
     assert "Avtal.pdf" in html and "deleted" in html and "A signed" in html and signed_sha in html
     # The party's link says the file is gone rather than failing.
     client.logout()
-    token = services.party_token(party)
+    token = selectors.party_token(party)
     assert client.get(reverse("signing:sign", args=[token])).status_code == 410
     assert client.get(reverse("signing:sealed", args=[token])).status_code == 410
     assert locks.document_lock(main.pk) is None
@@ -424,7 +424,7 @@ def test_the_migration_flattens_old_events_and_takes_tokens_out_of_notifications
     karin = funded.primary
     request = send(funded, document(folder, funded.admin), [PartyInput(karin.name, karin.email)])
     party = Party.objects.get(request=request)
-    token = services.party_token(party)
+    token = selectors.party_token(party)
     # As the code before the fix wrote them.
     Notification.objects.filter(recipient=karin).update(url=f"/sign/{token}/")
     cancelled = Event.objects.create(

@@ -21,7 +21,7 @@ from documents import services as documents
 from documents.models import CustomerAccess
 from documents.storage import document_storage
 from portal import pdfium
-from signing import services, tasks
+from signing import selectors, services, tasks
 from signing.models import Party
 from tests.conftest import World
 from tests.pdfs import blank_pdf
@@ -73,7 +73,7 @@ def _party(world: World, pages: int) -> Party:
 
 
 def _page(client: Client, party: Party, number: int) -> Any:
-    return client.get(reverse("signing:page", args=[services.party_token(party), number]))
+    return client.get(reverse("signing:page", args=[selectors.party_token(party), number]))
 
 
 def test_a_page_is_rendered_once_then_served_from_the_cache(
@@ -106,7 +106,7 @@ def test_pages_the_signing_page_does_not_show_are_404_and_render_nothing(
 
 def test_another_link_renders_nothing(world: World, client: Client, renders: list[int]) -> None:
     party = _party(world, 2)
-    token = services.party_token(party)
+    token = selectors.party_token(party)
     wrong = token[:-1] + ("1" if token[-1] != "1" else "2")
     assert client.get(reverse("signing:page", args=[wrong, 1])).status_code == 404
     assert renders == []

@@ -24,7 +24,7 @@ from documents.models import Document, DocumentVersion, Folder
 from documents.storage import document_storage
 from partners.models import Partner
 from portal.errors import ServiceError
-from signing import pdfcheck, prepare, services
+from signing import pdfcheck, prepare, selectors, services
 from signing.models import Event, Party, SigningRequest, Status
 from signing.pdfcheck import EmbeddedFile, check_pdf
 from signing.services import PartyInput
@@ -365,7 +365,7 @@ def test_the_party_page_lists_what_was_removed_and_the_embedded_files(
 ) -> None:
     request = _everything(funded, folder)
     SigningRequest.objects.filter(pk=request.pk).update(language="en")  # the party's page speaks it
-    token = services.party_token(Party.objects.get(request=request))
+    token = selectors.party_token(Party.objects.get(request=request))
     html = client.get(reverse("signing:sign", args=[token]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     for text in PAGE_SAYS:
         assert text in html, text

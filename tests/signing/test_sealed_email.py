@@ -18,7 +18,7 @@ from django.utils import timezone, translation
 from documents.models import Folder
 from documents.storage import document_storage
 from portal.models import User
-from signing import selectors, services, tasks
+from signing import selectors, tasks
 from signing.models import Party, SigningRequest, Status
 from signing.services import PartyInput
 from tests.conftest import World
@@ -78,7 +78,7 @@ def test_an_outside_party_gets_the_pdf_attached_and_a_link_that_serves_it_for_30
     assert attachment[1] == stored(signing)
     link = sealed_link(message)
     party = Party.objects.get(request=signing)
-    assert link == reverse("signing:sealed", args=[services.party_token(party)])
+    assert link == reverse("signing:sealed", args=[selectors.party_token(party)])
     assert f'href="{BASE}{link}"' in html_of(message)  # the button
     assert signing.finished_at is not None
     until = (signing.finished_at + dt.timedelta(days=selectors.SEALED_DAYS)).strftime("%Y-%m-%d")

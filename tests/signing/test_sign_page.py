@@ -13,7 +13,7 @@ from PIL import Image
 from billing import services as billing
 from documents import services as documents
 from documents.models import CustomerAccess
-from signing import services
+from signing import selectors, services
 from signing.models import Party
 from tests.conftest import World
 from tests.pdfs import blank_pdf
@@ -43,7 +43,7 @@ def _request(world: World, pages: int) -> Party:
 
 def test_the_page_shows_a_thumbnail_of_every_page(world: World, client: Client) -> None:
     party = _request(world, 3)
-    token = services.party_token(party)
+    token = selectors.party_token(party)
     html = client.get(reverse("signing:sign", args=[token])).content.decode()
     for n in (1, 2, 3):
         assert f'src="{reverse("signing:page", args=[token, n])}"' in html
@@ -56,7 +56,7 @@ def test_the_page_shows_a_thumbnail_of_every_page(world: World, client: Client) 
 
 def test_another_token_sees_nothing(world: World, client: Client) -> None:
     party = _request(world, 1)
-    token = services.party_token(party)
+    token = selectors.party_token(party)
     wrong = token[:-1] + ("1" if token[-1] != "1" else "2")
     for url in (
         reverse("signing:sign", args=[wrong]),

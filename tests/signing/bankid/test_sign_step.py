@@ -14,7 +14,7 @@ from django.urls import reverse
 from portal.bankid import flow
 from portal.bankid.simulator import SimulatorServer
 from portal.models import BankIDOrder
-from signing import services
+from signing import selectors, services
 from signing.models import Method, Party, SigningRequest, Status
 from signing.services import PartyInput
 from tests.bankid_sim import press as _press
@@ -76,7 +76,7 @@ def test_a_party_signs_with_bankid_and_the_request_is_sealed(
 ) -> None:
     request = _signing(funded, folder, karin())
     party = parties_of(request)["Karin Karlsson"]
-    token = services.party_token(party)
+    token = selectors.party_token(party)
     browser = Client()
     page = browser.get(reverse("signing:sign", args=[token])).content.decode()
     assert "BankID on another device" in page and "BankID on this device" in page
@@ -109,7 +109,7 @@ def test_a_party_signs_with_bankid_and_the_request_is_sealed(
 def test_a_completed_order_is_consumed_once(funded: World, folder: Any, simulator: SimulatorServer) -> None:
     request = _signing(funded, folder, karin(), PartyInput("Bo", "bo@example.com"))
     party = parties_of(request)["Karin Karlsson"]
-    token = services.party_token(party)
+    token = selectors.party_token(party)
     browser = Client()
     order = start(browser, token)
     assert _press(simulator, order.order_ref, "approve", personalNumber=KARIN).status_code == 303
@@ -126,7 +126,7 @@ def test_someone_else_s_bankid_is_refused_with_the_method_s_message(
 ) -> None:
     request = _signing(funded, folder, karin())
     party = parties_of(request)["Karin Karlsson"]
-    token = services.party_token(party)
+    token = selectors.party_token(party)
     browser = Client()
     order = start(browser, token)
     # BankID itself refuses another person for the order's requirement...
@@ -146,7 +146,7 @@ def test_someone_else_s_bankid_is_refused_with_the_method_s_message(
 
 def test_cancel_and_starting_again(funded: World, folder: Any, simulator: SimulatorServer) -> None:
     request = _signing(funded, folder, karin())
-    token = services.party_token(parties_of(request)["Karin Karlsson"])
+    token = selectors.party_token(parties_of(request)["Karin Karlsson"])
     browser = Client()
     first = start(browser, token, "same_device")
     wait = browser.get(reverse("signing:bankid_wait", args=[token, first.pk])).content.decode()
@@ -168,7 +168,7 @@ def test_cancel_and_starting_again(funded: World, folder: Any, simulator: Simula
 def test_declining_needs_bankid_and_a_reason(funded: World, folder: Any, simulator: SimulatorServer) -> None:
     request = _signing(funded, folder, karin())
     party = parties_of(request)["Karin Karlsson"]
-    token = services.party_token(party)
+    token = selectors.party_token(party)
     browser = Client()
     # The code step's decline is not open to a BankID party.
     browser.post(reverse("signing:sign", args=[token]), {"action": "decline", "reason": "Fel pris"})
@@ -204,10 +204,10 @@ def test_another_party_cannot_reach_the_order(funded: World, folder: Any, simula
         name="Hyresavtal.pdf",
     )
     theirs = parties_of(other_request)["Bo Bengtsson"]
-    token = services.party_token(mine)
+    token = selectors.party_token(mine)
     browser = Client()
     order = start(browser, token)
-    other_token = services.party_token(theirs)
+    other_token = selectors.party_token(theirs)
     wrong = token[:-1] + ("1" if token[-1] != "1" else "2")
     for bad in (other_token, wrong):
         assert status(browser, bad, order).status_code == 404
@@ -221,14 +221,14 @@ def test_an_email_code_party_has_no_bankid_step(
     funded: World, folder: Any, simulator: SimulatorServer
 ) -> None:
     party = parties_of(_signing(funded, folder, PartyInput("A", "a@example.com")))["A"]
-    token = services.party_token(party)
+    token = selectors.party_token(party)
     assert Client().post(reverse("signing:bankid_start", args=[token]), {"flow": "qr"}).status_code == 404
     assert not BankIDOrder.objects.exists()
 
 
 def test_a_cancelled_signing_answers_410(funded: World, folder: Any, simulator: SimulatorServer) -> None:
     request = _signing(funded, folder, karin())
-    token = services.party_token(parties_of(request)["Karin Karlsson"])
+    token = selectors.party_token(parties_of(request)["Karin Karlsson"])
     browser = Client()
     order = start(browser, token)
     services.signing_cancel(signing=request, actor=funded.staff)
@@ -242,7 +242,7 @@ def test_starts_are_rate_limited_per_address(
     funded: World, folder: Any, simulator: SimulatorServer, settings: Any
 ) -> None:
     settings.RATE_BANKID_START = "2/h"
-    token = services.party_token(parties_of(_signing(funded, folder, karin()))["Karin Karlsson"])
+    token = selectors.party_token(parties_of(_signing(funded, folder, karin()))["Karin Karlsson"])
     browser = Client()
     start(browser, token)
     start(browser, token)
@@ -255,7 +255,7 @@ def test_a_new_sign_order_after_a_decline_order_signs(
 ) -> None:
     request = _signing(funded, folder, karin(), PartyInput("Bo", "bo@example.com"))
     party = parties_of(request)["Karin Karlsson"]
-    token = services.party_token(party)
+    token = selectors.party_token(party)
     browser = Client()
     start(browser, token, intent="decline", reason="Fel pris")
     order = start(browser, token, intent="sign")  # changed her mind: the choice's own buttons
@@ -269,7 +269,7 @@ def test_the_new_endpoints_count_against_the_signing_link_limit(
     funded: World, folder: Any, simulator: SimulatorServer, settings: Any
 ) -> None:
     settings.RATE_SIGNING_LINK = "2/h"
-    token = services.party_token(parties_of(_signing(funded, folder, karin()))["Karin Karlsson"])
+    token = selectors.party_token(parties_of(_signing(funded, folder, karin()))["Karin Karlsson"])
     browser = Client()
     order = start(browser, token)
     assert browser.get(reverse("signing:bankid_wait", args=[token, order.pk])).status_code == 200
@@ -282,7 +282,7 @@ def test_a_party_whose_turn_it_is_not_starts_no_order(
 ) -> None:
     bo = PartyInput("Bo Bengtsson", "bo@example.com", method=Method.BANKID, order=2, personnummer=BO)
     request = _signing(funded, folder, karin(), bo)
-    token = services.party_token(parties_of(request)["Bo Bengtsson"])
+    token = selectors.party_token(parties_of(request)["Bo Bengtsson"])
     response = Client().post(reverse("signing:bankid_start", args=[token]), {"flow": "qr"})
     assert response.status_code == 302 and not BankIDOrder.objects.exists()
 
@@ -295,7 +295,7 @@ def test_a_decline_order_finished_in_another_browser_never_counts_as_a_signature
     was signed for is in the signed userNonVisibleData, which the method checks."""
     request = _signing(funded, folder, karin())
     party = parties_of(request)["Karin Karlsson"]
-    token = services.party_token(party)
+    token = selectors.party_token(party)
     order = start(Client(), token, intent="decline", reason="Fel pris")
     assert _press(simulator, order.order_ref, "approve", personalNumber=KARIN).status_code == 303
     other_browser = Client()
