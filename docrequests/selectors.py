@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from customers.models import Collaboration
 from docrequests.models import DocumentRequest, ItemFile, RequestItem, RequestTemplate, Status
-from documents.models import Folder
+from documents.models import CustomerAccess, Folder
+from documents.selectors import folder_audience
 from portal.models import User
 
 
@@ -77,6 +80,19 @@ def templates_for_partner(*, partner_id: int) -> QuerySet[RequestTemplate]:
     return RequestTemplate.objects.filter(partner_id=partner_id).order_by("title", "pk")
 
 
+def folder_takes_uploads_from(*, folder: Folder, users: Iterable[User]) -> bool:
+    """Whether `folder` takes the customer's uploads and every one of `users` sees it (who may be
+    asked for documents into it)."""
+    root = folder.root or folder
+    if root.customer_access != CustomerAccess.EDIT:
+        return False
+    ids = {u.pk for u in users}
+    audience = set(
+        folder_audience(folder, customer_only=True).filter(pk__in=ids).values_list("pk", flat=True)
+    )
+    return audience == ids
+
+
 def upload_folders(*, collaboration: Collaboration) -> list[tuple[int, str]]:
     """(id, "Top / Sub") of the collaboration's folders that take the customer's uploads."""
     folders = list(
@@ -88,7 +104,7 @@ def upload_folders(*, collaboration: Collaboration) -> list[tuple[int, str]]:
     out = []
     for folder in folders:
         root = by_id.get(folder.root_id or folder.pk)
-        if root is None or root.customer_access != "edit":
+        if root is None or root.customer_access != CustomerAccess.EDIT:
             continue
         names = [by_id[i].name for i in folder.ancestor_ids() if i in by_id] + [folder.name]
         out.append((folder.pk, " / ".join(names)))

@@ -19,10 +19,11 @@ from django.utils.translation import gettext as _
 
 from customers.access import may_work_with
 from customers.models import Collaboration, CollaborationStatus
+from docrequests import selectors
 from docrequests.models import DocumentRequest, ItemFile, RequestItem, RequestTemplate, Status
 from documents import services as documents
 from documents.access import rights_for
-from documents.models import CustomerAccess, DocumentVersion, Folder
+from documents.models import DocumentVersion, Folder
 from documents.selectors import folder_audience
 from notifications.models import Event as NotificationEvent
 from notifications.services import notifications_add
@@ -39,7 +40,7 @@ REMIND_BEFORE = dt.timedelta(days=2)
 OVERDUE_EVERY = dt.timedelta(days=7)
 
 
-def clean_items(lines: Iterable[str]) -> list[str]:
+def _clean_items(lines: Iterable[str]) -> list[str]:
     """The non-empty lines, stripped, in order."""
     items = [line.strip()[:300] for line in lines if line.strip()]
     if not items:
@@ -67,18 +68,6 @@ def _params(docrequest: DocumentRequest) -> dict[str, str]:
     }
 
 
-def asked_may_upload(*, folder: Folder, users: Iterable[User]) -> bool:
-    """Whether the folder takes the customer's uploads and every one of `users` sees it."""
-    root = folder.root or folder
-    if root.customer_access != CustomerAccess.EDIT:
-        return False
-    ids = {u.pk for u in users}
-    audience = set(
-        folder_audience(folder, customer_only=True).filter(pk__in=ids).values_list("pk", flat=True)
-    )
-    return audience == ids
-
-
 @transaction.atomic
 def docrequest_create(
     *,
@@ -99,10 +88,10 @@ def docrequest_create(
     title = title.strip()
     if not title:
         raise ServiceError(_("Give the request a title."), field="title")
-    lines = clean_items(items)
+    lines = _clean_items(items)
     if not asked:
         raise ServiceError(_("Choose who at the customer is asked."), field="asked")
-    if not asked_may_upload(folder=folder, users=asked):
+    if not selectors.folder_takes_uploads_from(folder=folder, users=asked):
         raise ServiceError(
             _("Choose a folder where the customer may upload and that everyone asked can see."),
             field="folder",
@@ -231,7 +220,7 @@ def template_save(*, partner: Partner, actor: User, title: str, items: Sequence[
     title = title.strip()
     if not title:
         raise ServiceError(_("Give the template a title."), field="title")
-    lines = clean_items(items)
+    lines = _clean_items(items)
     try:
         with transaction.atomic():
             template, _created = RequestTemplate.objects.update_or_create(
@@ -249,7 +238,7 @@ def template_delete(*, template: RequestTemplate, actor: User) -> None:
 # --- Reminders ----------------------------------------------------------------------------
 
 
-def reminder_due(docrequest: DocumentRequest, *, today: dt.date) -> bool:
+def _reminder_due(docrequest: DocumentRequest, *, today: dt.date) -> bool:
     """One reminder in the REMIND_BEFORE days before the due date, then one the day after it and
     every OVERDUE_EVERY from then on."""
     due, last = docrequest.due_date, docrequest.last_reminded
@@ -271,7 +260,7 @@ def docrequests_remind_due(*, now: dt.datetime | None = None) -> int:
         collaboration__status=CollaborationStatus.ACTIVE,
     ).select_related("collaboration__partner", "collaboration__customer", "folder__root")
     for docrequest in candidates:
-        if not reminder_due(docrequest, today=today):
+        if not _reminder_due(docrequest, today=today):
             continue
         with transaction.atomic():
             claimed = DocumentRequest.objects.filter(
