@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import unicodedata
+from collections.abc import Callable, Collection
 
 from django.utils.translation import gettext as _
 
@@ -34,6 +36,30 @@ def clean_name(raw: str, *, max_length: int = MAX_NAME) -> str:
     ):
         raise ServiceError(_('A name cannot contain / \\ : * ? " < > | or be "..".'), field="name")
     return name
+
+
+def free_name(
+    name: str, *, taken: Callable[[list[str]], Collection[str]], max_length: int, extension: bool
+) -> str:
+    """The first of "name (2)", "name (3)", ... that `taken` does not report, shortened to fit
+    `max_length` characters. With `extension` the number goes before it: "stem (2).ext".
+    `taken(candidates)` returns those of the candidates already in use; it is asked about 50 at a
+    time, so a query per call is fine. The caller holds what keeps the answer true until it writes
+    (the folder's row lock)."""
+    stem, ext = os.path.splitext(name) if extension else (name, "")
+    if len(ext) > 20:  # not an extension, just a dot in a long name
+        stem, ext = name, ""
+    start = 2
+    while True:
+        candidates = []
+        for number in range(start, start + 50):
+            suffix = f" ({number}){ext}"
+            candidates.append(stem[: max_length - len(suffix)].rstrip() + suffix)
+        in_use = taken(candidates)
+        for candidate in candidates:
+            if candidate not in in_use:
+                return candidate
+        start += 50
 
 
 def search_key(text: str) -> str:

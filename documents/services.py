@@ -4,7 +4,6 @@ AuditEvent in that transaction, and removes stored files only after commit."""
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -36,7 +35,7 @@ from documents.models import (
     TrashEntry,
     TrashKind,
 )
-from documents.names import clean_name, search_key
+from documents.names import clean_name, free_name, search_key
 from notifications.models import Event
 from notifications.services import notifications_add
 from portal.audit import audit_record
@@ -690,24 +689,13 @@ def _version_target(
 def _free_name(*, folder: Folder, name: str) -> str:
     """The first of "stem (2).ext", "stem (3).ext", ... that no live document in `folder` has,
     within the 255 characters of a name. Precondition: the folder row is locked."""
-    stem, ext = os.path.splitext(name)
-    if len(ext) > 20:  # not an extension, just a dot in a long name
-        stem, ext = name, ""
-    start = 2
-    while True:
-        candidates = []
-        for number in range(start, start + 50):
-            suffix = f" ({number}){ext}"
-            candidates.append(stem[: MAX_DOCUMENT_NAME - len(suffix)].rstrip() + suffix)
-        taken = set(
-            Document.objects.filter(folder=folder, name__in=candidates, deleted_at__isnull=True).values_list(
-                "name", flat=True
-            )
-        )
-        free = [candidate for candidate in candidates if candidate not in taken]
-        if free:
-            return free[0]
-        start += 50
+    live = Document.objects.filter(folder=folder, deleted_at__isnull=True)
+    return free_name(
+        name,
+        taken=lambda candidates: set(live.filter(name__in=candidates).values_list("name", flat=True)),
+        max_length=MAX_DOCUMENT_NAME,
+        extension=True,
+    )
 
 
 @transaction.atomic

@@ -22,7 +22,7 @@ from billing import services as billing
 from customers.models import Collaboration
 from documents import retention, storage
 from documents.models import Document, DocumentVersion, Folder, TrashEntry, TrashKind
-from documents.names import search_key
+from documents.names import MAX_NAME, free_name, search_key
 from partners.models import Partner
 from portal.audit import audit_record
 from portal.errors import ServiceError
@@ -121,23 +121,19 @@ def _id(pk: int | None) -> int:
 
 
 def _restore_folder(folder: Folder) -> None:
-    """One trashed folder back to life, under the next free name when its own is taken meanwhile."""
-    name = _free_folder_name(folder)
-    Folder.all_objects.filter(pk=folder.pk).update(deleted_at=None, deleted_by=None, trash=None, name=name)
-
-
-def _free_folder_name(folder: Folder) -> str:
+    """One trashed folder back to life, under the next free name ("name (2)") when its own is taken
+    meanwhile: folder names are unique among siblings regardless of case."""
     siblings = Folder.objects.filter(collaboration_id=folder.collaboration_id, parent_id=folder.parent_id)
     taken = {n.lower() for n in siblings.values_list("name", flat=True)}
-    if folder.name.lower() not in taken:
-        return folder.name
-    number = 2
-    while True:
-        suffix = f" ({number})"
-        candidate = folder.name[: 200 - len(suffix)].rstrip() + suffix
-        if candidate.lower() not in taken:
-            return candidate
-        number += 1
+    name = folder.name
+    if name.lower() in taken:
+        name = free_name(
+            name,
+            taken=lambda candidates: {c for c in candidates if c.lower() in taken},
+            max_length=MAX_NAME,
+            extension=False,
+        )
+    Folder.all_objects.filter(pk=folder.pk).update(deleted_at=None, deleted_by=None, trash=None, name=name)
 
 
 def _restore_documents(documents: list[Document]) -> None:

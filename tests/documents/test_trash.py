@@ -267,6 +267,22 @@ def test_a_name_taken_meanwhile_gets_the_next_free_name(world: World) -> None:
     ]
 
 
+def test_a_folder_comes_back_under_a_name_free_regardless_of_case(world: World) -> None:
+    """Folder names are unique among siblings whatever their case; a dot is no extension, and a
+    long name is shortened to fit " (N)" within the 200 characters."""
+    long_name = "Å" * 200
+    gone = [make_folder(world, name) for name in ("Avtal", "Avtal 2024.01", long_name)]
+    for folder in gone:
+        services.folder_delete(folder=folder, actor=world.admin)
+    for name in ("AVTAL", "avtal (2)", "avtal 2024.01", "å" * 200):
+        make_folder(world, name)
+
+    for entry in TrashEntry.objects.all():
+        trash.trash_restore(entry=entry, actor=world.admin)
+    names = [Folder.objects.get(pk=folder.pk).name for folder in gone]
+    assert names == ["Avtal (3)", "Avtal 2024.01 (2)", "Å" * 196 + " (2)"]
+
+
 def test_a_version_whose_document_is_in_the_trash_is_refused(world: World) -> None:
     folder = make_folder(world, "Bokslut")
     v1 = upload(folder, world.admin, "a.pdf")
