@@ -115,6 +115,78 @@ def scan_file(
         file.seek(0)
 
 
+class StreamScan:
+    """A scan fed chunk by chunk while the upload is written to storage (storage.receive's tee), so
+    the file is read once and the verdict is ready when the last byte is: clamd keeps the stream
+    itself until the end. A failure on the way (no clamd, clamd closing early past its
+    StreamMaxLength) is kept and raised by `verdict`, so the upload's own refusals (empty, too
+    large) still come first. `close` (also on leaving a `with` block) drops the connection."""
+
+    def __init__(self, *, address: str | None = None, timeout: float | None = None) -> None:
+        self.address = address or settings.CLAMD_SOCKET
+        self.timeout = float(settings.CLAMD_TIMEOUT if timeout is None else timeout)
+        self.sock: socket.socket | None = None
+        self.error: ScannerUnavailable | None = None
+        if not self.address:
+            self.error = ScannerUnavailable("no clamd address is configured")
+            return
+        try:
+            self.sock = _connect(self.address, self.timeout)
+            self.sock.sendall(b"zINSTREAM\0")
+        except OSError as error:
+            self.close()
+            self.error = ScannerUnavailable(f"cannot connect to clamd at {self.address}: {error}")
+
+    def feed(self, chunk: bytes) -> None:
+        if self.sock is None:
+            return
+        view = memoryview(chunk)
+        try:
+            for start in range(0, len(view), CHUNK):
+                piece = view[start : start + CHUNK]
+                self.sock.sendall(struct.pack("!L", len(piece)))
+                self.sock.sendall(piece)
+        except OSError as error:
+            self._stopped(error)
+
+    def _stopped(self, error: OSError) -> None:
+        # clamd closes the stream early on its own errors and says why first; a killed one says nothing.
+        assert self.sock is not None
+        try:
+            reply = _read_reply(self.sock)
+        except OSError:
+            reply = ""
+        self.close()
+        self.error = ScannerUnavailable(f"clamd stopped reading the file: {reply or error}")
+
+    def verdict(self) -> ScanResult:
+        """clamd's verdict on everything fed; raises ScannerUnavailable when there is none."""
+        if self.sock is not None:
+            try:
+                self.sock.sendall(struct.pack("!L", 0))
+            except OSError as error:
+                self._stopped(error)
+        if self.error is not None or self.sock is None:
+            raise self.error or ScannerUnavailable("the scan was closed")
+        try:
+            return _parse(_read_reply(self.sock))
+        except OSError as error:
+            raise ScannerUnavailable(f"no answer from clamd: {error}") from error
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self.sock is not None:
+            sock, self.sock = self.sock, None
+            sock.close()
+
+    def __enter__(self) -> StreamScan:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def ping(*, address: str | None = None, timeout: float = 2.0) -> bool:
     """Whether clamd answers PING with PONG (for tests and health checks)."""
     try:

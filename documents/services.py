@@ -400,33 +400,6 @@ def _notify_documents(*, event: str, folder: Folder, actor: User, names: Sequenc
 # --- Documents -------------------------------------------------------------------------------
 
 
-class _StoredUpload:
-    """A spooled file on its way into `folder`'s storage: `store()` sends it there, and if the
-    `with` block fails after that, the stored file is deleted again, so a refused or failed write
-    leaves no file behind. The spool is closed either way."""
-
-    def __init__(self, spooled: storage.SpooledUpload, folder: Folder) -> None:
-        self.spooled = spooled
-        self.folder = folder
-        self.key = ""
-
-    def store(self) -> str:
-        self.key = storage.store(
-            self.spooled, key=storage.new_storage_key(collaboration_id=self.folder.collaboration_id)
-        )
-        return self.key
-
-    def __enter__(self) -> _StoredUpload:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
-        try:
-            if exc_type is not None and self.key:
-                storage.delete_quietly([self.key])
-        finally:
-            self.spooled.close()
-
-
 def document_upload(
     *,
     folder: Folder,
@@ -440,39 +413,46 @@ def document_upload(
     where that would replace what its uploader may not (see _version_target): the document of the
     returned version may then have another name than `name`, or the upload is refused.
 
-    The bytes are hashed and measured into a temporary file first, so an empty or oversized file
-    is refused before anything reaches storage, and so is an infected one (see _virus_check). If
-    anything fails after the file is stored, the stored file is removed: a refused upload leaves no
-    file and no row behind. Call it outside a transaction, so the audit row of a virus survives.
+    The bytes go once, as they arrive, into storage under a new key, hashed and measured on the way
+    (storage.receive) and scanned for viruses alongside (see _virus_check); the file becomes
+    visible there only once it passed: an empty, oversized or infected file, or one over the
+    storage cap, is refused before that. If anything fails after, the stored file is removed: a
+    refused upload leaves no file and no row behind. Call it outside a transaction, so the audit
+    row of a virus survives.
     """
     name = clean_name(name, max_length=MAX_DOCUMENT_NAME)
-    spooled = storage.spool_upload(chunks)
-    with _StoredUpload(spooled, folder) as upload:
-        # A sealed PDF is the portal's own output from files that were scanned on their way in.
-        if source == DocumentSource.UPLOAD:
-            _virus_check(spooled=spooled, folder=folder, actor=actor, name=name)
-        # Refuse a file over the storage cap before sending it to storage; _record_version decides.
-        billing.storage_check(partner_id=_partner_id(folder), nbytes=spooled.size)
-        return _record_version(
-            folder=folder,
-            actor=actor,
-            name=name,
-            spooled=spooled,
-            key=upload.store(),
-            by_customer=by_customer,
-            source=source,
-        )
-
-
-def _virus_check(*, spooled: storage.SpooledUpload, folder: Folder, actor: User, name: str) -> None:
-    """With PORTAL_CLAMD_SOCKET set, refuse an infected file, and any file while clamd cannot give a
-    verdict (unless PORTAL_CLAMD_FAIL_OPEN). Runs before storage, rows or the quota are touched;
-    the audit row of an infected file is written before the upload's transaction begins, so that
-    transaction's rollback does not take it."""
-    if not scanning.scanning_enabled():
-        return
+    key = storage.new_storage_key(collaboration_id=folder.collaboration_id)
+    # A sealed PDF is the portal's own output from files that were scanned on their way in.
+    scan = scanning.StreamScan() if source == DocumentSource.UPLOAD and scanning.scanning_enabled() else None
     try:
-        result = scanning.scan_file(spooled.file)
+        with storage.receive(chunks, key=key, tee=scan.feed if scan else None) as upload:
+            if scan is not None:
+                _virus_check(scan=scan, upload=upload, folder=folder, actor=actor, name=name)
+            # Refuse a file over the storage cap before it appears in storage; _record_version decides.
+            billing.storage_check(partner_id=_partner_id(folder), nbytes=upload.size)
+            return _record_version(
+                folder=folder,
+                actor=actor,
+                name=name,
+                upload=upload,
+                key=upload.commit(),
+                by_customer=by_customer,
+                source=source,
+            )
+    finally:
+        if scan is not None:
+            scan.close()
+
+
+def _virus_check(
+    *, scan: scanning.StreamScan, upload: storage.PendingUpload, folder: Folder, actor: User, name: str
+) -> None:
+    """With PORTAL_CLAMD_SOCKET set, refuse an infected file, and any file while clamd cannot give a
+    verdict (unless PORTAL_CLAMD_FAIL_OPEN). Runs before the file is visible in storage and before
+    rows or the quota are touched; the audit row of an infected file is written before the
+    upload's transaction begins, so that transaction's rollback does not take it."""
+    try:
+        result = scan.verdict()
     except scanning.ScannerUnavailable as error:
         if settings.CLAMD_FAIL_OPEN:
             logger.warning("storing %s unscanned (PORTAL_CLAMD_FAIL_OPEN): %s", name, error)
@@ -489,8 +469,8 @@ def _virus_check(*, spooled: storage.SpooledUpload, folder: Folder, actor: User,
             collaboration_id=folder.collaboration_id,
             name=name,
             signature=result.signature,
-            size=spooled.size,
-            sha256=spooled.sha256,
+            size=upload.size,
+            sha256=upload.sha256,
         )
         raise ServiceError(
             _("%(name)s contains a virus (%(signature)s) and was not stored.")
@@ -504,7 +484,7 @@ def _record_version(
     folder: Folder,
     actor: User,
     name: str,
-    spooled: storage.SpooledUpload,
+    upload: storage.PendingUpload,
     key: str,
     by_customer: bool,
     source: str = DocumentSource.UPLOAD,
@@ -539,7 +519,7 @@ def _record_version(
                 % {"name": name}
             ) from None
     version = _next_version(
-        document=document, actor=actor, spooled=spooled, key=key, by_customer=by_customer, now=now
+        document=document, actor=actor, upload=upload, key=key, by_customer=by_customer, now=now
     )
     changes: dict[str, Any] = {
         "current_version": version,
@@ -574,7 +554,7 @@ def _next_version(
     *,
     document: Document,
     actor: User,
-    spooled: storage.SpooledUpload,
+    upload: storage.PendingUpload,
     key: str,
     by_customer: bool,
     now: datetime,
@@ -586,9 +566,9 @@ def _next_version(
         document=document,
         number=number,
         storage_key=key,
-        size=spooled.size,
-        content_type=spooled.content_type,
-        sha256=spooled.sha256,
+        size=upload.size,
+        content_type=upload.content_type,
+        sha256=upload.sha256,
         uploaded_by=actor,
         uploaded_by_customer=by_customer,
         created_at=now,
@@ -626,14 +606,14 @@ def version_add_copy(*, document: Document, actor: User, data: bytes, reason: st
     caller's transaction is the caller's to clean up (delete the version's storage_key).
     """
     folder = Folder.objects.select_related("collaboration").get(pk=document.folder_id)
-    spooled = storage.spool_upload([data], max_bytes=max(len(data), 1))
-    with _StoredUpload(spooled, folder) as upload:
-        billing.storage_check(partner_id=_partner_id(folder), nbytes=spooled.size)
-        stored_key = upload.store()
+    key = storage.new_storage_key(collaboration_id=folder.collaboration_id)
+    with storage.receive([data], key=key, max_bytes=max(len(data), 1)) as upload:
+        billing.storage_check(partner_id=_partner_id(folder), nbytes=upload.size)
+        stored_key = upload.commit()
         with transaction.atomic():
             now = timezone.now()
             version = _next_version(
-                document=document, actor=actor, spooled=spooled, key=stored_key, by_customer=False, now=now
+                document=document, actor=actor, upload=upload, key=stored_key, by_customer=False, now=now
             )
             Document.objects.filter(pk=document.pk).update(
                 current_version=version, updated_at=now, version_count=F("version_count") + 1

@@ -5,23 +5,32 @@ from __future__ import annotations
 import errno
 import hashlib
 import logging
+import os
+import sys
 import tempfile
 import uuid
-from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import IO
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, TypeGuard
 
 import filetype
 from django.conf import settings
 from django.core.files import File
-from django.core.files.storage import Storage, storages
+from django.core.files.storage import FileSystemStorage, Storage, storages
+from django.http import UnreadablePostError
+from django.utils._os import safe_makedirs  # type: ignore[attr-defined]  # as FileSystemStorage does
 from django.utils.translation import gettext as _
 
 from portal.errors import ServiceError
 from portal.units import human_size
 
+if TYPE_CHECKING:
+    from storages.backends.s3 import S3Storage
+
 logger = logging.getLogger(__name__)
-CHUNK = 1024 * 1024
+CHUNK = 1024 * 1024  # the size of reads from the request and of writes to a file
+HEAD = 8192  # the bytes sniff_content_type looks at
+PART = 8 * 1024 * 1024  # an S3 multipart part (S3's least is 5 MiB, but for the last part)
 
 
 def document_storage() -> Storage:
@@ -31,57 +40,6 @@ def document_storage() -> Storage:
 
 def new_storage_key(*, collaboration_id: int, kind: str = "documents") -> str:
     return f"{kind}/{collaboration_id}/{uuid.uuid4().hex}"
-
-
-@dataclass
-class SpooledUpload:
-    """A received file, hashed and measured on the way into a temporary file on disk."""
-
-    file: IO[bytes]
-    size: int
-    sha256: str
-    content_type: str
-
-    def close(self) -> None:
-        self.file.close()
-
-
-def spool_upload(chunks: Iterable[bytes], *, max_bytes: int | None = None) -> SpooledUpload:
-    """Read `chunks` into a temporary file, hashing as they come; memory stays flat whatever the size.
-
-    Raises ServiceError for an empty file or one over the limit; the temporary file is gone then.
-    """
-    limit = settings.MAX_UPLOAD_BYTES if max_bytes is None else max_bytes
-    digest = hashlib.sha256()
-    size = 0
-    head = b""
-    spool = tempfile.TemporaryFile(dir=settings.FILE_UPLOAD_TEMP_DIR)  # noqa: SIM115 -- handed to the caller
-    try:
-        for chunk in chunks:
-            if not chunk:
-                continue
-            size += len(chunk)
-            if size > limit:
-                raise ServiceError(
-                    _("The file is larger than the limit of %(limit)s.") % {"limit": human_size(limit)}
-                )
-            if len(head) < 8192:
-                head += chunk[: 8192 - len(head)]
-            digest.update(chunk)
-            spool.write(chunk)
-        if size == 0:
-            raise ServiceError(_("The file is empty."))
-        spool.seek(0)  # inside: the last buffered bytes are written here, and may not fit
-    except OSError as error:
-        spool.close()
-        _refuse_if_full(error, where="the upload spool")
-        raise
-    except BaseException:
-        spool.close()
-        raise
-    return SpooledUpload(
-        file=spool, size=size, sha256=digest.hexdigest(), content_type=sniff_content_type(head)
-    )
 
 
 def sniff_content_type(head: bytes) -> str:
@@ -100,18 +58,295 @@ def sniff_content_type(head: bytes) -> str:
     return "text/plain"
 
 
-def store(upload: SpooledUpload, *, key: str) -> str:
-    """Write the spooled file to document storage under `key` and return the key actually used.
+class PendingUpload:
+    """A new file on its way into document storage under a new key, written once as it arrives.
 
-    A failed write leaves nothing: FileSystemStorage keeps what it wrote of a file it could not
-    finish (a full disk), so the key, new and ours alone, is removed here. A full disk refuses
-    the upload with a message instead of an error page."""
+    `write` hashes, measures and keeps the first 8 KiB of each chunk (for sniff_content_type) while
+    sending it on to a destination nobody can see yet; `commit` makes the file appear at `key`,
+    `abort` removes every trace of it. As a context manager: a `with` block that fails removes the
+    file, committed or not (a committed key is new and ours alone), so a refused upload leaves none.
+    """
+
+    def __init__(self, key: str, *, max_bytes: int) -> None:
+        self.key = key
+        self.max_bytes = max_bytes
+        self.size = 0
+        self.committed = False
+        self._digest = hashlib.sha256()
+        self._head = bytearray()
+
+    @property
+    def sha256(self) -> str:
+        return self._digest.hexdigest()
+
+    @property
+    def content_type(self) -> str:
+        return sniff_content_type(bytes(self._head))
+
+    def write(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.size > self.max_bytes:
+            raise ServiceError(
+                _("The file is larger than the limit of %(limit)s.") % {"limit": human_size(self.max_bytes)}
+            )
+        if len(self._head) < HEAD:
+            self._head += chunk[: HEAD - len(self._head)]
+        self._digest.update(chunk)
+        self._send(chunk)
+
+    def commit(self) -> str:
+        """Make the file visible at `key`; on failure nothing is left and the error is raised."""
+        try:
+            self._finish()
+        except OSError as error:
+            self.abort()
+            _refuse_if_full(error, where="document storage")
+            raise
+        except BaseException:
+            self.abort()
+            raise
+        self.committed = True
+        return self.key
+
+    def abort(self) -> None:
+        """Remove what was written; never raises (it runs while another error is on its way)."""
+        try:
+            self._discard()
+        except Exception:
+            logger.exception("could not remove the unfinished upload of %s", self.key)
+
+    def __enter__(self) -> PendingUpload:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        if self.committed:
+            if exc_type is not None:
+                delete_quietly([self.key])
+        else:
+            self.abort()
+
+    def _send(self, chunk: bytes) -> None:
+        raise NotImplementedError
+
+    def _finish(self) -> None:
+        raise NotImplementedError
+
+    def _discard(self) -> None:
+        raise NotImplementedError
+
+
+class _FileSystemUpload(PendingUpload):
+    """Written into the key's directory as a file without a name (O_TMPFILE), linked at the key on
+    commit: until then nothing is visible, and a refused upload, or a worker killed mid-body,
+    leaves nothing, the kernel frees it. Where the filesystem cannot (no O_TMPFILE), the file is
+    `.<name>.part-<random>` beside the key, created exclusively and renamed to the key on commit.
+    Either way the file is opened at the first byte, with the storage's permissions."""
+
+    use_tmpfile = hasattr(os, "O_TMPFILE")
+
+    def __init__(self, storage: FileSystemStorage, key: str, *, max_bytes: int) -> None:
+        super().__init__(key, max_bytes=max_bytes)
+        self.storage = storage
+        self.path = Path(storage.path(key))
+        self.part: Path | None = None  # the visible temporary name, without O_TMPFILE
+        self.fd: int | None = None
+
+    def _open(self) -> int:
+        directory = str(self.path.parent)
+        if self.storage.directory_permissions_mode is not None:
+            safe_makedirs(directory, self.storage.directory_permissions_mode, exist_ok=True)
+        else:
+            os.makedirs(directory, exist_ok=True)
+        if self.use_tmpfile:
+            try:
+                return os.open(directory, os.O_TMPFILE | os.O_WRONLY, 0o666)
+            except OSError as error:
+                if error.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
+                    raise
+        self.part = self.path.with_name(f".{self.path.name}.part-{uuid.uuid4().hex}")
+        return os.open(self.part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+
+    def _send(self, chunk: bytes) -> None:
+        if self.fd is None:
+            self.fd = self._open()
+        view = memoryview(chunk)
+        while view:
+            view = view[os.write(self.fd, view) :]
+
+    def _finish(self) -> None:
+        assert self.fd is not None
+        if self.storage.file_permissions_mode is not None:
+            os.fchmod(self.fd, self.storage.file_permissions_mode)
+        if self.part is None:
+            # linkat(AT_SYMLINK_FOLLOW), which os.link uses only with a dir_fd. Fails rather than
+            # replace a file already there (never: the key is new).
+            directory = os.open(self.path.parent, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                os.link(f"/proc/self/fd/{self.fd}", self.path.name, dst_dir_fd=directory)
+            finally:
+                os.close(directory)
+        else:
+            os.replace(self.part, self.path)
+            self.part = None
+        fd, self.fd = self.fd, None
+        try:
+            os.close(fd)  # can report a failed write on some filesystems: then it is not stored
+        except OSError:
+            self.path.unlink(missing_ok=True)
+            raise
+
+    def _discard(self) -> None:
+        if self.fd is not None:
+            fd, self.fd = self.fd, None
+            os.close(fd)
+        if self.part is not None:
+            self.part.unlink(missing_ok=True)
+
+
+class _S3Upload(PendingUpload):
+    """A multipart upload, begun once a first part of PART bytes is full and completed on commit;
+    a smaller file is one put_object at commit. Parts are not readable before completion, so an
+    aborted upload was never visible; abort_multipart_upload removes the parts. Written with the
+    storage's own object parameters (location prefix, ACL, encryption, AWS_S3_OBJECT_PARAMETERS),
+    as S3Storage._save would; the storage's gzip option does not apply (it is off here)."""
+
+    def __init__(self, storage: S3Storage, key: str, *, max_bytes: int) -> None:
+        from storages.utils import clean_name
+
+        super().__init__(key, max_bytes=max_bytes)
+        self.client = storage.connection.meta.client
+        self.bucket = storage.bucket_name
+        self.name = storage._normalize_name(clean_name(key))
+        self.params = storage._get_write_parameters(self.name)
+        self.buffer = bytearray()
+        self.upload_id = ""
+        self.parts: list[dict[str, Any]] = []
+
+    def _send(self, chunk: bytes) -> None:
+        self.buffer += chunk
+        if len(self.buffer) >= PART:
+            self._upload_part()
+
+    def _upload_part(self) -> None:
+        if not self.upload_id:
+            started = self.client.create_multipart_upload(Bucket=self.bucket, Key=self.name, **self.params)
+            self.upload_id = started["UploadId"]
+        number = len(self.parts) + 1
+        answer = self.client.upload_part(
+            Bucket=self.bucket,
+            Key=self.name,
+            UploadId=self.upload_id,
+            PartNumber=number,
+            Body=bytes(self.buffer),
+        )
+        self.parts.append({"PartNumber": number, "ETag": answer["ETag"]})
+        self.buffer.clear()
+
+    def _finish(self) -> None:
+        if not self.upload_id:
+            self.client.put_object(Bucket=self.bucket, Key=self.name, Body=bytes(self.buffer), **self.params)
+        else:
+            if self.buffer:
+                self._upload_part()
+            self.client.complete_multipart_upload(
+                Bucket=self.bucket,
+                Key=self.name,
+                UploadId=self.upload_id,
+                MultipartUpload={"Parts": self.parts},
+            )
+        self.buffer = bytearray()
+
+    def _discard(self) -> None:
+        self.buffer = bytearray()
+        if self.upload_id:
+            upload_id, self.upload_id = self.upload_id, ""
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=self.name, UploadId=upload_id)
+
+
+class _SpooledUpload(PendingUpload):
+    """Any other storage: spooled to a temporary file and saved through the storage on commit."""
+
+    def __init__(self, storage: Storage, key: str, *, max_bytes: int) -> None:
+        super().__init__(key, max_bytes=max_bytes)
+        self.storage = storage
+        self.spool: IO[bytes] | None = tempfile.TemporaryFile(dir=settings.FILE_UPLOAD_TEMP_DIR)  # noqa: SIM115
+
+    def _send(self, chunk: bytes) -> None:
+        assert self.spool is not None
+        self.spool.write(chunk)
+
+    def _finish(self) -> None:
+        assert self.spool is not None
+        self.spool.seek(0)
+        try:
+            self.key = self.storage.save(self.key, File(self.spool, name=self.key))
+        except BaseException:
+            delete_quietly([self.key])  # a partial file of its own writing, under our new key
+            raise
+        self._discard()
+
+    def _discard(self) -> None:
+        if self.spool is not None:
+            spool, self.spool = self.spool, None
+            spool.close()
+
+
+def open_upload(key: str, *, max_bytes: int | None = None) -> PendingUpload:
+    """A PendingUpload into document storage for the new key `key` (see new_storage_key)."""
+    limit = settings.MAX_UPLOAD_BYTES if max_bytes is None else max_bytes
+    storage = document_storage()
     try:
-        return document_storage().save(key, File(upload.file, name=key))
+        if isinstance(storage, FileSystemStorage):
+            return _FileSystemUpload(storage, key, max_bytes=limit)
+        if _is_s3(storage):
+            return _S3Upload(storage, key, max_bytes=limit)
+        return _SpooledUpload(storage, key, max_bytes=limit)
     except OSError as error:
-        delete_quietly([key])
         _refuse_if_full(error, where="document storage")
         raise
+
+
+def _is_s3(storage: Storage) -> TypeGuard[S3Storage]:
+    if "storages.backends.s3" not in sys.modules:  # boto3 is imported only where S3 is used
+        return False
+    from storages.backends.s3 import S3Storage
+
+    return isinstance(storage, S3Storage)
+
+
+def receive(
+    chunks: Iterable[bytes],
+    *,
+    key: str,
+    max_bytes: int | None = None,
+    tee: Callable[[bytes], None] | None = None,
+) -> PendingUpload:
+    """Read `chunks` straight into document storage under `key`, not yet visible there; each
+    chunk also goes to `tee` (the virus scanner). Memory stays flat whatever the size: a chunk at a
+    time, and on S3 one part.
+
+    Raises ServiceError for an empty file or one over the limit (reading stops there), StorageFull
+    for a full disk; then, and on any other error (a client gone mid-body), nothing is left. The
+    caller commits the returned upload, in a `with` block that removes it again on failure."""
+    upload = open_upload(key, max_bytes=max_bytes)
+    try:
+        for chunk in chunks:
+            if not chunk:
+                continue
+            upload.write(chunk)
+            if tee is not None:
+                tee(chunk)
+        if upload.size == 0:
+            raise ServiceError(_("The file is empty."))
+    except OSError as error:
+        upload.abort()
+        if not isinstance(error, UnreadablePostError):
+            _refuse_if_full(error, where="document storage")
+        raise
+    except BaseException:
+        upload.abort()
+        raise
+    return upload
 
 
 class StorageFull(ServiceError, OSError):
