@@ -65,6 +65,32 @@ def portal_env(database_url: str, var_dir: Path, **extra: str) -> dict[str, str]
     return env
 
 
+def production_env(database_url: str, var_dir: Path, **extra: str) -> dict[str, str]:
+    """portal_env() with PORTAL_DEBUG off, i.e. production settings: no query log, no debug
+    context, as a deployment runs. Production refuses to start on development values
+    (portal/production.py), so this sets what it asks for and nothing more: a random secret key
+    (sessions last one run), an SMTP host (127.0.0.1:9, which nothing here sends to) and a
+    throwaway self-signed sealing certificate under `var_dir` (deploy/check_deploy.py's; the page
+    benchmark seals nothing). No S3 (documents stay on the filesystem) and no BankID, as
+    production allows."""
+    import secrets
+
+    from deploy.check_deploy import sealing_files
+
+    env = portal_env(database_url, var_dir)
+    env.pop("PORTAL_DEBUG", None)
+    env.update(sealing_files(var_dir / "bench-seal", common_name="Partnerportalen bench (never seals)"))
+    env.update(
+        {
+            "PORTAL_SECRET_KEY": secrets.token_urlsafe(50),
+            "PORTAL_EMAIL_HOST": "127.0.0.1",
+            "PORTAL_EMAIL_PORT": "9",
+        }
+    )
+    env.update(extra)
+    return env
+
+
 def manage(env: dict[str, str], *args: str, quiet: bool = False) -> None:
     subprocess.run(
         [PYTHON, "manage.py", *args],
@@ -103,9 +129,11 @@ def gunicorn(
     timeout: int = 60,
     log: Path | None = None,
     threads: int = 0,
+    startup: float = 90.0,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """gunicorn serving the portal on 127.0.0.1:`port`, stopped on exit: sync workers, or with
-    `threads` gthread workers of that many threads each (as docker-compose.yml runs it)."""
+    `threads` gthread workers of that many threads each (as docker-compose.yml runs it). Waits up
+    to `startup` seconds for the first answer (four workers booting on a busy machine take 30)."""
     argv = [
         PYTHON,
         "-m",
@@ -125,10 +153,12 @@ def gunicorn(
         str(log) if log else "-",
         "--log-level",
         "warning",
+        # Not the control socket in ~/.gunicorn, which two gunicorns at once would share.
+        "--no-control-socket",
     ]
     process = subprocess.Popen(argv, cwd=ROOT, env=env, process_group=0)
     try:
-        wait_for_http(f"http://127.0.0.1:{port}/accounts/login/", process=process)
+        wait_for_http(f"http://127.0.0.1:{port}/accounts/login/", timeout=startup, process=process)
         yield process
     finally:
         stop(process)
