@@ -3,7 +3,8 @@
 Mina samarbeten (the firm's customer list) has a column per contributing app: signing's signings
 that need attention, docrequests' open requests. The app annotates the page's collaborations with
 scalar subqueries (so the list costs no extra query whatever its length) and names the partial
-that renders one row's cell from them (`c` is the collaboration).
+that renders one row's cell from them (`c` is the collaboration), for the rows `shows` says
+have anything (customers.rows).
 
 Samarbeten (the customer's list of firms) has a section per contributing app above the firms:
 the signings waiting on the user, the document requests asking the user. The app gives an Exists
@@ -32,6 +33,9 @@ class PartnerColumn:
     template: str  # renders one row's cell; `c` is the annotated collaboration
     # annotate(collaborations, user=...) -> the collaborations with what the template reads
     annotate: Callable[..., QuerySet[Collaboration]]
+    # shows(c): whether the row has anything for this column; without, the cell is a dash and the
+    # template is not rendered (customers.rows: most rows have nothing)
+    shows: Callable[[Collaboration], bool]
 
 
 @dataclass(frozen=True)

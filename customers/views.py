@@ -28,6 +28,7 @@ from customers.forms import (
     check_unique_emails,
 )
 from customers.models import CollaborationStatus, CustomerAccount
+from customers.rows import customer_rows
 from partners.access import active_partner, active_partner_org
 from portal import throttle
 from portal.context import AuthedRequest
@@ -48,10 +49,17 @@ def customer_list(request: AuthedRequest) -> HttpResponse:
     # The other apps' columns (signings needing attention, open requests): customers.badges.
     collaborations = badges.with_partner_columns(collaborations, user=request.user)
     page = Paginator(collaborations, settings.PAGE_SIZE).get_page(request.GET.get("page"))
+    columns = badges.partner_columns()
     return render(
         request,
         "customers/customer_list.html",
-        {"partner": partner, "page": page, "query": query, "columns": badges.partner_columns()},
+        {
+            "partner": partner,
+            "page": page,
+            "query": query,
+            "columns": columns,
+            "rows": customer_rows(page.object_list, columns=columns, request=request),
+        },
     )
 
 

@@ -19,7 +19,10 @@ def _open_requests(collaborations: QuerySet[Collaboration], *, user: Any) -> Que
 
 # Mina samarbeten: per customer, its open document requests.
 OPEN_REQUESTS = PartnerColumn(
-    heading=_("Requests"), template="docrequests/_open_badge.html", annotate=_open_requests
+    heading=_("Requests"),
+    template="docrequests/_open_badge.html",
+    annotate=_open_requests,
+    shows=lambda c: bool(c.docrequests_open),
 )
 # Samarbeten: the open requests of these firms that ask the user.
 REQUESTED = CustomerSection(

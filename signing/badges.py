@@ -26,7 +26,12 @@ def _waiting(*, user: Any, collaboration_ids: list[int]) -> list[tuple[Party, st
 
 # Mina samarbeten: per customer, its pending and recently declined or expired signings (those the
 # user has not dismissed).
-ATTENTION = PartnerColumn(heading=_("Signings"), template="signing/_attention.html", annotate=_attention)
+ATTENTION = PartnerColumn(
+    heading=_("Signings"),
+    template="signing/_attention.html",
+    annotate=_attention,
+    shows=lambda c: bool(c.signings_waiting or c.signings_declined or c.signings_expired),
+)
 # Samarbeten: the signings of these firms waiting on the user, each linking to its signing page.
 WAITING = CustomerSection(
     name="waiting",

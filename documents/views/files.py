@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from urllib.parse import unquote
 
 from django.conf import settings
@@ -12,7 +12,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -27,14 +26,6 @@ from documents.zipping import zip_response
 from portal import throttle
 from portal.context import AuthedRequest
 from portal.errors import ServiceError
-
-
-def url_maker(name: str) -> Callable[[int], str]:
-    """A function id -> URL for a route taking one integer: one reverse() for a whole list of rows
-    instead of one per row (a page of files would otherwise spend most of its time reversing)."""
-    marker = 987654321
-    template = reverse(name, args=[marker])
-    return lambda pk: template.replace(str(marker), str(pk))
 
 
 def _request_chunks(request: AuthedRequest) -> Iterator[bytes]:

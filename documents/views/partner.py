@@ -32,9 +32,10 @@ from documents.access import FolderRights
 from documents.forms import AccessForm, BulkForm, FolderNameForm, MoveFolderForm, NewFolderForm
 from documents.links import folder_url
 from documents.models import Audience, CustomerAccess, Document, Folder, PreviewStatus
-from documents.views.files import bulk_download, url_maker
+from documents.views.files import bulk_download
 from portal.context import AuthedRequest, org_context
 from portal.errors import ServiceError
+from portal.links import url_maker
 from portal.units import human_size
 
 # --- Helpers shared by the pages ------------------------------------------------------------

@@ -1,0 +1,88 @@
+"""Mina samarbeten's table rows, rendered in Python with format_html.
+
+A page of 25 customers through the template (a {% url %}, two get_*_display, five translated
+labels and an {% include %} per column, for every row) took 13 ms of the page's 47 ms at 500,000
+documents (bench/pages.py, in process); these rows take about 2 ms. The other apps' columns
+(customers.badges) still render their cell from their own partial, only for a row that has
+something to show.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.http import HttpRequest
+from django.middleware.csrf import get_token
+from django.template.loader import get_template
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+
+from customers.badges import PartnerColumn
+from customers.models import Collaboration, CollaborationStatus, CustomerKind
+from portal.links import url_maker
+
+_ROW_HTML = (
+    "<tr>"
+    '<td data-label="{l_customer}"><a href="{url}"><strong>{name}</strong></a></td>'
+    '<td data-label="{l_org_number}">{org_number}</td>'
+    '<td data-label="{l_contact}">{contact}{contact_email}</td>'
+    '<td data-label="{l_account}">{kind}</td>'
+    '<td data-label="{l_status}"><span class="badge {status_class}">{status}</span>{files_kept}</td>'
+    "{columns}"
+    "</tr>"
+)
+_DASH = mark_safe('<span class="muted">–</span>')
+
+
+def customer_rows(
+    collaborations: Sequence[Collaboration], *, columns: Sequence[PartnerColumn], request: HttpRequest
+) -> list[SafeString]:
+    """One <tr> per collaboration (annotated by customers.selectors and the columns' annotate)."""
+    if not collaborations:
+        return []
+    detail_url = url_maker("customers:customer_detail")
+    kept_url = url_maker("documents:ending_files_kept")  # the firm's page of what an ending kept
+    kinds = {value: str(label) for value, label in CustomerKind.choices}
+    statuses = {value: str(label) for value, label in CollaborationStatus.choices}
+    labels = {
+        "l_customer": _("Customer"),
+        "l_org_number": _("Organisation number"),
+        "l_contact": _("Primary contact"),
+        "l_account": _("Account"),
+        "l_status": _("Status"),
+    }
+    files_kept = _("Files kept")
+    headings = [str(column.heading) for column in columns]
+    # The columns' partials: their context is only the row and what their forms need.
+    partials = [get_template(column.template) for column in columns]
+    partial_context: dict[str, Any] = {"request": request, "csrf_token": get_token(request)}
+    rows = []
+    for c in collaborations:
+        ended = c.status == CollaborationStatus.ENDED
+        cells = []
+        for column, heading, partial in zip(columns, headings, partials, strict=True):
+            cell = partial.render({**partial_context, "c": c}) if column.shows(c) else _DASH
+            cells.append((heading, mark_safe(cell)))  # noqa: S308 -- a rendered, autoescaped template
+        rows.append(
+            format_html(
+                _ROW_HTML,
+                **labels,
+                url=kept_url(c.pk) if ended else detail_url(c.pk),
+                name=c.customer.name,
+                org_number=c.customer.org_number,
+                contact=getattr(c, "primary_contact_name", None) or "–",
+                contact_email=format_html('<br><span class="muted">{}</span>', c.primary_contact_email)
+                if getattr(c, "primary_contact_email", None)
+                else "",
+                kind=kinds.get(c.customer.kind, c.customer.kind),
+                status_class="ok" if c.status == CollaborationStatus.ACTIVE else "warn",
+                status=statuses.get(c.status, c.status),
+                files_kept=format_html('<br><a class="muted" href="{}">{}</a>', kept_url(c.pk), files_kept)
+                if ended
+                else "",
+                columns=format_html_join("", '<td data-label="{}">{}</td>', cells),
+            )
+        )
+    return rows
