@@ -44,7 +44,7 @@ from billing.models import (
 )
 from partners.admin import PartnerAdmin
 from partners.models import Partner, Plan
-from portal.admin import ReadOnlyAdmin, admin_actor
+from portal.admin import ReadOnlyAdmin, ReadOnlyInline, admin_actor
 from portal.errors import ServiceError
 from portal.units import format_sek, human_size
 
@@ -339,25 +339,14 @@ class LatestEntriesFormSet(BaseInlineFormSet):
         return self._latest
 
 
-class BalanceEntryInline(admin.TabularInline):
+class BalanceEntryInline(ReadOnlyInline):
     model = BalanceEntry
     formset = LatestEntriesFormSet
     fk_name = "partner"
-    extra = 0
-    can_delete = False
     fields = ("created_at", "kind", "signed_amount", "balance_after", "actor", "reason", "reference")
     readonly_fields = fields
     verbose_name = _("ledger entry")
     verbose_name_plural = _("latest signature ledger entries")
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[BalanceEntry]:
         return super().get_queryset(request).select_related("actor")

@@ -251,7 +251,7 @@ class UserAdmin(NormalizedSearchMixin, DjangoUserAdmin):
 from portal.models import AuditEvent  # noqa: E402 -- kept with its admin, in one block
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyMixin:
     """Rows that only the services write: operators can look, not add, change or delete."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -262,6 +262,17 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class ReadOnlyAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """A model's admin pages, to look at only."""
+
+
+class ReadOnlyInline(ReadOnlyMixin, admin.TabularInline):
+    """Rows shown on their parent's admin page, to look at only."""
+
+    extra = 0
+    can_delete = False
 
 
 @admin.register(AuditEvent)
