@@ -9,7 +9,7 @@ something to show.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.http import HttpRequest
@@ -37,11 +37,9 @@ _DASH = mark_safe('<span class="muted">–</span>')
 
 
 def customer_rows(
-    collaborations: Sequence[Collaboration], *, columns: Sequence[PartnerColumn], request: HttpRequest
+    collaborations: Iterable[Collaboration], *, columns: Sequence[PartnerColumn], request: HttpRequest
 ) -> list[SafeString]:
     """One <tr> per collaboration (annotated by customers.selectors and the columns' annotate)."""
-    if not collaborations:
-        return []
     detail_url = url_maker("customers:customer_detail")
     kept_url = url_maker("documents:ending_files_kept")  # the firm's page of what an ending kept
     kinds = {value: str(label) for value, label in CustomerKind.choices}
@@ -61,6 +59,7 @@ def customer_rows(
     rows = []
     for c in collaborations:
         ended = c.status == CollaborationStatus.ENDED
+        email = getattr(c, "primary_contact_email", None)
         cells = []
         for column, heading, partial in zip(columns, headings, partials, strict=True):
             cell = partial.render({**partial_context, "c": c}) if column.shows(c) else _DASH
@@ -73,9 +72,7 @@ def customer_rows(
                 name=c.customer.name,
                 org_number=c.customer.org_number,
                 contact=getattr(c, "primary_contact_name", None) or "–",
-                contact_email=format_html('<br><span class="muted">{}</span>', c.primary_contact_email)
-                if getattr(c, "primary_contact_email", None)
-                else "",
+                contact_email=format_html('<br><span class="muted">{}</span>', email) if email else "",
                 kind=kinds.get(c.customer.kind, c.customer.kind),
                 status_class="ok" if c.status == CollaborationStatus.ACTIVE else "warn",
                 status=statuses.get(c.status, c.status),

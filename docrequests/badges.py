@@ -22,7 +22,7 @@ OPEN_REQUESTS = PartnerColumn(
     heading=_("Requests"),
     template="docrequests/_open_badge.html",
     annotate=_open_requests,
-    shows=lambda c: bool(c.docrequests_open),
+    shows=lambda c: bool(getattr(c, "docrequests_open", 0)),
 )
 # Samarbeten: the open requests of these firms that ask the user.
 REQUESTED = CustomerSection(

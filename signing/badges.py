@@ -30,7 +30,7 @@ ATTENTION = PartnerColumn(
     heading=_("Signings"),
     template="signing/_attention.html",
     annotate=_attention,
-    shows=lambda c: bool(c.signings_waiting or c.signings_declined or c.signings_expired),
+    shows=lambda c: any(getattr(c, f"signings_{kind}") for kind in ("waiting", "declined", "expired")),
 )
 # Samarbeten: the signings of these firms waiting on the user, each linking to its signing page.
 WAITING = CustomerSection(
