@@ -1,9 +1,9 @@
-"""The disk under the documents, or under the upload spool, is full: an upload through a real
-(production-mode) gunicorn is refused with a message, leaves no row, no partial file and the
-storage counter as it was, and one that fits is stored once there is room again.
+"""The disk under the documents is full: an upload through a real (production-mode) gunicorn is
+refused with a message, leaves no row, no partial file and the storage counter as it was, and one
+that fits is stored once there is room again. A full PORTAL_UPLOAD_TEMP_DIR stops neither
+uploader: the body goes once, straight into storage, and never through it.
 
-The full disk is a 4 MB tmpfs, filled but for a little, as PORTAL_MEDIA_ROOT in one case and as
-PORTAL_UPLOAD_TEMP_DIR (where an upload is hashed and checked before it is stored) in the other.
+The full disk is a 4 MB tmpfs, filled but for a little.
 """
 
 from __future__ import annotations
@@ -34,13 +34,12 @@ NO_ROOM = "There is no room to store the file just now, so it was not stored. Pl
 LEAVE = 64 * 1024  # what the filler leaves free: less than the upload, more than the small one
 
 
-@pytest.fixture(params=["media", "spool"])
-def full(request: Any, tmp_path: Path, settings: Any) -> Iterator[tuple[str, Path, Path]]:
-    """(where, the small filesystem, the documents folder)."""
+@pytest.fixture
+def full(settings: Any) -> Iterator[Path]:
+    """The small filesystem, as the documents folder."""
     with tmpfs("4m") as small:
-        media = small if request.param == "media" else tmp_path / "media"
-        settings.MEDIA_ROOT = media
-        yield request.param, small, media
+        settings.MEDIA_ROOT = small
+        yield small
 
 
 @pytest.fixture
@@ -90,11 +89,10 @@ def _consistent(media: Path) -> dict[str, Any]:
 
 
 def test_a_full_disk_refuses_the_upload_with_a_message_and_stores_nothing(
-    world: World, folder: Folder, full: tuple[str, Path, Path], database_url: str, tmp_path: Path
+    world: World, folder: Folder, full: Path, database_url: str, tmp_path: Path
 ) -> None:
-    where, small, media = full
-    extra = {"PORTAL_UPLOAD_TEMP_DIR": str(small)} if where == "spool" else {}
-    env = production_env(database_url=database_url, media_root=media, var_dir=tmp_path / "var", **extra)
+    small = media = full
+    env = production_env(database_url=database_url, media_root=media, var_dir=tmp_path / "var")
     with gunicorn(env, threads=2) as server:
         session = logged_in(server, world.staff.email, PASSWORD)
         filler = fill(small, leave=LEAVE)
@@ -118,3 +116,26 @@ def test_a_full_disk_refuses_the_upload_with_a_message_and_stores_nothing(
     assert version.size == 20_000 and version.document.name == "Huvudbok.bin"
     assert Partner.objects.get(pk=world.partner.pk).storage_used_bytes == 20_000
     assert _consistent(media)["files"] == 1
+
+
+def test_a_full_upload_spool_stops_neither_uploader(
+    world: World, folder: Folder, database_url: str, tmp_path: Path, settings: Any
+) -> None:
+    media = settings.MEDIA_ROOT = tmp_path / "media"
+    with tmpfs("4m") as small:
+        env = production_env(
+            database_url=database_url,
+            media_root=media,
+            var_dir=tmp_path / "var",
+            PORTAL_UPLOAD_TEMP_DIR=str(small),
+        )
+        with gunicorn(env, threads=2) as server:
+            session = logged_in(server, world.staff.email, PASSWORD)
+            fill(small, leave=LEAVE)
+            stored = _upload(server, session, folder, "Huvudbok.bin", 1024 * 1024)
+            assert stored.status_code == 201, f"{stored.text[:2000]}\n{server.log()}"
+            page = _form_upload(server, session, folder, "Verifikationer.bin", 1024 * 1024)
+            assert NO_ROOM not in page
+            assert _leftovers(small) == []
+    assert sorted(DocumentVersion.objects.values_list("size", flat=True)) == [1024 * 1024] * 2
+    assert _consistent(media)["files"] == 2
