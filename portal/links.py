@@ -26,9 +26,17 @@ def set_password_url(user: User) -> str:
     return absolute_url(reverse("set_password", args=[uid, token]))
 
 
-def url_maker(name: str) -> Callable[[int], str]:
-    """A function id -> URL for a route taking one integer: one reverse() for a whole list of rows
-    instead of one per row (a page of files would otherwise spend most of its time reversing)."""
-    marker = 987654321
-    template = reverse(name, args=[marker])
-    return lambda pk: template.replace(str(marker), str(pk))
+def url_maker(name: str, args: int = 1) -> Callable[..., str]:
+    """A function (id, ...) -> URL for a route taking `args` integers: one reverse() for a whole
+    list of rows instead of one per row (a page of files would otherwise spend most of its time
+    reversing)."""
+    markers = [str(987654321 + i) for i in range(args)]
+    template = reverse(name, args=markers)
+
+    def url(*ids: int) -> str:
+        made = template
+        for marker, pk in zip(markers, ids, strict=True):
+            made = made.replace(marker, str(pk))
+        return made
+
+    return url
