@@ -186,7 +186,7 @@ def _safe(part: str) -> str:
     return "_" if cleaned in ("", ".", "..") else cleaned
 
 
-def record_zip_download(*, collaboration: Collaboration, actor: User, count: int) -> None:
+def zip_download_record(*, collaboration: Collaboration, actor: User, count: int) -> None:
     """One line in the log for the whole zip of a customer's folders."""
     audit_record(
         actor=actor,

@@ -32,7 +32,7 @@ logger = logging.getLogger(__name__)
 KEPT_NAMES = 5
 
 
-def batch_seconds() -> int:
+def _batch_seconds() -> int:
     """How long changes of one kind to one place gather into one notification (and its email waits)."""
     return int(getattr(settings, "NOTIFICATION_BATCH_SECONDS", 60))
 
@@ -91,7 +91,7 @@ def notifications_add(
             email_claim="",
             digested_at__isnull=True,
             read_at__isnull=True,
-            created_at__gte=now - dt.timedelta(seconds=batch_seconds()),
+            created_at__gte=now - dt.timedelta(seconds=_batch_seconds()),
         )
         gathering = {n.recipient_id: n for n in open_rows}
 
@@ -132,7 +132,7 @@ def notifications_add(
     made = Notification.objects.bulk_create(made)
     immediate = [n.pk for n in made if n.email_mode == EmailMode.IMMEDIATELY]
     if immediate:
-        countdown = batch_seconds() if group_key else 0
+        countdown = _batch_seconds() if group_key else 0
         transaction.on_commit(partial(notification_emails_enqueue, immediate, countdown=countdown))
     return made + grown
 

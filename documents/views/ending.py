@@ -66,5 +66,5 @@ def folders_zip(request: AuthedRequest, collaboration_id: int) -> StreamingHttpR
     directories; one line in the log."""
     collaboration = collaboration_for_ending_admin(request, collaboration_id)
     entries = ending.zip_entries(ending.kept_documents(collaboration, live_only=True))
-    ending.record_zip_download(collaboration=collaboration, actor=request.user, count=len(entries))
+    ending.zip_download_record(collaboration=collaboration, actor=request.user, count=len(entries))
     return zip_entries_response(entries=entries, filename=f"{collaboration.customer.name}.zip")
