@@ -236,6 +236,7 @@ def main() -> int:
                     workers=args.workers,
                     threads=args.threads,
                     log=log,
+                    startup=300,  # four workers booting on a busy machine
                 )
             )
         cookies = {
