@@ -116,13 +116,17 @@ def test_the_type_is_sniffed_from_the_head_across_chunks(
 
 def test_a_client_gone_mid_body_leaves_nothing(world: Any, folder: Folder, backend: Backend) -> None:
     before = backend.keys()
+    during: list[str] = []
 
     def body() -> Iterator[bytes]:
         yield from _pieces(_data(2 * storage.PART + MIB))  # past a first part on S3
+        during.extend(backend.unfinished())
         raise UnreadablePostError("the client went away")
 
     with pytest.raises(UnreadablePostError):
         _upload(folder, world.admin, body())
+    if backend.name == "s3":
+        assert len(during) == 1  # a multipart upload was under way, and is aborted
     _nothing_left(backend, before)
 
 
