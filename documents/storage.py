@@ -6,8 +6,10 @@ import errno
 import hashlib
 import logging
 import os
+import queue
 import sys
 import tempfile
+import threading
 import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -58,6 +60,58 @@ def sniff_content_type(head: bytes) -> str:
     return "text/plain"
 
 
+class _Hasher:
+    """sha256 in a thread of its own once a file is past its first MiB: hashlib lets go of the GIL,
+    so hashing a chunk overlaps with reading the next one from the socket and writing this one
+    (hashing is the largest cost of an upload). At most QUEUED chunks wait; `hexdigest` and `close`
+    end the thread. Chunks must not change once given (bytes)."""
+
+    QUEUED = 4
+
+    def __init__(self) -> None:
+        self.digest = hashlib.sha256()
+        self.queue: queue.Queue[bytes | None] | None = None
+        self.thread: threading.Thread | None = None
+        self.seen = 0
+        self.done = False
+        self.error: BaseException | None = None
+
+    def update(self, chunk: bytes) -> None:
+        if self.thread is None:
+            self.seen += len(chunk)
+            if self.seen <= CHUNK or self.done:  # a small file is hashed in place
+                self.digest.update(chunk)
+                return
+            self.queue = queue.Queue(maxsize=self.QUEUED)
+            self.thread = threading.Thread(target=self._run, name="upload-sha256", daemon=True)
+            self.thread.start()
+        assert self.queue is not None
+        self.queue.put(chunk)
+
+    def _run(self) -> None:
+        assert self.queue is not None
+        while (chunk := self.queue.get()) is not None:
+            if self.error is None:  # keeps taking chunks, so that `update` never waits for ever
+                try:
+                    self.digest.update(chunk)
+                except BaseException as error:  # noqa: BLE001 -- raised by hexdigest, in the caller
+                    self.error = error
+
+    def close(self) -> None:
+        if self.thread is not None:
+            assert self.queue is not None
+            self.queue.put(None)
+            self.thread.join()
+            self.thread = self.queue = None
+        self.done = True
+
+    def hexdigest(self) -> str:
+        self.close()
+        if self.error is not None:
+            raise self.error
+        return self.digest.hexdigest()
+
+
 class PendingUpload:
     """A new file on its way into document storage under a new key, written once as it arrives.
 
@@ -72,12 +126,12 @@ class PendingUpload:
         self.max_bytes = max_bytes
         self.size = 0
         self.committed = False
-        self._digest = hashlib.sha256()
+        self._hasher = _Hasher()
         self._head = bytearray()
 
     @property
     def sha256(self) -> str:
-        return self._digest.hexdigest()
+        return self._hasher.hexdigest()
 
     @property
     def content_type(self) -> str:
@@ -91,7 +145,7 @@ class PendingUpload:
             )
         if len(self._head) < HEAD:
             self._head += chunk[: HEAD - len(self._head)]
-        self._digest.update(chunk)
+        self._hasher.update(chunk)
         self._send(chunk)
 
     def commit(self) -> str:
@@ -110,6 +164,7 @@ class PendingUpload:
 
     def abort(self) -> None:
         """Remove what was written; never raises (it runs while another error is on its way)."""
+        self._hasher.close()
         try:
             self._discard()
         except Exception:
@@ -338,6 +393,7 @@ def receive(
                 tee(chunk)
         if upload.size == 0:
             raise ServiceError(_("The file is empty."))
+        upload.sha256  # noqa: B018 -- the hash of the last chunks, and its thread ended, here
     except OSError as error:
         upload.abort()
         if not isinstance(error, UnreadablePostError):

@@ -251,3 +251,14 @@ def test_a_refusal_at_the_end_leaves_no_part_file(
         _upload(folder, world.admin, [_data(3 * MIB)])
     root = Path(settings.MEDIA_ROOT)
     assert not root.exists() or [p for p in root.rglob("*") if p.is_file()] == []
+
+
+@pytest.mark.parametrize("sizes", [[1], [MIB], [MIB, 1], [300_001] * 20, [3 * MIB, 5, MIB]])
+def test_the_hash_in_its_own_thread_is_the_hash_of_the_bytes_in_order(sizes: list[int]) -> None:
+    pieces = [os.urandom(size) for size in sizes]
+    hasher = storage._Hasher()
+    for piece in pieces:
+        hasher.update(piece)
+    assert (hasher.thread is not None) == (sum(sizes) > MIB)
+    assert hasher.hexdigest() == hashlib.sha256(b"".join(pieces)).hexdigest()
+    assert hasher.thread is None  # ended
