@@ -262,3 +262,22 @@ def test_the_hash_in_its_own_thread_is_the_hash_of_the_bytes_in_order(sizes: lis
     assert (hasher.thread is not None) == (sum(sizes) > MIB)
     assert hasher.hexdigest() == hashlib.sha256(b"".join(pieces)).hexdigest()
     assert hasher.thread is None  # ended
+
+
+def test_another_storage_gets_the_file_through_its_own_save(
+    world: Any, folder: Folder, settings: Any
+) -> None:
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    }
+    data = _data(3 * MIB + 1)
+    version = _upload(folder, world.admin, _pieces(data))
+    assert storage.document_storage().open(version.storage_key).read() == data
+    assert version.sha256 == hashlib.sha256(data).hexdigest()
+    settings.MAX_UPLOAD_BYTES = MIB
+    with pytest.raises(ServiceError):
+        _upload(folder, world.admin, _pieces(data), name="more.bin")
+    assert storage.document_storage().listdir(f"documents/{world.collaboration.pk}")[1] == [
+        version.storage_key.rsplit("/", 1)[1]
+    ]
