@@ -262,7 +262,7 @@ def document_for_user(request: AuthedRequest, document_id: int) -> tuple[Documen
         pk=document_id,
         deleted_at__isnull=True,
     )
-    rights = rights_for(request.user, document.folder)
+    rights = rights_for(request.user, document.folder, orgs=request.org)
     if rights is None:
         raise Http404
     return document, rights
@@ -281,7 +281,7 @@ def version_for_user(request: AuthedRequest, version_id: int) -> tuple[DocumentV
         ),
         pk=version_id,
     )
-    rights = rights_for(request.user, version.document.folder)
+    rights = rights_for(request.user, version.document.folder, orgs=request.org)
     if rights is None:
         raise Http404
     return version, rights

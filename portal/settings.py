@@ -430,7 +430,8 @@ STORAGES = {
     },
 }
 
-# Uploads: the largest file accepted, and where a file waits while it is hashed and checked.
+# Uploads: the largest file accepted, and where a browser form's file waits (Django's upload handler)
+# before it is streamed into storage; a raw-body upload goes straight into storage (documents.storage).
 MAX_UPLOAD_BYTES = envint("MAX_UPLOAD_BYTES", 2 * 10**9)  # 2 GB; the portal counts 1 GB = 10^9 bytes
 FILE_UPLOAD_TEMP_DIR = envstr("UPLOAD_TEMP_DIR") or None
 # Downloads from filesystem storage: with nginx in front (docker-compose.yml) Django answers with
