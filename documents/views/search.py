@@ -28,6 +28,7 @@ from django.views.decorators.http import require_GET
 
 from customers import access as customer_access
 from documents import selectors
+from documents.links import folder_url_maker
 from documents.models import Document
 from documents.names import search_key
 from partners.access import active_partner_org
@@ -85,9 +86,7 @@ def _results(page: Page[int], *, side: str) -> list[Result]:
     documents = selectors.search_rows(list(page.object_list))
     paths = selectors.folder_paths([d.folder for d in documents])
     detail_url = url_maker("documents:document_detail")
-    folder_url = url_maker(
-        "documents:partner_folder" if side == "partner" else "documents:customer_folder", 2
-    )
+    folder_url = folder_url_maker(side)
     results = []
     for d in documents:
         collaboration = d.folder.collaboration
