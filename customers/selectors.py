@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import CharField, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from customers.models import (
@@ -13,6 +13,7 @@ from customers.models import (
     CustomerMembership,
 )
 from partners.models import PartnerMembership, PartnerRole
+from portal import sql
 from portal.context import Organisation
 from portal.models import User
 
@@ -54,12 +55,17 @@ def collaborations_for_partner_user(
     if search.strip():
         term = search.strip()
         qs = qs.filter(Q(customer__name__icontains=term) | Q(customer__org_number__icontains=term))
-    primary = CustomerMembership.objects.filter(customer_id=OuterRef("customer_id"), is_primary_contact=True)
+    # The primary contact's name and email as SQL subqueries (portal.sql: cheaper to build).
+    primary = (
+        f"FROM {sql.table(CustomerMembership)} m JOIN {sql.table(User)} u ON u.id = m.user_id"
+        f" WHERE m.customer_id = {sql.outer(Collaboration, 'customer_id')} AND m.is_primary_contact"
+        " ORDER BY u.id LIMIT 1"
+    )
     return (
         qs.select_related("customer")
         .annotate(
-            primary_contact_name=Subquery(primary.values("user__name")[:1]),
-            primary_contact_email=Subquery(primary.values("user__email")[:1]),
+            primary_contact_name=sql.scalar(f"SELECT u.name {primary}", [], CharField()),
+            primary_contact_email=sql.scalar(f"SELECT u.email {primary}", [], CharField()),
         )
         .order_by("customer__name", "pk")
     )

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, QuerySet
 
 from customers.models import Collaboration
 from docrequests.models import DocumentRequest, ItemFile, RequestItem, RequestTemplate, Status
 from documents.models import CustomerAccess, Folder
 from documents.selectors import folder_audience
+from portal import sql
 from portal.models import User
 
 
@@ -61,17 +61,14 @@ def docrequest_page(*, docrequest: DocumentRequest) -> DocumentRequest:
 
 
 def with_open_request_counts(collaborations: QuerySet[Collaboration]) -> QuerySet[Collaboration]:
-    """Annotate each collaboration with `docrequests_open`: a scalar subquery, so a list of any
-    length costs no extra query."""
-    counted = (
-        DocumentRequest.objects.filter(collaboration=OuterRef("pk"), status=Status.OPEN)
-        .order_by()
-        .values("collaboration")
-        .annotate(n=Count("pk"))
-        .values("n")[:1]
+    """Annotate each collaboration with `docrequests_open`: a scalar subquery (as SQL, portal.sql),
+    so a list of any length costs no extra query."""
+    open_requests = (
+        f"SELECT COUNT(*) FROM {sql.table(DocumentRequest)} d"  # noqa: S608 -- names quoted by portal.sql, values as parameters
+        f" WHERE d.collaboration_id = {sql.outer(Collaboration, 'id')} AND d.status = %s"
     )
     return collaborations.annotate(
-        docrequests_open=Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+        docrequests_open=sql.scalar(open_requests, [Status.OPEN.value], IntegerField())
     )
 
 

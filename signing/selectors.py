@@ -20,7 +20,6 @@ from django.db.models import (
     Exists,
     F,
     IntegerField,
-    Max,
     Min,
     OuterRef,
     Prefetch,
@@ -29,7 +28,6 @@ from django.db.models import (
     Subquery,
     Value,
 )
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.dateparse import parse_datetime
@@ -41,6 +39,7 @@ from customers.selectors import customer_users_for_partner
 from documents import storage
 from documents.models import Document, DocumentVersion
 from partners.models import PartnerMembership
+from portal import sql
 from portal.errors import ServiceError
 from portal.models import User
 from signing import pdfcheck, prepare
@@ -222,18 +221,6 @@ def people_for_parties(*, collaboration: Collaboration) -> tuple[list[Person], l
     return [_person(m.user) for m in customer], [_person(m.user) for m in staff]
 
 
-def _count(requests: QuerySet[SigningRequest]) -> Coalesce:
-    """COUNT(*) of `requests` (filtered on OuterRef("pk") of a Collaboration) as a scalar subquery."""
-    counted = requests.order_by().values("collaboration").annotate(n=Count("pk")).values("n")[:1]
-    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
-
-
-def _last_finished(requests: QuerySet[SigningRequest]) -> Subquery:
-    """MAX(finished_at) of `requests` (as _count) as a scalar subquery: NULL when there are none."""
-    last = requests.order_by().values("collaboration").annotate(last=Max("finished_at")).values("last")[:1]
-    return Subquery(last, output_field=DateTimeField())
-
-
 def with_attention_counts(
     collaborations: QuerySet[Collaboration], *, user: User, now: dt.datetime | None = None
 ) -> QuerySet[Collaboration]:
@@ -241,26 +228,26 @@ def with_attention_counts(
     `signings_expired` (in the last ATTENTION_DAYS days, and after `user` last dismissed that
     badge: AttentionSeen), and `signings_declined_until` / `signings_expired_until` (when the
     newest of those finished: what a dismissal covers). Scalar subqueries, so the list costs no
-    extra query whatever its length."""
-    since = (now or timezone.now()) - dt.timedelta(days=ATTENTION_DAYS)
-    mine = SigningRequest.objects.filter(collaboration=OuterRef("pk"))
+    extra query whatever its length; written as SQL (portal.sql: the ORM's took longer to build
+    than the page took to render)."""
+    since = sql.moment((now or timezone.now()) - dt.timedelta(days=ATTENTION_DAYS))
+    requests, seen = sql.table(SigningRequest), sql.table(AttentionSeen)
+    mine = f"FROM {requests} r WHERE r.collaboration_id = {sql.outer(Collaboration, 'id')} AND r.status = %s"
+    unseen = (
+        f"{mine} AND r.finished_at >= %s AND NOT EXISTS (SELECT 1 FROM {seen} a WHERE a.user_id = %s"  # noqa: S608 -- names quoted by portal.sql, values as parameters
+        " AND a.collaboration_id = r.collaboration_id AND a.kind = %s AND a.seen_at >= r.finished_at)"
+    )
 
-    def unseen(kind: AttentionKind) -> QuerySet[SigningRequest]:
-        dismissed = AttentionSeen.objects.filter(
-            user=user,
-            collaboration=OuterRef("collaboration"),
-            kind=kind,
-            seen_at__gte=OuterRef("finished_at"),
-        )
-        return mine.filter(status=kind.value, finished_at__gte=since).exclude(Exists(dismissed))
+    def unseen_params(kind: AttentionKind) -> list[Any]:
+        return [kind.value, since, user.pk, kind.value]
 
-    declined, expired = unseen(AttentionKind.DECLINED), unseen(AttentionKind.EXPIRED)
+    declined, expired = unseen_params(AttentionKind.DECLINED), unseen_params(AttentionKind.EXPIRED)
     return collaborations.annotate(
-        signings_waiting=_count(mine.filter(status=Status.PENDING)),
-        signings_declined=_count(declined),
-        signings_expired=_count(expired),
-        signings_declined_until=_last_finished(declined),
-        signings_expired_until=_last_finished(expired),
+        signings_waiting=sql.scalar(f"SELECT COUNT(*) {mine}", [Status.PENDING.value], IntegerField()),
+        signings_declined=sql.scalar(f"SELECT COUNT(*) {unseen}", declined, IntegerField()),
+        signings_expired=sql.scalar(f"SELECT COUNT(*) {unseen}", expired, IntegerField()),
+        signings_declined_until=sql.scalar(f"SELECT MAX(r.finished_at) {unseen}", declined, DateTimeField()),
+        signings_expired_until=sql.scalar(f"SELECT MAX(r.finished_at) {unseen}", expired, DateTimeField()),
     )
 
 
