@@ -1,0 +1,70 @@
+"""The rows and trees made in Python (issue 16: documents.views.partner._file_row, the folder_tree
+tag, customers.rows) escape every name that comes from a user, as the templates did. The names
+are written past documents.names' rules (which refuse < > and "), as data from elsewhere could be."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.urls import reverse
+
+from documents import services
+from documents.models import Audience, CustomerAccess, Document, Folder
+from portal.models import User
+from tests.conftest import World
+from tests.pdfs import blank_pdf
+
+pytestmark = pytest.mark.django_db
+
+HOSTILE_FILE = '<img src=x onerror="alert(1)">.pdf'
+HOSTILE_FOLDER = "<b>Löner</b> & 'mer'"
+
+
+def _hostile_folder(world: World) -> Any:
+    folder = services.folder_create(
+        collaboration=world.collaboration,
+        actor=world.admin,
+        name="Löner",
+        customer_access=CustomerAccess.READ,
+        audience=Audience.ALL,
+    )
+    services.document_upload(
+        folder=folder, actor=world.admin, name="Lön.pdf", chunks=[blank_pdf(1)], by_customer=False
+    )
+    Folder.objects.filter(pk=folder.pk).update(name=HOSTILE_FOLDER)
+    Document.objects.filter(folder=folder).update(name=HOSTILE_FILE)
+    return folder
+
+
+def _assert_escaped(html: str) -> None:
+    assert "<img src=x" not in html and "<b>Löner" not in html
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;.pdf" in html  # the row's name and labels
+    assert "&lt;b&gt;Löner&lt;/b&gt; &amp; &#x27;mer&#x27;" in html  # the tree and the heading
+
+
+def test_the_partner_folder_page_escapes_file_and_folder_names(world: World, login: Any) -> None:
+    folder = _hostile_folder(world)
+    User.objects.filter(pk=world.admin.pk).update(name='Anna <script>alert("x")</script>')
+    url = reverse("documents:partner_folder", args=[world.collaboration.pk, folder.pk])
+    html = login(world.admin).get(url).content.decode()
+    _assert_escaped(html)
+    assert "<script>alert" not in html and "Anna &lt;script&gt;" in html  # "Uploaded by"
+    tree = login(world.admin).get(reverse("documents:partner_root", args=[world.collaboration.pk]))
+    assert "&lt;b&gt;Löner&lt;/b&gt; &amp; &#x27;mer&#x27;" in tree.content.decode()
+
+
+def test_the_customer_folder_page_escapes_file_and_folder_names(world: World, login: Any) -> None:
+    folder = _hostile_folder(world)
+    url = reverse("documents:customer_folder", args=[world.collaboration.pk, folder.pk])
+    _assert_escaped(login(world.customer_user).get(url).content.decode())
+
+
+def test_mina_samarbeten_escapes_the_customer_and_contact_names(world: World, login: Any) -> None:
+    world.customer.name = "<i>Kund</i> & Co"
+    world.customer.save(update_fields=["name"])
+    User.objects.filter(pk=world.primary.pk).update(name="<u>Karin</u>", email="karin+<x>@example.com")
+    html = login(world.admin).get(reverse("customers:customer_list")).content.decode()
+    assert "<i>Kund" not in html and "&lt;i&gt;Kund&lt;/i&gt; &amp; Co" in html
+    assert "<u>Karin" not in html and "&lt;u&gt;Karin&lt;/u&gt;" in html
+    assert "karin+&lt;x&gt;@example.com" in html
