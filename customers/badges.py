@@ -2,7 +2,8 @@
 
 Mina samarbeten (the firm's customer list) has a column per contributing app: signing's signings
 that need attention, docrequests' open requests. The app annotates the page's collaborations with
-scalar subqueries (so the list costs no extra query whatever its length) and names the partial
+scalar subqueries (so the list costs no extra query whatever its length; written with portal.sql,
+which is far cheaper to build than Subquery/OuterRef) and names the partial
 that renders one row's cell from them (`c` is the collaboration), for the rows `shows` says
 have anything (customers.rows).
 
