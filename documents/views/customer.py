@@ -8,6 +8,8 @@ the partner page of the same folder.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -35,9 +37,9 @@ CUSTOMER_BULK_ACTIONS = ("download", "delete")
 
 
 def _visible_folders(
-    request: AuthedRequest, collaboration: Collaboration, rights: FolderRights | None = None
+    request: AuthedRequest, collaboration: Collaboration, root_ids: Sequence[int]
 ) -> list[Folder]:
-    root_ids = rights.visible_root_ids if rights is not None else None
+    """The folders under the top-level folders `root_ids` (already worked out: not again here)."""
     return list(
         selectors.folders_visible_to(
             user=request.user, collaboration=collaboration, rights_side="customer", root_ids=root_ids
@@ -50,7 +52,9 @@ def _visible_folders(
 def root(request: AuthedRequest, collaboration_id: int) -> HttpResponse:
     collaboration, membership = access.collaboration_for_customer_documents(request, collaboration_id)
     request.org.activate("customer", collaboration.customer_id)
-    folders = _visible_folders(request, collaboration)
+    # The membership just read decides the visible folders: it is not read a second time.
+    root_ids = access.visible_root_ids(user=request.user, collaboration=collaboration, membership=membership)
+    folders = _visible_folders(request, collaboration, root_ids)
     return render(
         request,
         "documents/customer_root.html",
@@ -76,7 +80,7 @@ def _render_folder(
     status: int = 200,
 ) -> HttpResponse:
     collaboration = folder.collaboration
-    folders = _visible_folders(request, collaboration, rights)
+    folders = _visible_folders(request, collaboration, rights.visible_root_ids)
     by_id = {f.pk: f for f in folders}
     root = folder.root or folder
     context = file_list_context(

@@ -179,6 +179,21 @@ def test_root_query_count_does_not_grow_with_the_folders(world: World, login: An
     assert queries() == few
 
 
+def test_root_reads_the_users_membership_once(world: World, login: Any) -> None:
+    """The membership that lets the user in also decides which folders they see (issue 16: it was
+    read twice per request)."""
+    client = login(world.customer_user)
+    client.get(root_url(world))  # the one-time session write of the first visit
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(root_url(world)).status_code == 200
+    reads = [
+        q["sql"]
+        for q in ctx.captured_queries
+        if q["sql"].startswith('SELECT "customers_customermembership"."id"')
+    ]
+    assert len(reads) == 1, reads
+
+
 # --- A folder ------------------------------------------------------------------------------------
 
 
