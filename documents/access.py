@@ -229,7 +229,8 @@ def folder_for_partner(request: AuthedRequest, folder_id: int, *, collaboration_
 
 # The helpers below read the user's memberships from the database, not from the request's
 # organisation context: as they did before the request was their first argument, so that every
-# page's query count stays what it was.
+# page's query count stays what it was. The two collaboration_for_*_documents, which the busiest
+# pages call, take them from the request's context (issue 16: one query fewer a page).
 
 
 def folder_for_access_manager(
@@ -292,18 +293,18 @@ def collaboration_for_partner_documents(request: AuthedRequest, collaboration_id
     collaboration = get_object_or_404(
         Collaboration.objects.select_related("partner", "customer"), pk=collaboration_id
     )
-    if may_work_with(request.user, collaboration) is None:
+    if may_work_with(request.user, collaboration, orgs=request.org) is None:
         raise Http404
     return collaboration
 
 
 def collaboration_for_customer_documents(
     request: AuthedRequest, collaboration_id: int
-) -> tuple[Collaboration, CustomerMembership]:
+) -> tuple[Collaboration, CustomerMembership | Organisation]:
     collaboration = get_object_or_404(
         Collaboration.objects.select_related("partner", "customer"), pk=collaboration_id
     )
-    membership = customer_membership(request.user, collaboration)
+    membership = _customer_side(request.user, collaboration, request.org)
     if membership is None:
         raise Http404
     return collaboration, membership
