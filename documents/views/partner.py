@@ -15,7 +15,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -27,7 +26,7 @@ from django.utils.translation import ngettext, pgettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from customers.models import Collaboration, CustomerMembership
-from documents import access, locks, retention, selectors, services
+from documents import access, locks, paging, retention, selectors, services
 from documents.access import FolderRights
 from documents.forms import AccessForm, BulkForm, FolderNameForm, MoveFolderForm, NewFolderForm
 from documents.links import folder_url
@@ -245,13 +244,16 @@ def file_list_context(
     bulk_form: BulkForm | None = None,
 ) -> dict[str, Any]:
     """What documents/_file_list.html needs (see the comment at its top); usable by either side.
-    A constant number of queries whatever the number of documents: a count and one page."""
-    page = Paginator(
+    A constant number of queries whatever the number of documents: a count and one page, found by
+    the name after the previous page's last where the links carry it (documents.paging)."""
+    page = paging.file_page(
         # Only what _file_row shows: building full Document, version and User instances was most of
         # this page's time (bench/pages.py).
         selectors.documents_in(folder=folder, sort=sort).only(*FILE_ROW_FIELDS),
-        settings.PAGE_SIZE,
-    ).get_page(request.GET.get("page"))
+        sort=sort,
+        query=request.GET,
+        per_page=settings.PAGE_SIZE,
+    )
     detail_url = url_maker("documents:document_detail")
     download_url = url_maker("documents:document_download")
     preview_url = url_maker("documents:preview")
