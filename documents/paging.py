@@ -83,9 +83,6 @@ class FilePage:
     def previous_page_number(self) -> int:
         return max(self.number - 1, 1)
 
-    def __len__(self) -> int:
-        return len(self.object_list)
-
 
 def file_page(documents: QuerySet[Document], *, sort: str, query: QueryDict, per_page: int) -> FilePage:
     """One page of `documents` (already ordered by selectors.SORTS[sort]) for the request's
@@ -130,12 +127,10 @@ def _beyond(
     """The rows after `cursor` in the order (field, pk), ascending or descending. The first
     condition is implied by the second; it lets the index start at the cursor."""
     value, pk = cursor
-    if descending:
-        return documents.filter(
-            Q(**{f"{field}__lte": value}), Q(**{f"{field}__lt": value}) | Q(**{field: value, "pk__lt": pk})
-        )
+    inclusive, strict = ("lte", "lt") if descending else ("gte", "gt")
     return documents.filter(
-        Q(**{f"{field}__gte": value}), Q(**{f"{field}__gt": value}) | Q(**{field: value, "pk__gt": pk})
+        Q(**{f"{field}__{inclusive}": value}),
+        Q(**{f"{field}__{strict}": value}) | Q(**{field: value, f"pk__{strict}": pk}),
     )
 
 
