@@ -19,12 +19,11 @@ import binascii
 import json
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.paginator import Page, Paginator
 from django.db.models import Q, QuerySet
 from django.http import QueryDict
-
-from documents.models import Document
 
 # The sorts that page by key: (field, descending).
 KEYED_SORTS = {"name": ("name", False), "-name": ("name", True)}
@@ -54,7 +53,7 @@ class FilePage:
     """What _file_list.html reads of a page: Paginator's Page names, and the cursors of its links
     (None: the link goes by page number)."""
 
-    object_list: list[Document]
+    object_list: list[Any]  # rows with .pk and .name: documents or file_rows' tuples
     number: int
     count: int
     per_page: int
@@ -84,7 +83,7 @@ class FilePage:
         return max(self.number - 1, 1)
 
 
-def file_page(documents: QuerySet[Document], *, sort: str, query: QueryDict, per_page: int) -> FilePage:
+def file_page(documents: QuerySet[Any], *, sort: str, query: QueryDict, per_page: int) -> FilePage:
     """One page of `documents` (already ordered by selectors.SORTS[sort]) for the request's
     ?page=, ?after= and ?before=; two queries, as Paginator's: a count and the page."""
     keyed = KEYED_SORTS.get(sort)
@@ -109,7 +108,7 @@ def file_page(documents: QuerySet[Document], *, sort: str, query: QueryDict, per
                 number = 1
         page = FilePage(rows, number, count, per_page, more_after=more_after, more_before=more_before)
         return _with_cursors(page, keyed=True)
-    paged: Page[Document] = Paginator(documents, per_page).get_page(query.get("page"))
+    paged: Page[Any] = Paginator(documents, per_page).get_page(query.get("page"))
     page = FilePage(
         list(paged.object_list),
         paged.number,
@@ -122,8 +121,8 @@ def file_page(documents: QuerySet[Document], *, sort: str, query: QueryDict, per
 
 
 def _beyond(
-    documents: QuerySet[Document], field: str, cursor: tuple[str, int], *, descending: bool
-) -> QuerySet[Document]:
+    documents: QuerySet[Any], field: str, cursor: tuple[str, int], *, descending: bool
+) -> QuerySet[Any]:
     """The rows after `cursor` in the order (field, pk), ascending or descending. The first
     condition is implied by the second; it lets the index start at the cursor."""
     value, pk = cursor

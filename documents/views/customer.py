@@ -40,10 +40,8 @@ def _visible_folders(
     request: AuthedRequest, collaboration: Collaboration, root_ids: Sequence[int]
 ) -> list[Folder]:
     """The folders under the top-level folders `root_ids` (already worked out: not again here)."""
-    return list(
-        selectors.folders_visible_to(
-            user=request.user, collaboration=collaboration, rights_side="customer", root_ids=root_ids
-        )
+    return selectors.folders_visible_to(
+        user=request.user, collaboration=collaboration, rights_side="customer", root_ids=root_ids
     )
 
 

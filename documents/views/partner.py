@@ -15,6 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import F, QuerySet
 from django.http import Http404, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -46,9 +47,7 @@ def activate_partner(request: AuthedRequest, collaboration: Collaboration) -> No
 
 
 def _all_folders(request: AuthedRequest, collaboration: Collaboration) -> list[Folder]:
-    return list(
-        selectors.folders_visible_to(user=request.user, collaboration=collaboration, rights_side="partner")
-    )
+    return selectors.folders_visible_to(user=request.user, collaboration=collaboration, rights_side="partner")
 
 
 def _path_labels(folders: Iterable[Folder]) -> dict[int, str]:
@@ -135,24 +134,28 @@ class RowLabels:
         )
 
 
-FILE_ROW_FIELDS = (
-    "pk",
-    "name",
-    "version_count",
-    "updated_at",
-    "current_version__id",
-    "current_version__size",
-    "current_version__content_type",
-    "current_version__preview_status",
-    "current_version__uploaded_by_customer",
-    "current_version__uploaded_by__id",
-    "current_version__uploaded_by__name",
-    "current_version__uploaded_by__email",
-)
+# What a row shows, read as one named tuple per document (values_list), not as Document, version
+# and User instances: making those was about a millisecond of a folder page (bench/pages.py). The
+# version's columns are None for a document without one (the joins are LEFT OUTER).
+FILE_ROW_VALUES = {
+    "version_id": F("current_version_id"),
+    "version_size": F("current_version__size"),
+    "version_type": F("current_version__content_type"),
+    "version_preview": F("current_version__preview_status"),
+    "version_by_customer": F("current_version__uploaded_by_customer"),
+    "uploader_name": F("current_version__uploaded_by__name"),
+    "uploader_email": F("current_version__uploaded_by__email"),
+}
+FILE_ROW_FIELDS = ("pk", "name", "version_count", "updated_at", *FILE_ROW_VALUES)
+
+
+def file_rows(documents: QuerySet[Document]) -> QuerySet[Any]:
+    """`documents` (selectors.documents_in) as the named tuples _file_row reads, in the same order."""
+    return documents.annotate(**FILE_ROW_VALUES).values_list(*FILE_ROW_FIELDS, named=True)
 
 
 def _file_row(
-    document: Document,
+    document: Any,
     *,
     side: str,
     checked: bool,
@@ -162,27 +165,31 @@ def _file_row(
     preview_url: Callable[[int], str],
     kept_until: dt.date | None = None,
 ) -> SafeString:
-    """One row; `kept_until` is the last day of the document's retention while it lasts."""
-    version = document.current_version
-    count = getattr(document, "version_count", 1) or 1
+    """One row of a file_rows tuple; `kept_until` is the last day of the document's retention
+    while it lasts."""
+    has_version = document.version_id is not None
+    content_type = document.version_type or ""
+    is_pdf = content_type == "application/pdf"
+    count = document.version_count or 1
     updated = timezone.localtime(document.updated_at)
     name = _esc(document.name)
     icon_class, icon_label, preview = "", labels.file_icon, ""
-    if version is not None:
-        if version.preview_status == PreviewStatus.READY:
-            preview = preview_url(version.pk)
-        elif version.is_pdf:
+    if has_version:
+        if document.version_preview == PreviewStatus.READY:
+            preview = preview_url(document.version_id)
+        elif is_pdf:
             icon_class, icon_label = "pdf", "PDF"
-        elif version.content_type.startswith("image/"):
+        elif content_type.startswith("image/"):
             icon_class, icon_label = "img", "IMG"
-        elif version.content_type == "text/plain":
+        elif content_type == "text/plain":
             icon_label = "TXT"
     if preview:
         icon = f'<img class="file-thumb" src="{_esc(preview)}" alt="" width="40" height="52" loading="lazy">'
     else:
         icon = f'<span class="file-icon {icon_class}" aria-hidden="true">{icon_label}</span>'
     download = _esc(download_url(document.pk))
-    uploader = version.uploaded_by if version is not None else None
+    # User.get_full_name: the name, or the email when there is none.
+    uploader = (document.uploader_name or document.uploader_email) if has_version else None
     if kept_until is None:
         select_label, retained, kept = _("Select %(name)s") % {"name": document.name}, "", ""
     else:
@@ -199,7 +206,7 @@ def _file_row(
         counted = ngettext("%(n)s version", "%(n)s versions", count) % {"n": count}
         versions = f' <span class="badge muted">{_esc(counted)}</span>'
     open_link = ""
-    if version is not None and version.is_pdf:
+    if has_version and is_pdf:
         open_link = (
             f'<a href="{download}?inline=1" target="_blank" rel="noopener">{labels.open}'
             f'<span class="visually-hidden"> {name}</span></a> · '
@@ -219,14 +226,14 @@ def _file_row(
             download_url=download,
             download=labels.download,
             size_heading=labels.size,
-            size_label=_esc(human_size(version.size)) if version else "",
+            size_label=_esc(human_size(document.version_size)) if has_version else "",
             updated_heading=labels.updated,
             date_iso=updated.isoformat(),
             date_label=_esc(dateformat.format(updated, labels.datetime_format)),
             by_heading=labels.uploaded_by,
-            by_label=_esc(uploader.get_full_name()) if uploader is not None else "–",
+            by_label=_esc(uploader) if uploader else "–",
             customer_badge=labels.customer_badge
-            if version is not None and version.uploaded_by_customer and side == "partner"
+            if has_version and document.version_by_customer and side == "partner"
             else "",
         )
     )
@@ -247,9 +254,7 @@ def file_list_context(
     A constant number of queries whatever the number of documents: a count and one page, found by
     the name after the previous page's last where the links carry it (documents.paging)."""
     page = paging.file_page(
-        # Only what _file_row shows: building full Document, version and User instances was most of
-        # this page's time (bench/pages.py).
-        selectors.documents_in(folder=folder, sort=sort).only(*FILE_ROW_FIELDS),
+        file_rows(selectors.documents_in(folder=folder, sort=sort)),
         sort=sort,
         query=request.GET,
         per_page=settings.PAGE_SIZE,

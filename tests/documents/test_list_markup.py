@@ -4,13 +4,14 @@ are written past documents.names' rules (which refuse < > and "), as data from e
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 from django.urls import reverse
 
 from documents import services
-from documents.models import Audience, CustomerAccess, Document, Folder
+from documents.models import Audience, CustomerAccess, Document, DocumentVersion, Folder
 from portal.models import User
 from tests.conftest import World
 from tests.pdfs import blank_pdf
@@ -68,3 +69,24 @@ def test_mina_samarbeten_escapes_the_customer_and_contact_names(world: World, lo
     assert "<i>Kund" not in html and "&lt;i&gt;Kund&lt;/i&gt; &amp; Co" in html
     assert "<u>Karin" not in html and "&lt;u&gt;Karin&lt;/u&gt;" in html
     assert "karin+&lt;x&gt;@example.com" in html
+
+
+def test_a_row_names_the_uploader_by_email_without_a_name_and_a_dash_when_gone(
+    world: World, login: Any
+) -> None:
+    """The row reads the uploader's name, email and the version's columns as a tuple
+    (views.partner.file_rows): the fallbacks User.get_full_name and a missing uploader had."""
+    folder = _hostile_folder(world)
+    services.document_upload(
+        folder=folder, actor=world.staff, name="Moms.pdf", chunks=[blank_pdf(1)], by_customer=False
+    )
+    User.objects.filter(pk=world.staff.pk).update(name="", email="staff+<x>@example.com")
+    url = reverse("documents:partner_folder", args=[world.collaboration.pk, folder.pk])
+    html = login(world.admin).get(url).content.decode()
+    assert "staff+&lt;x&gt;@example.com" in html and "staff+<x>" not in html
+    moms = Document.objects.get(folder=folder, name="Moms.pdf")
+    DocumentVersion.objects.filter(document=moms).update(uploaded_by=None)
+    html = login(world.admin).get(url).content.decode()
+    row = html[html.index(f'value="{moms.pk}"') :]
+    row = row[: row.index("</tr>")]
+    assert re.search(r'<td class="col-by" data-label="[^"]+">–</td>', row), row

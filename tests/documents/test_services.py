@@ -39,13 +39,38 @@ def test_selected_user_sees_the_folder_and_its_subfolder_others_do_not(world: An
     visible = selectors.folders_visible_to(
         user=world.customer_user, collaboration=world.collaboration, rights_side="customer"
     )
-    assert set(visible.values_list("name", flat=True)) == {"Lön", "2026"}
+    assert {f.name for f in visible} == {"Lön", "2026"}
     assert access.rights_for(world.primary, sub) is None
     assert access.rights_for(world.outsider, sub) is None
     assert access.rights_for(world.staff_unassigned, sub) is None
     rights = access.rights_for(world.customer_user, sub)
     assert rights is not None and not rights.can_upload
     assert access.rights_for(world.staff, sub) == access.PARTNER_RIGHTS
+
+
+def test_the_folder_list_gives_each_folder_its_top_level_folder_without_a_query(
+    world: Any, django_assert_num_queries: Any
+) -> None:
+    top = services.folder_create(
+        collaboration=world.collaboration,
+        actor=world.admin,
+        name="Bokslut",
+        customer_access=CustomerAccess.READ,
+        audience=Audience.ALL,
+    )
+    sub = services.folder_create(
+        collaboration=world.collaboration, actor=world.admin, name="2026", parent=top
+    )
+    deep = services.folder_create(collaboration=world.collaboration, actor=world.admin, name="Q1", parent=sub)
+    for user, side in ((world.admin, "partner"), (world.customer_user, "customer")):
+        folders = selectors.folders_visible_to(user=user, collaboration=world.collaboration, rights_side=side)
+        assert {f.pk for f in folders} >= {top.pk, sub.pk, deep.pk}
+        with django_assert_num_queries(0):
+            roots = {f.pk: f.root for f in folders}
+            for f in (top, sub, deep):
+                root = roots[f.pk]
+                assert root is not None, side
+                assert (root.pk, root.name, root.customer_access) == (top.pk, "Bokslut", CustomerAccess.READ)
 
 
 def test_all_users_is_one_group_row_and_follows_membership(world: Any) -> None:
