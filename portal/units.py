@@ -3,9 +3,15 @@ integer öre. Both are formatted in the active language (decimal comma in Swedis
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 
+from django.utils import dateformat
 from django.utils.formats import number_format
+
+# Django date format characters that strftime writes the same way (zero-padded numbers).
+_STRFTIME = {"Y": "%Y", "m": "%m", "d": "%d", "H": "%H", "i": "%M", "s": "%S", "y": "%y"}
 
 
 def human_size(size: int) -> str:
@@ -23,3 +29,14 @@ def human_size(size: int) -> str:
 def format_sek(ore: int) -> str:
     """7 900 öre -> "79,00 kr" in Swedish, "79.00 kr" in English, thousands grouped."""
     return f"{number_format(Decimal(ore) / 100, decimal_pos=2, force_grouping=True)} kr"
+
+
+def datetime_formatter(fmt: str) -> Callable[[dt.datetime], str]:
+    """A function writing datetimes in Django's date format `fmt` (e.g. SHORT_DATETIME_FORMAT), for
+    a list that formats many: a format of only numbers and separators ("Y-m-d H:i", Swedish) goes
+    through strftime, about ten times faster than django.utils.dateformat; any other (names of
+    months, "P", escapes) through dateformat.format."""
+    if all(c in _STRFTIME or not (c.isalpha() or c in "\\%") for c in fmt):
+        pattern = "".join(_STRFTIME.get(c, c) for c in fmt)
+        return lambda value: value.strftime(pattern)
+    return lambda value: dateformat.format(value, fmt)

@@ -90,3 +90,25 @@ def test_a_row_names_the_uploader_by_email_without_a_name_and_a_dash_when_gone(
     row = html[html.index(f'value="{moms.pk}"') :]
     row = row[: row.index("</tr>")]
     assert re.search(r'<td class="col-by" data-label="[^"]+">–</td>', row), row
+
+
+def test_move_targets_are_escaped_and_a_refused_move_keeps_its_choice(world: World, login: Any) -> None:
+    hostile = _hostile_folder(world)
+    other = services.folder_create(collaboration=world.collaboration, actor=world.admin, name="Mål")
+    url = reverse("documents:partner_bulk", args=[world.collaboration.pk, other.pk])
+    services.document_upload(
+        folder=other, actor=world.admin, name="a.pdf", chunks=[blank_pdf(1)], by_customer=False
+    )
+    # Nothing ticked: refused (422), the page again with the chosen folder still chosen.
+    response = login(world.admin).post(url, {"action": "move", "target": hostile.pk})
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert (
+        f'<option value="{hostile.pk}" selected>&lt;b&gt;Löner&lt;/b&gt; &amp; &#x27;mer&#x27;</option>'
+        in html
+    )
+    assert "<b>Löner" not in html
+    page = login(world.admin).get(
+        reverse("documents:partner_folder", args=[world.collaboration.pk, other.pk])
+    )
+    assert f'<option value="{hostile.pk}">&lt;b&gt;Löner' in page.content.decode()
