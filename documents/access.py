@@ -20,8 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import BooleanField, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
@@ -41,6 +42,7 @@ from documents.models import (
     TrashEntry,
     TrashKind,
 )
+from portal import sql
 from portal.context import AuthedRequest, Organisation, OrganisationContext
 from portal.models import User
 
@@ -97,8 +99,8 @@ def visible_root_ids(
     a user removed from the customer loses access at once.
 
     One query over the collaboration's top-level folders (a handful), with the grants as per-row
-    Exists annotations on the direct permission tables: as a filter with OR, PostgreSQL would hash
-    every permission row in the database instead.
+    EXISTS subqueries on the direct permission tables (_granted_roots): as a filter with OR, or
+    left to PostgreSQL's hashed subplans, it would read every permission row in the database.
     """
     if membership is None:
         return []
@@ -122,20 +124,31 @@ def visible_root_ids_at_customer(*, user: User, customer: Organisation) -> list[
 
 
 def _granted_roots(*, user: User, top_folders: QuerySet[Folder], is_primary_contact: bool) -> list[int]:
-    """The ids of `top_folders` (narrowed here to top-level folders shared with the customer) that
-    are granted to `user`, as visible_root_ids explains."""
-    user_rows = FolderUserObjectPermission.objects.filter(
-        content_object=OuterRef("pk"), user=user, permission__codename="view_folder"
+    """The ids of `top_folders` (a top-level queryset of Folder, narrowed here to top-level folders
+    shared with the customer) that are granted to `user`, as visible_root_ids explains.
+
+    The grants are EXISTS subqueries in SQL (portal.sql): built with Exists/OuterRef they took
+    about 2.5 ms of a customer page's Python (bench/pages.py). "LIMIT 1 OFFSET 0" keeps PostgreSQL
+    from turning them into hashed subplans, which read every grant of every customer in the
+    database (2,001 group rows at 1,000 customers) where a probe of the folder's own rows will do."""
+    grant = (
+        "SELECT 1 FROM {grants} g INNER JOIN {permissions} p ON p.id = g.permission_id "
+        "WHERE g.content_object_id = {folder} AND p.codename = %s{extra} LIMIT 1 OFFSET 0"
     )
-    group_rows = FolderGroupObjectPermission.objects.filter(
-        content_object=OuterRef("pk"), permission__codename="view_folder"
+    names = {"permissions": sql.table(Permission), "folder": sql.outer(Folder, "id")}
+    selected = grant.format(
+        grants=sql.table(FolderUserObjectPermission), extra=" AND g.user_id = %s", **names
     )
+    for_all = grant.format(grants=sql.table(FolderGroupObjectPermission), extra="", **names)
     roots = (
         top_folders.filter(
             parent__isnull=True,
             customer_access__in=[CustomerAccess.READ, CustomerAccess.EDIT],
         )
-        .annotate(selected=Exists(user_rows), for_all=Exists(group_rows))
+        .annotate(
+            selected=sql.scalar(f"EXISTS ({selected})", ["view_folder", user.pk], BooleanField()),
+            for_all=sql.scalar(f"EXISTS ({for_all})", ["view_folder"], BooleanField()),
+        )
         .values_list("pk", "selected", "for_all", "primary_contact_manages")
     )
     return [
