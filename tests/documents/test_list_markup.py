@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from documents import services
 from documents.models import Audience, CustomerAccess, Document, DocumentVersion, Folder
+from partners.models import Partner
 from portal.models import User
 from tests.conftest import World
 from tests.pdfs import blank_pdf
@@ -112,3 +113,18 @@ def test_move_targets_are_escaped_and_a_refused_move_keeps_its_choice(world: Wor
         reverse("documents:partner_folder", args=[world.collaboration.pk, other.pk])
     )
     assert f'<option value="{hostile.pk}">&lt;b&gt;Löner' in page.content.decode()
+
+
+def test_search_results_escape_file_folder_customer_and_firm_names(world: World, login: Any) -> None:
+    _hostile_folder(world)  # the file's search name stays "lön.pdf"
+    world.customer.name = "<i>Kund</i> & Co"
+    world.customer.save(update_fields=["name"])
+    Partner.objects.filter(pk=world.partner.pk).update(name="<u>Byrå</u> & Co")
+    partner = login(world.admin).get(reverse("documents:partner_search") + "?q=lön").content.decode()
+    _assert_escaped(partner)
+    assert "<i>Kund" not in partner and "&lt;i&gt;Kund&lt;/i&gt; &amp; Co" in partner
+    customer = (
+        login(world.customer_user).get(reverse("documents:customer_search") + "?q=lön").content.decode()
+    )
+    _assert_escaped(customer)
+    assert "<u>Byrå" not in customer and "&lt;u&gt;Byrå&lt;/u&gt; &amp; Co" in customer
