@@ -125,7 +125,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--rounds", type=int, default=3, help="rounds of every page (3); the median is reported"
     )
     parser.add_argument(
-        "--samples", type=int, default=150, help="counted requests of a page and of its floor per round (150)"
+        "--samples", type=int, default=400, help="counted requests of a page and of its floor per round (400)"
     )
     parser.add_argument("--segment", type=int, default=20, help="counted requests per segment (20)")
     parser.add_argument(
