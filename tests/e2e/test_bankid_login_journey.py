@@ -51,15 +51,25 @@ def qr_markup(page: Page) -> str:
     return str(page.locator(".bankid-qr").inner_html())
 
 
+def _next_qr(page: Page, seen: tuple[str, ...], *, within: float = 3.0) -> str:
+    """The QR markup once it differs from every one of `seen`; fails after `within` seconds. The
+    page asks for a new code every second; on a loaded machine (CI runs the whole suite on two
+    cores) an answer can come a few hundred milliseconds late, so a fixed sleep was flaky."""
+    deadline = time.monotonic() + within
+    while True:
+        expect(page.locator(".bankid-qr svg")).to_be_visible()
+        markup = qr_markup(page)
+        if markup not in seen:
+            return markup
+        assert time.monotonic() < deadline, f"the QR code did not change within {within:.0f} s"
+        page.wait_for_timeout(100)
+
+
 def assert_qr_changes_each_second(page: Page) -> None:
-    expect(page.locator(".bankid-qr svg")).to_be_visible()
-    first = qr_markup(page)
-    time.sleep(1.3)  # the page fetches the QR code of the next second by itself
-    expect(page.locator(".bankid-qr svg")).to_be_visible()
-    second = qr_markup(page)
-    assert first != second, "the QR code did not change after a second"
-    time.sleep(1.1)
-    assert qr_markup(page) not in (first, second)
+    """The animated QR code: a new one about every second, and a third after that."""
+    first = _next_qr(page, ())
+    second = _next_qr(page, (first,))
+    _next_qr(page, (first, second))
 
 
 def approve_in_app(page: Page, sim: SimulatorServer, errors: list[str], shots: Shots) -> None:
