@@ -37,6 +37,11 @@ class LiveFolderManager(models.Manager["Folder"]):
         return super().get_queryset().filter(deleted_at__isnull=True)
 
 
+def path_ids(path: str) -> list[int]:
+    """The folder ids of a materialised path ("/12/45/" -> [12, 45]), top-level folder first."""
+    return [int(part) for part in path.strip("/").split("/") if part]
+
+
 class Folder(models.Model):
     """A folder of a collaboration. Access is set on the top-level folder (`root`) and inherited
     by everything below it; `root` points at the folder itself for a top-level folder."""
@@ -122,7 +127,7 @@ class Folder(models.Model):
 
     def ancestor_ids(self) -> list[int]:
         """Ids from the top-level folder down to this one's parent."""
-        return [int(part) for part in self.path.strip("/").split("/")[:-1] if part]
+        return path_ids(self.path)[:-1]
 
 
 class FolderUserObjectPermission(UserObjectPermissionBase):

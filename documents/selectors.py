@@ -32,6 +32,7 @@ from documents.models import (
     Folder,
     FolderGroupObjectPermission,
     FolderUserObjectPermission,
+    path_ids,
 )
 from documents.names import search_key
 from partners.models import PartnerMembership, PartnerRole
@@ -352,7 +353,7 @@ def folder_paths(folders: Sequence[tuple[int, str, str]]) -> dict[int, str]:
     their paths in one query (the folders' own too, so that a page of top-level folders costs the
     same query as any other page; none for no folders). Whoever sees a folder sees its ancestors:
     access is granted on the top-level folder."""
-    chains = {pk: [int(part) for part in path.strip("/").split("/") if part] for pk, path, _name in folders}
+    chains = {pk: path_ids(path) for pk, path, _name in folders}
     wanted = {pk for chain in chains.values() for pk in chain}
     names = dict(Folder.objects.filter(pk__in=wanted).values_list("pk", "name")) if wanted else {}
     return {

@@ -34,6 +34,7 @@ from documents.models import (
     RetentionKind,
     TrashEntry,
     TrashKind,
+    path_ids,
 )
 from documents.names import clean_name, free_name, search_key
 from notifications.models import Event
@@ -294,7 +295,7 @@ def folder_set_audience(
     """The customer's primary contact changes who at the customer has the folder's access
     (the access level itself stays the partner's to set). The caller checked the right."""
     if not folder.is_top_level:
-        folder = Folder.objects.get(pk=folder.path.strip("/").split("/")[0])
+        folder = Folder.objects.get(pk=path_ids(folder.path)[0])
     _apply_access(
         folder=folder,
         actor=actor,
