@@ -3,12 +3,15 @@ url_maker for pages that link every row of a list."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from django.conf import settings
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django.utils.safestring import SafeString
+from django.utils.translation import get_language
 
 from portal.models import User
 from portal.tokens import set_password_tokens
@@ -40,3 +43,45 @@ def url_maker(name: str, args: int = 1) -> Callable[..., str]:
         return made
 
     return url
+
+
+# cached_reverse's answers: bounded, emptied when full (the routes a portal has times the ids its
+# pages link to on one process would otherwise grow without end).
+_REVERSED: dict[tuple[Any, ...], str] = {}
+REVERSED_MAX = 4096
+# What a route name or argument may be to be remembered (a template's literal is a SafeString).
+_PLAIN = frozenset({int, str, SafeString})
+
+
+def cached_reverse(
+    viewname: str,
+    *,
+    args: Sequence[Any] = (),
+    kwargs: dict[str, Any] | None = None,
+    current_app: str | None = None,
+) -> str:
+    """reverse(), its answer remembered. The key is everything the answer depends on: the route,
+    its arguments, the namespace of the page asking (current_app), the URLconf and script prefix
+    in force and the language (for translated routes). Only names and arguments that are exactly
+    int or str (or a template's SafeString) are remembered: anything else reaches the URL through
+    str() or a converter, which may change (a renamed object), so it is reversed every time, as are
+    lazy route names."""
+    values = [*args, *(kwargs or {}).values()]
+    if type(viewname) not in _PLAIN or any(type(v) not in _PLAIN for v in values):
+        return reverse(viewname, args=args, kwargs=kwargs, current_app=current_app)
+    key = (
+        viewname,
+        tuple(args),
+        tuple(sorted(kwargs.items())) if kwargs else (),
+        current_app,
+        get_urlconf() or settings.ROOT_URLCONF,
+        get_script_prefix(),
+        get_language(),
+    )
+    found = _REVERSED.get(key)
+    if found is None:
+        found = reverse(viewname, args=args, kwargs=kwargs, current_app=current_app)
+        if len(_REVERSED) >= REVERSED_MAX:
+            _REVERSED.clear()
+        _REVERSED[key] = found
+    return found

@@ -106,6 +106,8 @@ TEMPLATES = [
                 "portal.context_processors.navigation",
                 "notifications.context_processors.bell",
             ],
+            # {% url %} everywhere, its answers remembered (portal/templatetags/cached_url.py).
+            "builtins": ["portal.templatetags.cached_url"],
         },
     },
 ]
