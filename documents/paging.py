@@ -24,6 +24,7 @@ from typing import Any
 from django.core.paginator import Page, Paginator
 from django.db.models import Q, QuerySet
 from django.http import QueryDict
+from django.utils.functional import cached_property
 
 # The sorts that page by key: (field, descending).
 KEYED_SORTS = {"name": ("name", False), "-name": ("name", True)}
@@ -83,14 +84,35 @@ class FilePage:
         return max(self.number - 1, 1)
 
 
-def file_page(documents: QuerySet[Any], *, sort: str, query: QueryDict, per_page: int) -> FilePage:
+class _CountedPaginator(Paginator):
+    """Paginator with the count given, not taken from the list it pages."""
+
+    def __init__(self, object_list: QuerySet[Any], per_page: int, *, count: int) -> None:
+        super().__init__(object_list, per_page)
+        self._given_count = count
+
+    @cached_property
+    def count(self) -> int:
+        return self._given_count
+
+
+def file_page(
+    documents: QuerySet[Any],
+    *,
+    sort: str,
+    query: QueryDict,
+    per_page: int,
+    counted: QuerySet[Any] | None = None,
+) -> FilePage:
     """One page of `documents` (already ordered by selectors.SORTS[sort]) for the request's
-    ?page=, ?after= and ?before=; two queries, as Paginator's: a count and the page."""
+    ?page=, ?after= and ?before=; two queries, as Paginator's: a count and the page. `counted`:
+    the same rows without what `documents` adds to each (file_rows' joins), to count them on
+    their own table."""
     keyed = KEYED_SORTS.get(sort)
     after, before = decode_cursor(query.get("after")), decode_cursor(query.get("before"))
+    count = (documents if counted is None else counted).count()
     if keyed is not None and (after or before):
         field, descending = keyed
-        count = documents.count()
         number = _page_number(query.get("page"), count, per_page)
         if after is not None:
             rows = list(_beyond(documents, field, after, descending=descending)[: per_page + 1])
@@ -108,7 +130,7 @@ def file_page(documents: QuerySet[Any], *, sort: str, query: QueryDict, per_page
                 number = 1
         page = FilePage(rows, number, count, per_page, more_after=more_after, more_before=more_before)
         return _with_cursors(page, keyed=True)
-    paged: Page[Any] = Paginator(documents, per_page).get_page(query.get("page"))
+    paged: Page[Any] = _CountedPaginator(documents, per_page, count=count).get_page(query.get("page"))
     page = FilePage(
         list(paged.object_list),
         paged.number,

@@ -267,8 +267,10 @@ def file_list_context(
     """What documents/_file_list.html needs (see the comment at its top); usable by either side.
     A constant number of queries whatever the number of documents: a count and one page, found by
     the name after the previous page's last where the links carry it (documents.paging)."""
+    documents = selectors.documents_in(folder=folder, sort=sort)
     page = paging.file_page(
-        file_rows(selectors.documents_in(folder=folder, sort=sort)),
+        file_rows(documents),
+        counted=documents,
         sort=sort,
         query=request.GET,
         per_page=settings.PAGE_SIZE,

@@ -89,6 +89,32 @@ def test_a_keyed_page_has_no_offset_and_the_same_queries_as_the_first(
     assert "Page 2 of 4" in page_two.content.decode()
 
 
+@pytest.mark.parametrize("sort", ["name", "-updated", "size"])
+@pytest.mark.parametrize("keyed", [False, True])
+def test_the_files_are_counted_on_their_own_table(
+    world: World, folder: Folder, login: Any, sort: str, keyed: bool
+) -> None:
+    """The count reads the documents alone, not the rows' version and uploader joins, on the
+    first page (Paginator) and a keyed one alike."""
+    client = login(world.admin)
+    url = reverse("documents:partner_folder", args=[world.collaboration.pk, folder.pk]) + f"?sort={sort}"
+    if keyed:
+        url = _link(client.get(url), "Next") or ""
+        assert "after=" in url or sort != "name"
+    client.get(url)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200
+    counts = [
+        q["sql"]
+        for q in queries.captured_queries
+        if "COUNT(" in q["sql"] and "documents_document" in q["sql"]
+    ]
+    assert len(counts) == 1
+    assert "JOIN" not in counts[0]
+    assert f"Page {2 if keyed else 1} of 4" in response.content.decode()
+
+
 @pytest.mark.parametrize(
     "cursor", ["", "x", "!!!!", "W10", "WyJhIiwgLTFd", "WyJhIiwidHdvIl0", "WzEsMl0", "9" * 5000]
 )
