@@ -113,6 +113,8 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------
+# portal.sql.Prepared: PREPARE once per connection (PostgreSQL); off behind a transaction pooler.
+DB_PREPARED_STATEMENTS = envbool("DB_PREPARED_STATEMENTS", default=True)
 # PORTAL_DATABASE_URL=postgres://user:pass@host:5432/name switches to PostgreSQL (psycopg 3).
 _database_url = envstr("DATABASE_URL")
 if _database_url:

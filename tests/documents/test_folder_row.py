@@ -1,0 +1,143 @@
+"""documents.access.folder_with_relations: the folder of every folder page with its collaboration,
+firm, customer and top-level folder, read through a statement prepared once per connection
+(portal.sql.Prepared), must be what the ORM's select_related query gives, and find what it does
+not find."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import connection, models, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from documents import access
+from documents.models import CustomerAccess, Folder
+from portal import sql
+from tests.conftest import World
+from tests.documents.test_partner_views import _folder
+
+pytestmark = pytest.mark.django_db
+
+
+def _values(instance: models.Model | None) -> dict[str, Any] | None:
+    if instance is None:
+        return None
+    return {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields}
+
+
+def _orm(pk: int) -> Folder:
+    return Folder.objects.select_related("collaboration__partner", "collaboration__customer", "root").get(
+        pk=pk
+    )
+
+
+def _same(found: Folder, expected: Folder) -> None:
+    assert type(found) is Folder and not found._state.adding and found._state.db == "default"
+    with CaptureQueriesContext(connection) as queries:  # everything came in the one row
+        pairs = [
+            (found, expected),
+            (found.collaboration, expected.collaboration),
+            (found.collaboration.partner, expected.collaboration.partner),
+            (found.collaboration.customer, expected.collaboration.customer),
+            (found.root, expected.root),
+        ]
+    assert queries.captured_queries == []
+    for mine, theirs in pairs:
+        assert _values(mine) == _values(theirs)
+        for value_mine, value_theirs in zip(
+            (_values(mine) or {}).values(), (_values(theirs) or {}).values(), strict=True
+        ):
+            assert type(value_mine) is type(value_theirs)  # datetimes, booleans: converted alike
+
+
+def test_the_same_folder_as_the_orm_top_level_and_below(world: World) -> None:
+    top = _folder(world, "Bokslut", customer_access=CustomerAccess.READ)
+    sub = _folder(world, "2026", parent=top)
+    world.collaboration.responded_at = timezone.now()
+    world.collaboration.save(update_fields=["responded_at"])
+    for folder in (top, sub):
+        found = access.folder_with_relations(folder.pk)
+        assert found is not None
+        _same(found, _orm(folder.pk))
+    found = access.folder_with_relations(sub.pk)
+    assert found is not None and found.root is not None and found.root.pk == top.pk
+
+
+def test_a_folder_without_a_top_level_folder_gets_none_as_the_orm_does(world: World) -> None:
+    folder = _folder(world, "Gammal")
+    Folder.objects.filter(pk=folder.pk).update(root=None)
+    found = access.folder_with_relations(folder.pk)
+    assert found is not None and found.root is None
+    _same(found, _orm(folder.pk))
+
+
+def test_no_folder_for_a_trashed_a_missing_or_an_impossible_id(world: World) -> None:
+    folder = _folder(world, "Papperskorg")
+    Folder.objects.filter(pk=folder.pk).update(deleted_at=timezone.now())
+    assert access.folder_with_relations(folder.pk) is None
+    assert access.folder_with_relations(folder.pk + 10_000) is None
+    assert access.folder_with_relations(2**63) is None  # past bigint: no database error
+    assert access.folder_with_relations(10**30) is None
+    assert _folder(world, "Efter").pk  # and the connection still works
+
+
+def _on_postgresql() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip(f"PREPARE is PostgreSQL's; the database is {connection.vendor}")
+
+
+def test_prepared_once_per_connection_and_not_counted(world: World) -> None:
+    _on_postgresql()
+    folder = _folder(world, "Avtal")
+    with connection.cursor() as cursor:  # start from a session where nothing is prepared
+        cursor.execute("DEALLOCATE ALL")
+    sql._prepared.pop(connection.connection, None)
+    for _ in range(3):
+        with CaptureQueriesContext(connection) as queries:
+            assert access.folder_with_relations(folder.pk) is not None
+        assert [q["sql"].split("(")[0] for q in queries.captured_queries] == [
+            "EXECUTE portal_documents_folder_row"
+        ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE name = %s", [access._FOLDER_ROW.name]
+        )
+        assert cursor.fetchone() == (1,)
+
+
+@pytest.mark.django_db(transaction=True)  # real transactions and a real reconnect
+def test_a_rollback_keeps_the_statement_and_a_new_connection_prepares_again(world: World) -> None:
+    _on_postgresql()
+    folder = _folder(world, "Avtal")
+
+    class Undo(Exception):
+        pass
+
+    with pytest.raises(Undo), transaction.atomic():  # prepared inside, then rolled back
+        assert access.folder_with_relations(folder.pk) is not None
+        raise Undo
+    assert access.folder_with_relations(folder.pk) is not None
+    with connection.cursor() as cursor:  # as if the server had lost it with its session
+        cursor.execute(f"DEALLOCATE {access._FOLDER_ROW.name}")
+    connection.close()  # a new connection: a new session, prepared again
+    found = access.folder_with_relations(folder.pk)
+    assert found is not None and found.name == "Avtal"
+
+
+def test_turned_off_it_runs_the_statement_as_it_is(world: World, settings: Any) -> None:
+    _on_postgresql()
+    settings.DB_PREPARED_STATEMENTS = False  # behind a pooler that shares sessions
+    folder = _folder(world, "Avtal")
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    sql._prepared.pop(connection.connection, None)
+    with CaptureQueriesContext(connection) as queries:
+        found = access.folder_with_relations(folder.pk)
+    assert found is not None
+    _same(found, _orm(folder.pk))
+    assert [q["sql"].split(" ")[0] for q in queries.captured_queries] == ["SELECT"]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+        assert cursor.fetchone() == (0,)
