@@ -81,7 +81,11 @@ def test_an_outside_party_gets_the_pdf_attached_and_a_link_that_serves_it_for_30
     assert link == reverse("signing:sealed", args=[selectors.party_token(party)])
     assert f'href="{BASE}{link}"' in html_of(message)  # the button
     assert signing.finished_at is not None
-    until = (signing.finished_at + dt.timedelta(days=selectors.SEALED_DAYS)).strftime("%Y-%m-%d")
+    # The date as the email writes it: in the portal's time zone (in the hour before midnight
+    # there, UTC's date is the day before).
+    until = timezone.localtime(signing.finished_at + dt.timedelta(days=selectors.SEALED_DAYS)).strftime(
+        "%Y-%m-%d"
+    )
     assert f"The link works until {until}." in str(message.body)
     # No account: nothing about the portal.
     assert "/collaborations/" not in str(message.body) and "in the portal" not in str(message.body)
