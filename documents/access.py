@@ -18,12 +18,11 @@ selectors ask them outside a request.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied
 from django.db import connection, models
-from django.db.models import BooleanField, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
@@ -108,8 +107,9 @@ def visible_root_ids(
     if membership is None:
         return []
     return _granted_roots(
+        _ROOTS_OF_COLLABORATION,
+        [collaboration.pk],
         user=user,
-        top_folders=Folder.objects.filter(collaboration=collaboration),
         is_primary_contact=membership.is_primary_contact,
     )
 
@@ -118,45 +118,68 @@ def visible_root_ids_at_customer(*, user: User, customer: Organisation) -> list[
     """visible_root_ids over every active collaboration of `customer` (one of the user's customers,
     from the request's organisation context) at once: for searching all of them, in one query."""
     return _granted_roots(
+        _ROOTS_AT_CUSTOMER,
+        [customer.id, CollaborationStatus.ACTIVE.value],
         user=user,
-        top_folders=Folder.objects.filter(
-            collaboration__customer_id=customer.id, collaboration__status=CollaborationStatus.ACTIVE
-        ),
         is_primary_contact=customer.is_primary_contact,
     )
 
 
-def _granted_roots(*, user: User, top_folders: QuerySet[Folder], is_primary_contact: bool) -> list[int]:
-    """The ids of `top_folders` (a top-level queryset of Folder, narrowed here to top-level folders
-    shared with the customer) that are granted to `user`, as visible_root_ids explains.
-
-    The grants are EXISTS subqueries in SQL (portal.sql): built with Exists/OuterRef they took
-    about 2.5 ms of a customer page's Python (bench/pages.py). "LIMIT 1 OFFSET 0" keeps PostgreSQL
-    from turning them into hashed subplans, which read every grant of every customer in the
-    database (2,001 group rows at 1,000 customers) where a probe of the folder's own rows will do."""
+def _granted_roots_sql(*, at_customer: bool) -> str:
+    """The top-level folders shared with the customer (read or edit) of one collaboration, or of
+    every active collaboration of one customer (`at_customer`), each with whether it is granted
+    to the user (selected), to all the customer's users, and lets the primary contact manage it.
+    Parameters, in this order: the permission codename and the user id (selected), the codename
+    (all users), the scope (collaboration id; or customer id and status), the two access levels."""
+    q = connection.ops.quote_name
+    folder, collaboration = q(Folder._meta.db_table), q(Collaboration._meta.db_table)
     grant = (
-        "SELECT 1 FROM {grants} g INNER JOIN {permissions} p ON p.id = g.permission_id "
-        "WHERE g.content_object_id = {folder} AND p.codename = %s{extra} LIMIT 1 OFFSET 0"
+        "EXISTS (SELECT 1 FROM {grants} g INNER JOIN {permissions} p ON p.id = g.permission_id "
+        "WHERE g.content_object_id = f.id AND p.codename = %s{extra} LIMIT 1 OFFSET 0)"
     )
-    names = {"permissions": sql.table(Permission), "folder": sql.outer(Folder, "id")}
+    permissions = sql.table(Permission)
     selected = grant.format(
-        grants=sql.table(FolderUserObjectPermission), extra=" AND g.user_id = %s", **names
+        grants=sql.table(FolderUserObjectPermission), permissions=permissions, extra=" AND g.user_id = %s"
     )
-    for_all = grant.format(grants=sql.table(FolderGroupObjectPermission), extra="", **names)
-    roots = (
-        top_folders.filter(
-            parent__isnull=True,
-            customer_access__in=[CustomerAccess.READ, CustomerAccess.EDIT],
+    for_all = grant.format(grants=sql.table(FolderGroupObjectPermission), permissions=permissions, extra="")
+    if at_customer:
+        scope = (
+            f"INNER JOIN {collaboration} c ON c.id = f.collaboration_id"
+            " WHERE c.customer_id = %s AND c.status = %s"
         )
-        .annotate(
-            selected=sql.scalar(f"EXISTS ({selected})", ["view_folder", user.pk], BooleanField()),
-            for_all=sql.scalar(f"EXISTS ({for_all})", ["view_folder"], BooleanField()),
-        )
-        .values_list("pk", "selected", "for_all", "primary_contact_manages")
+    else:
+        scope = "WHERE f.collaboration_id = %s"
+    return (
+        f"SELECT f.id, {selected}, {for_all}, f.primary_contact_manages FROM {folder} f {scope}"  # noqa: S608 -- names from the models, quoted; every value a parameter
+        " AND f.deleted_at IS NULL AND f.parent_id IS NULL AND f.customer_access IN (%s, %s) ORDER BY f.name"
+    )
+
+
+_ROOTS_OF_COLLABORATION = sql.Prepared(
+    "portal_documents_roots_of_collaboration", lambda: _granted_roots_sql(at_customer=False)
+)
+_ROOTS_AT_CUSTOMER = sql.Prepared(
+    "portal_documents_roots_at_customer", lambda: _granted_roots_sql(at_customer=True)
+)
+
+
+def _granted_roots(
+    statement: sql.Prepared, scope: list[Any], *, user: User, is_primary_contact: bool
+) -> list[int]:
+    """The ids of the top-level folders `statement` finds in `scope` that are granted to `user`,
+    as visible_root_ids explains.
+
+    The grants are EXISTS subqueries in SQL, prepared once per connection (portal.sql.Prepared):
+    built with Exists/OuterRef they took about 2.5 ms of a customer page's Python, compiled as
+    RawSQL annotations 1 ms more (bench/pages.py). "LIMIT 1 OFFSET 0" keeps PostgreSQL from
+    turning them into hashed subplans, which read every grant of every customer in the database
+    (2,001 group rows at 1,000 customers) where a probe of the folder's own rows will do."""
+    rows = statement.fetchall(
+        ["view_folder", user.pk, "view_folder", *scope, CustomerAccess.READ.value, CustomerAccess.EDIT.value]
     )
     return [
         pk
-        for pk, selected, for_all, managed in roots
+        for pk, selected, for_all, managed in rows
         if selected or for_all or (managed and is_primary_contact)
     ]
 
