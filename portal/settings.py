@@ -108,9 +108,15 @@ TEMPLATES = [
             ],
             # {% url %} everywhere, its answers remembered (portal/templatetags/cached_url.py).
             "builtins": ["portal.templatetags.cached_url"],
+            # {% load i18n %}: Django's, with {% translate "literal" %} remembered. Django warns
+            # that the name now has two modules (templates.W003, silenced below);
+            # tests/portal/test_cached_i18n.py holds that this is the only such name.
+            "libraries": {"i18n": "portal.templatetags.cached_i18n"},
         },
     },
 ]
+
+SILENCED_SYSTEM_CHECKS = ["templates.W003"]  # the i18n library above, on purpose
 
 # --- Database -------------------------------------------------------------
 # portal.sql.Prepared: PREPARE once per connection (PostgreSQL); off behind a transaction pooler.

@@ -86,19 +86,27 @@ class Prepared:
 
     def fetchone(self, params: Sequence[Any]) -> tuple[Any, ...] | None:
         with connection.cursor() as cursor:
-            if connection.vendor != "postgresql" or not settings.DB_PREPARED_STATEMENTS:
-                cursor.execute(self.sql, params)
-                return cursor.fetchone()
-            raw = connection.connection
-            names = _prepared.setdefault(raw, set())
-            if self.name not in names:
-                numbered = iter(range(1, len(params) + 1))
-                body = re.sub("%s", lambda _m: f"${next(numbered)}", self.sql)
-                raw.execute(f"PREPARE {self.name} AS {body}").close()
-                names.add(self.name)
-            placeholders = ", ".join(["%s"] * len(params))
-            cursor.execute(f"EXECUTE {self.name}({placeholders})", params)
+            self._execute(cursor, params)
             return cursor.fetchone()
+
+    def fetchall(self, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        with connection.cursor() as cursor:
+            self._execute(cursor, params)
+            return cursor.fetchall()
+
+    def _execute(self, cursor: Any, params: Sequence[Any]) -> None:
+        if connection.vendor != "postgresql" or not settings.DB_PREPARED_STATEMENTS:
+            cursor.execute(self.sql, params)
+            return
+        raw = connection.connection
+        names = _prepared.setdefault(raw, set())
+        if self.name not in names:
+            numbered = iter(range(1, len(params) + 1))
+            body = re.sub("%s", lambda _m: f"${next(numbered)}", self.sql)
+            raw.execute(f"PREPARE {self.name} AS {body}").close()
+            names.add(self.name)
+        placeholders = ", ".join(["%s"] * len(params))
+        cursor.execute(f"EXECUTE {self.name}({placeholders})", params)
 
 
 def select_columns(model: type[models.Model], alias: str) -> str:
