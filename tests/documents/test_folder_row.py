@@ -12,7 +12,7 @@ from django.db import connection, models, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from documents import access
+from documents import access, selectors
 from documents.models import CustomerAccess, Folder
 from portal import sql
 from tests.conftest import World
@@ -141,3 +141,19 @@ def test_turned_off_it_runs_the_statement_as_it_is(world: World, settings: Any) 
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_prepared_statements")
         assert cursor.fetchone() == (0,)
+
+
+def test_the_partner_folder_list_is_the_orms(world: World) -> None:
+
+    top = _folder(world, "B-pärm", customer_access=CustomerAccess.READ)
+    _folder(world, "2026", parent=top)
+    gone = _folder(world, "A-gammal")
+    Folder.objects.filter(pk=gone.pk).update(deleted_at=timezone.now())
+    found = selectors.folders_visible_to(
+        user=world.admin, collaboration=world.collaboration, rights_side="partner"
+    )
+    expected = list(Folder.objects.filter(collaboration=world.collaboration).order_by("path"))
+    assert [f.pk for f in found] == [f.pk for f in expected] and gone.pk not in [f.pk for f in found]
+    for mine, theirs in zip(found, expected, strict=True):
+        assert _values(mine) == _values(theirs)
+        assert not mine._state.adding
