@@ -157,3 +157,28 @@ def test_the_partner_folder_list_is_the_orms(world: World) -> None:
     for mine, theirs in zip(found, expected, strict=True):
         assert _values(mine) == _values(theirs)
         assert not mine._state.adding
+
+
+def test_the_customer_folder_list_is_what_is_under_the_visible_top_level_folders(world: World) -> None:
+    shared = _folder(world, "Delad", customer_access=CustomerAccess.READ)
+    below = _folder(world, "Under", parent=shared)
+    hidden = _folder(world, "Intern")
+    _folder(world, "Under intern", parent=hidden)
+    for root_ids in ([shared.pk], [], [hidden.pk, shared.pk]):
+        found = selectors.folders_visible_to(
+            user=world.customer_user,
+            collaboration=world.collaboration,
+            rights_side="customer",
+            root_ids=root_ids,
+        )
+        expected = list(
+            Folder.objects.filter(collaboration=world.collaboration, root_id__in=root_ids).order_by("path")
+        )
+        assert [f.pk for f in found] == [f.pk for f in expected]
+    found = selectors.folders_visible_to(
+        user=world.customer_user,
+        collaboration=world.collaboration,
+        rights_side="customer",
+        root_ids=[shared.pk],
+    )
+    assert [f.pk for f in found] == [shared.pk, below.pk]
