@@ -49,8 +49,8 @@ def url_maker(name: str, args: int = 1) -> Callable[..., str]:
 # pages link to on one process would otherwise grow without end).
 _REVERSED: dict[tuple[Any, ...], str] = {}
 REVERSED_MAX = 4096
-# What a route name or argument may be to be remembered (a template's literal is a SafeString).
-_PLAIN = frozenset({int, str, SafeString})
+# What a route name may be to be remembered (a template's literal is a SafeString).
+_NAMES = frozenset({str, SafeString})
 
 
 def cached_reverse(
@@ -62,12 +62,12 @@ def cached_reverse(
 ) -> str:
     """reverse(), its answer remembered. The key is everything the answer depends on: the route,
     its arguments, the namespace of the page asking (current_app), the URLconf and script prefix
-    in force and the language (for translated routes). Only names and arguments that are exactly
-    int or str (or a template's SafeString) are remembered: anything else reaches the URL through
-    str() or a converter, which may change (a renamed object), so it is reversed every time, as are
-    lazy route names."""
+    in force and the language (for translated routes). Only links whose arguments are all exactly
+    int (ids) are remembered, and only for a plain route name: anything else reaches the URL
+    through str() or a converter, which may change (a renamed object), or is a string that may be
+    a secret (a signing link's token), which is not kept in memory longer than its page needs."""
     values = [*args, *(kwargs or {}).values()]
-    if type(viewname) not in _PLAIN or any(type(v) not in _PLAIN for v in values):
+    if type(viewname) not in _NAMES or any(type(v) is not int for v in values):
         return reverse(viewname, args=args, kwargs=kwargs, current_app=current_app)
     key = (
         viewname,

@@ -102,6 +102,18 @@ def test_an_argument_that_is_not_int_or_str_is_reversed_every_time() -> None:
         set_urlconf(None)
 
 
+def test_a_string_argument_is_not_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A string may be a capability (a signing link's token): it is not kept in memory."""
+    monkeypatch.setattr(links, "_REVERSED", {})
+    token = "a" * 40
+    assert _render("{% url 'signing:sealed' token %}", token=token) == reverse("signing:sealed", args=[token])
+    assert _render("{% url 'documents:partner_folder' 1 2 %}") == reverse(
+        "documents:partner_folder", args=[1, 2]
+    )
+    assert not any(token in url for url in links._REVERSED.values())
+    assert len(links._REVERSED) == 1
+
+
 def test_values_are_escaped_as_before() -> None:
     set_urlconf("tests.portal.urls_other")
     try:
