@@ -131,8 +131,7 @@ def _granted_roots_sql(*, at_customer: bool) -> str:
     to the user (selected), to all the customer's users, and lets the primary contact manage it.
     Parameters, in this order: the permission codename and the user id (selected), the codename
     (all users), the scope (collaboration id; or customer id and status), the two access levels."""
-    q = connection.ops.quote_name
-    folder, collaboration = q(Folder._meta.db_table), q(Collaboration._meta.db_table)
+    folder, collaboration = sql.table(Folder), sql.table(Collaboration)
     grant = (
         "EXISTS (SELECT 1 FROM {grants} g INNER JOIN {permissions} p ON p.id = g.permission_id "
         "WHERE g.content_object_id = f.id AND p.codename = %s{extra} LIMIT 1 OFFSET 0)"
@@ -247,12 +246,12 @@ def _folder_row_sql() -> str:
     q = connection.ops.quote_name
 
     def on(alias: str, model: type[models.Model], other: str, fk: str) -> str:
-        return f"{q(model._meta.db_table)} {alias} ON {alias}.{q(model._meta.pk.column)} = {other}.{q(fk)}"
+        return f"{sql.table(model)} {alias} ON {alias}.{q(model._meta.pk.column)} = {other}.{q(fk)}"
 
     columns = ", ".join(sql.select_columns(m, a) for m, a in zip(_FOLDER_ROW_MODELS, "fcpur", strict=True))
     deleted_at = q(Folder._meta.get_field("deleted_at").column)
     return (
-        f"SELECT {columns} FROM {q(Folder._meta.db_table)} f"  # noqa: S608 -- names from the models, quoted; the value a parameter
+        f"SELECT {columns} FROM {sql.table(Folder)} f"  # noqa: S608 -- names from the models, quoted; the value a parameter
         f" INNER JOIN {on('c', Collaboration, 'f', Folder._meta.get_field('collaboration').column)}"
         f" INNER JOIN {on('p', Partner, 'c', Collaboration._meta.get_field('partner').column)}"
         f" INNER JOIN {on('u', CustomerAccount, 'c', Collaboration._meta.get_field('customer').column)}"

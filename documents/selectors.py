@@ -52,8 +52,9 @@ SORTS = {
 
 
 def _folders_of_sql() -> str:
-    """Every live folder of one collaboration (the parameter), by path: the partner side's folder
-    list, as Folder.objects.filter(collaboration=...).order_by("path") reads it."""
+    """Every live folder of one collaboration (the parameter), by path, as
+    Folder.objects.filter(collaboration=...).order_by("path") reads it: the folder list of both
+    sides (folders_visible_to)."""
     q = connection.ops.quote_name
     collaboration = q(Folder._meta.get_field("collaboration").column)
     deleted_at, path = (
@@ -66,8 +67,8 @@ def _folders_of_sql() -> str:
     )
 
 
-# Prepared once per connection (portal.sql.Prepared): on every partner folder and root page,
-# where compiling the queryset cost more than running it.
+# Prepared once per connection (portal.sql.Prepared): on every folder and root page of either
+# side, where compiling the queryset cost more than running it.
 _FOLDERS_OF = sql.Prepared("portal_documents_folders_of", _folders_of_sql)
 
 
