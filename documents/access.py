@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied
-from django.db import connection, models
+from django.db import models
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
@@ -243,20 +243,15 @@ _FOLDER_ROW_MODELS: tuple[type[models.Model], ...] = (Folder, Collaboration, Par
 
 
 def _folder_row_sql() -> str:
-    q = connection.ops.quote_name
-
-    def on(alias: str, model: type[models.Model], other: str, fk: str) -> str:
-        return f"{sql.table(model)} {alias} ON {alias}.{q(model._meta.pk.column)} = {other}.{q(fk)}"
-
+    c = sql.column
     columns = ", ".join(sql.select_columns(m, a) for m, a in zip(_FOLDER_ROW_MODELS, "fcpur", strict=True))
-    deleted_at = q(Folder._meta.get_field("deleted_at").column)
     return (
         f"SELECT {columns} FROM {sql.table(Folder)} f"  # noqa: S608 -- names from the models, quoted; the value a parameter
-        f" INNER JOIN {on('c', Collaboration, 'f', Folder._meta.get_field('collaboration').column)}"
-        f" INNER JOIN {on('p', Partner, 'c', Collaboration._meta.get_field('partner').column)}"
-        f" INNER JOIN {on('u', CustomerAccount, 'c', Collaboration._meta.get_field('customer').column)}"
-        f" LEFT OUTER JOIN {on('r', Folder, 'f', Folder._meta.get_field('root').column)}"
-        f" WHERE f.{q(Folder._meta.pk.column)} = %s AND f.{deleted_at} IS NULL"
+        f" INNER JOIN {sql.joined('c', Collaboration, c('f', Folder, 'collaboration'))}"
+        f" INNER JOIN {sql.joined('p', Partner, c('c', Collaboration, 'partner'))}"
+        f" INNER JOIN {sql.joined('u', CustomerAccount, c('c', Collaboration, 'customer'))}"
+        f" LEFT OUTER JOIN {sql.joined('r', Folder, c('f', Folder, 'root'))}"
+        f" WHERE {c('f', Folder, 'pk')} = %s AND {c('f', Folder, 'deleted_at')} IS NULL"
     )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import NamedTuple
 
 from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q, QuerySet, Sum
@@ -17,6 +17,7 @@ from customers.models import (
     Collaboration,
     CollaborationStatus,
     CollaborationUserObjectPermission,
+    CustomerAccount,
     CustomerMembership,
 )
 from customers.selectors import OPEN_STATUSES, collaborations_for_partner_user
@@ -36,7 +37,7 @@ from documents.models import (
     path_ids,
 )
 from documents.names import search_key
-from partners.models import PartnerMembership, PartnerRole
+from partners.models import Partner, PartnerMembership, PartnerRole
 from portal import sql
 from portal.context import Organisation
 from portal.models import AuditEvent, User
@@ -347,9 +348,24 @@ def search_hits(found: QuerySet[Document], *, limit: int) -> list[int]:
     return list(found.values_list("pk", flat=True)[:limit])
 
 
-# What a search result row shows, read by id as one named tuple per document (values_list): as
-# Document instances with four related ones each (select_related) it took about 4 ms of a search
-# page's Python (bench/pages.py). `size` is None for a document without a current version.
+class SearchRow(NamedTuple):
+    """What a search result row shows. `size` is None for a document without a current version."""
+
+    pk: int
+    name: str
+    updated_at: dt.datetime
+    folder_id: int
+    folder_path: str
+    folder_name: str
+    collaboration_id: int
+    customer_name: str
+    partner_name: str
+    size: int | None
+
+
+# SearchRow's values after pk, name, updated_at and folder_id, as the ORM reads them (values_list:
+# as Document instances with four related ones each it took about 4 ms of a search page's Python,
+# bench/pages.py). On PostgreSQL the same row is one prepared statement, _SEARCH_ROWS.
 SEARCH_ROW_VALUES = {
     "folder_path": F("folder__path"),
     "folder_name": F("folder__name"),
@@ -360,18 +376,57 @@ SEARCH_ROW_VALUES = {
 }
 
 
-def search_rows(ids: Sequence[int]) -> list[Any]:
-    """The documents of `ids` (from search_hits) in that order, as named tuples of what a result
-    row shows: pk, name, updated_at, folder_id and SEARCH_ROW_VALUES. By id alone: the name match
-    is not run again."""
+def _search_rows_sql() -> str:
+    """SearchRow for every document whose id is in the array parameter, joined as the ORM joins
+    SEARCH_ROW_VALUES (the version LEFT JOINed: a document may have none), in no order."""
+    c = sql.column
+    columns = ", ".join(
+        [
+            c("d", Document, "pk"),
+            c("d", Document, "name"),
+            c("d", Document, "updated_at"),
+            c("d", Document, "folder"),
+            c("f", Folder, "path"),
+            c("f", Folder, "name"),
+            c("f", Folder, "collaboration"),
+            c("u", CustomerAccount, "name"),
+            c("p", Partner, "name"),
+            c("v", DocumentVersion, "size"),
+        ]
+    )
+    return (
+        f"SELECT {columns} FROM {sql.table(Document)} d"  # noqa: S608 -- names from the models, quoted; the ids a parameter
+        f" INNER JOIN {sql.joined('f', Folder, c('d', Document, 'folder'))}"
+        f" INNER JOIN {sql.joined('c', Collaboration, c('f', Folder, 'collaboration'))}"
+        f" INNER JOIN {sql.joined('u', CustomerAccount, c('c', Collaboration, 'customer'))}"
+        f" INNER JOIN {sql.joined('p', Partner, c('c', Collaboration, 'partner'))}"
+        f" LEFT OUTER JOIN {sql.joined('v', DocumentVersion, c('d', Document, 'current_version'))}"
+        f" WHERE {c('d', Document, 'pk')} = ANY(%s)"
+    )
+
+
+# Prepared once per connection (portal.sql.Prepared): on every search page of either side, where
+# PostgreSQL planned the six-table join for 1.2 ms to run it in 0.4 (bench/pages.py, issue 16).
+_SEARCH_ROWS = sql.Prepared("portal_documents_search_rows", _search_rows_sql)
+
+
+def search_rows(ids: Sequence[int]) -> list[SearchRow]:
+    """The documents of `ids` (from search_hits) in that order, as SearchRows. By id alone: the
+    name match is not run again. PostgreSQL reads them with _SEARCH_ROWS; SQLite, which has no
+    arrays, with the ORM."""
     if not ids:
         return []
-    found = {
-        row.pk: row
-        for row in Document.objects.filter(pk__in=ids)
-        .annotate(**SEARCH_ROW_VALUES)
-        .values_list("pk", "name", "updated_at", "folder_id", *SEARCH_ROW_VALUES, named=True)
-    }
+    if connection.vendor == "postgresql":
+        rows = [SearchRow(*row) for row in _SEARCH_ROWS.fetchall([list(ids)])]
+    else:
+        rows = [
+            SearchRow(*row)
+            for row in Document.objects.filter(pk__in=ids)
+            .annotate(**SEARCH_ROW_VALUES)
+            .values_list("pk", "name", "updated_at", "folder_id", *SEARCH_ROW_VALUES)
+            .order_by()
+        ]
+    found = {row.pk: row for row in rows}
     return [found[pk] for pk in ids if pk in found]
 
 

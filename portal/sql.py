@@ -35,6 +35,19 @@ def outer(model: type[models.Model], column: str) -> str:
     return f"{table(model)}.{connection.ops.quote_name(column)}"
 
 
+def column(alias: str, model: type[models.Model], name: str) -> str:
+    """The column of `model`'s field `name` ("pk" for the primary key) under the table alias
+    `alias`, quoted."""
+    field = model._meta.pk if name == "pk" else model._meta.get_field(name)
+    return f"{alias}.{connection.ops.quote_name(str(field.column))}"  # type: ignore[union-attr]
+
+
+def joined(alias: str, model: type[models.Model], other: str) -> str:
+    """`model`'s table as `alias`, joined on its primary key being `other` (a column()): what
+    follows INNER JOIN or LEFT OUTER JOIN."""
+    return f"{table(model)} {alias} ON {column(alias, model, 'pk')} = {other}"
+
+
 def moment(value: dt.datetime) -> Any:
     """A datetime parameter as the database compares it (SQLite keeps naive UTC text)."""
     return connection.ops.adapt_datetimefield_value(value)

@@ -59,7 +59,7 @@ class CappedPaginator(Paginator):
 
 @dataclass(frozen=True)
 class Result:
-    document: Any  # a selectors.search_rows tuple: pk, name, updated_at, folder_id, ...
+    document: selectors.SearchRow
     detail_url: str
     folder_path: str
     folder_url: str

@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from customers.models import Collaboration, CollaborationStatus
-from documents import services
+from documents import selectors, services
 from documents.models import Audience, CustomerAccess, Document, Folder
 from documents.names import search_key
 from documents.views import search as search_views
@@ -115,6 +115,59 @@ def test_postgresql_searches_through_the_trigram_index(world: World) -> None:
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "document_search_name_trgm" in plan, plan
+
+
+# --- The rows read by id -------------------------------------------------------------------
+
+
+def _orm_rows(ids: list[int]) -> list[tuple[Any, ...]]:
+    """What search_rows read with the ORM before it was a prepared statement, in `ids` order."""
+    found = {
+        row[0]: row
+        for row in Document.objects.filter(pk__in=ids)
+        .annotate(**selectors.SEARCH_ROW_VALUES)
+        .values_list("pk", "name", "updated_at", "folder_id", *selectors.SEARCH_ROW_VALUES)
+    }
+    return [found[pk] for pk in ids if pk in found]
+
+
+def _rows_fixture(world: World) -> list[int]:
+    top = _folder(world.collaboration, world.admin, "Bokslut", customer_access=CustomerAccess.READ)
+    sub = _folder(world.collaboration, world.admin, "2026", parent=top)
+    other = _folder(world.outsider_collaboration, world.outsider, "Löner")
+    first = _upload(sub, world.admin, "Årsredovisning.pdf")
+    second = _upload(other, world.outsider, "Lönespec mars & april.pdf")
+    bare = _upload(top, world.admin, "Utan version.pdf")
+    Document.objects.filter(pk=bare.pk).update(current_version=None)  # None for its size
+    return [second.pk, bare.pk, first.pk + 10_000, first.pk]  # not by id; one that does not exist
+
+
+def test_search_rows_are_the_orms_in_the_order_asked(world: World) -> None:
+    ids = _rows_fixture(world)
+    found = selectors.search_rows(ids)
+    expected = _orm_rows(ids)
+    assert [row.pk for row in found] == [ids[0], ids[1], ids[3]]
+    assert [tuple(row) for row in found] == expected
+    for mine, theirs in zip(found, expected, strict=True):
+        assert [type(v) for v in mine] == [type(v) for v in theirs]  # datetimes, sizes alike
+    bare = found[1]
+    assert bare.size is None and bare.customer_name == "Kund Alfa AB" and bare.partner_name == "Alfa Byrå AB"
+    assert found[0].folder_name == "Löner" and found[0].collaboration_id == world.outsider_collaboration.pk
+    assert selectors.search_rows([]) == []
+
+
+def test_search_rows_are_one_prepared_statement_on_postgresql(world: World, settings: Any) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("PREPARE is PostgreSQL's")
+    ids = _rows_fixture(world)
+    for prepared in (True, False):  # False: behind a pooler that shares sessions
+        settings.DB_PREPARED_STATEMENTS = prepared
+        for _ in range(2):
+            with CaptureQueriesContext(connection) as queries:
+                assert [tuple(row) for row in selectors.search_rows(ids)] == _orm_rows(ids)
+            (query,) = queries.captured_queries[:1]
+            assert query["sql"].startswith("EXECUTE portal_documents_search_rows" if prepared else "SELECT")
+            assert len(queries.captured_queries) == 2  # search_rows', then _orm_rows'
 
 
 # --- What each person finds ------------------------------------------------------------------
