@@ -4,12 +4,15 @@ folder was decided by documents.access before these are called."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from django.db import connection
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Sum
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Sum, Value
+from django.db.models.functions import StrIndex
+from django.db.models.lookups import GreaterThan
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -302,15 +305,33 @@ def folder_audience(folder: Folder, *, customer_only: bool = False) -> QuerySet[
 SEARCH_MIN_LENGTH = 2
 
 
+# Runs of letters and digits: what pg_trgm makes trigrams of.
+_WORD = re.compile(r"[^\W_]+")
+
+
 def _documents_named(query: str) -> QuerySet[Document]:
     """Live documents whose name contains `query` anywhere, case and accents ignored: a substring
-    of search_name (LIKE '%...%', the trigram index on PostgreSQL). The caller narrows it to what
-    the user may open."""
+    of search_name. The caller narrows it to what the user may open.
+
+    The trigram index (PostgreSQL) is asked for each word of three or more letters on its own
+    (LIKE '%word%'), and the whole text is then checked on the rows it finds (STRPOS, which the
+    index does not serve). Asked for the text as one pattern, pg_trgm also looks up the trigrams
+    of the words' edges next to a space ("ag ", "  0", " 00" for "kontoutdrag 0042"), which are in
+    nearly every name: at 500,000 documents that query took 17 ms where this takes 8 (issue 16).
+    A query without such a word is matched as one pattern, as before."""
     key = search_key(query.strip())
     if len(key) < SEARCH_MIN_LENGTH:
         return Document.objects.none()
+    words = [w for w in _WORD.findall(key) if len(w) >= 3]
+    found = Document.objects.filter(deleted_at__isnull=True)
+    if not words or words == [key]:
+        found = found.filter(search_name__contains=key)
+    else:
+        for word in words:
+            found = found.filter(search_name__contains=word)
+        found = found.filter(GreaterThan(StrIndex("search_name", Value(key)), 0))
     # The rows shown are read by id afterwards (search_rows): the order is all this needs.
-    return Document.objects.filter(search_name__contains=key, deleted_at__isnull=True).order_by("name", "pk")
+    return found.order_by("name", "pk")
 
 
 def search_partner_documents(

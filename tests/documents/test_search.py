@@ -245,6 +245,43 @@ def test_any_part_of_the_name_matches(world: World, library: Library, login: Any
     assert _names(client.get(_partner_search(q="ovisning 20"))) == ["Årsredovisning 2025.pdf"]
 
 
+def test_words_match_as_the_whole_text_in_its_order(world: World, login: Any) -> None:
+    """The index is asked for each word apart (selectors._documents_named); what is found must
+    still contain the query as it was typed, spaces and punctuation included."""
+    folder = _folder(world.collaboration, world.admin, "Bank")
+    for name in (
+        "Kontoutdrag 0042.pdf",
+        "Kontoutdrag 00421.pdf",  # contains it
+        "0042 kontoutdrag.pdf",  # the words, the other way round
+        "Kontoutdrag mars 0042.pdf",  # the words, apart
+        "Kontoutdrag_0042.pdf",
+        "Rapport 100% klar.pdf",
+        "Rapport 1000 klar.pdf",
+        "Ab cd.pdf",
+        "Ab x cd.pdf",
+    ):
+        _upload(folder, world.admin, name)
+    client = login(world.admin)
+    assert sorted(_names(client.get(_partner_search(q="KONTOUTDRAG 0042")))) == [
+        "Kontoutdrag 0042.pdf",
+        "Kontoutdrag 00421.pdf",
+    ]
+    assert _names(client.get(_partner_search(q="utdrag_00"))) == ["Kontoutdrag_0042.pdf"]
+    assert _names(client.get(_partner_search(q="100% klar"))) == ["Rapport 100% klar.pdf"]
+    assert _names(client.get(_partner_search(q="ab cd"))) == ["Ab cd.pdf"]  # no word of three letters
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigram index is PostgreSQL's")
+def test_the_index_is_asked_for_each_word_and_the_text_checked_apart(world: World) -> None:
+    sql, params = selectors._documents_named("Kontoutdrag 0042").values("pk").query.sql_with_params()
+    assert "%kontoutdrag%" in params and "%0042%" in params and "kontoutdrag 0042" in params
+    assert "%kontoutdrag 0042%" not in params  # its edges' trigrams are in nearly every name
+    assert "STRPOS" in sql.upper()
+    # A word of two letters has no trigram of its own: asked for alone it would read the whole index.
+    _sql, params = selectors._documents_named("ab 0042").values("pk").query.sql_with_params()
+    assert "%0042%" in params and "%ab%" not in params
+
+
 def test_like_wildcards_in_the_query_are_plain_characters(world: World, library: Library, login: Any) -> None:
     client = login(world.admin)
     assert _names(client.get(_partner_search(q="%%"))) == []
