@@ -7,6 +7,9 @@ folder costs what page 2 does, where OFFSET walks the 19,975 rows before it. The
 size: no index, a sort of the folder's rows either way) and a bare `?page=N` (a bookmark, a
 typed number) use Django's Paginator as before.
 
+The rows come from a FileSource: a queryset (QuerySetSource), or on PostgreSQL the prepared
+statements of documents.selectors.PreparedFileSource, which read the same rows.
+
 A cursor only narrows the list of the folder the view already checked; a wrong or made-up one
 is ignored (the page number is used), never an error. The page number stays in the links for
 "Page n of N".
@@ -19,12 +22,11 @@ import binascii
 import json
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from django.core.paginator import Page, Paginator
 from django.db.models import Q, QuerySet
 from django.http import QueryDict
-from django.utils.functional import cached_property
 
 # The sorts that page by key: (field, descending).
 KEYED_SORTS = {"name": ("name", False), "-name": ("name", True)}
@@ -84,57 +86,91 @@ class FilePage:
         return max(self.number - 1, 1)
 
 
-class _CountedPaginator(Paginator):
-    """Paginator with the count given, not taken from the list it pages."""
+class FileSource(Protocol):
+    """Where file_page reads a folder's rows from, in the order of its sort: a queryset
+    (QuerySetSource) or prepared statements (documents.selectors.prepared_file_source)."""
 
-    def __init__(self, object_list: QuerySet[Any], per_page: int, *, count: int) -> None:
-        super().__init__(object_list, per_page)
-        self._given_count = count
+    def count(self) -> int: ...
 
-    @cached_property
+    def slice(self, offset: int, limit: int) -> list[Any]:
+        """`limit` rows from `offset`, in the sort's order."""
+        ...
+
+    def beyond(self, cursor: tuple[str, int], *, backwards: bool, limit: int) -> list[Any]:
+        """`limit` rows past `cursor` (name, id) of a name sort: after it in the sort's order, or
+        before it (`backwards`) in the opposite order, the nearest first."""
+        ...
+
+
+class QuerySetSource:
+    """`documents`, ordered by selectors.SORTS[sort]; `counted`: the same rows without what
+    `documents` adds to each (file_rows' joins), to count them on their own table."""
+
+    def __init__(self, documents: QuerySet[Any], *, sort: str, counted: QuerySet[Any] | None = None) -> None:
+        self.documents = documents
+        self.counted = documents if counted is None else counted
+        self.keyed = KEYED_SORTS.get(sort)
+
     def count(self) -> int:
-        return self._given_count
+        return self.counted.count()
+
+    def slice(self, offset: int, limit: int) -> list[Any]:
+        return list(self.documents[offset : offset + limit])
+
+    def beyond(self, cursor: tuple[str, int], *, backwards: bool, limit: int) -> list[Any]:
+        assert self.keyed is not None
+        field, descending = self.keyed
+        if backwards:
+            return list(_beyond(self.documents.reverse(), field, cursor, descending=not descending)[:limit])
+        return list(_beyond(self.documents, field, cursor, descending=descending)[:limit])
 
 
-def file_page(
-    documents: QuerySet[Any],
-    *,
-    sort: str,
-    query: QueryDict,
-    per_page: int,
-    counted: QuerySet[Any] | None = None,
-) -> FilePage:
-    """One page of `documents` (already ordered by selectors.SORTS[sort]) for the request's
-    ?page=, ?after= and ?before=; two queries, as Paginator's: a count and the page. `counted`:
-    the same rows without what `documents` adds to each (file_rows' joins), to count them on
-    their own table."""
+class _Rows:
+    """A FileSource as the sequence Paginator slices, its length the count already read."""
+
+    def __init__(self, source: FileSource, count: int) -> None:
+        self.source, self._count = source, count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, item: slice) -> list[Any]:
+        start, stop = item.start or 0, item.stop
+        if stop <= start:  # an empty folder: no query, as a queryset's [0:0] makes none
+            return []
+        return self.source.slice(start, stop - start)
+
+
+def file_page(source: FileSource, *, sort: str, query: QueryDict, per_page: int) -> FilePage:
+    """One page of `source` for the request's ?page=, ?after= and ?before=; two queries: a
+    count and the page."""
     keyed = KEYED_SORTS.get(sort)
     after, before = decode_cursor(query.get("after")), decode_cursor(query.get("before"))
-    count = (documents if counted is None else counted).count()
+    count = source.count()
     if keyed is not None and (after or before):
-        field, descending = keyed
         number = _page_number(query.get("page"), count, per_page)
         if after is not None:
-            rows = list(_beyond(documents, field, after, descending=descending)[: per_page + 1])
+            rows = source.beyond(after, backwards=False, limit=per_page + 1)
             more_after, more_before = len(rows) > per_page, True
             rows = rows[:per_page]
             if not more_after:  # the end: the last page, whatever the link said
                 number = max(1, math.ceil(count / per_page))
         else:
             assert before is not None
-            flipped = documents.reverse()
-            rows = list(_beyond(flipped, field, before, descending=not descending)[: per_page + 1])
+            rows = source.beyond(before, backwards=True, limit=per_page + 1)
             more_after, more_before = True, len(rows) > per_page
             rows = rows[:per_page][::-1]
             if not more_before:  # the start: page 1, whatever the link said
                 number = 1
         page = FilePage(rows, number, count, per_page, more_after=more_after, more_before=more_before)
         return _with_cursors(page, keyed=True)
-    paged: Page[Any] = _CountedPaginator(documents, per_page, count=count).get_page(query.get("page"))
+    # Paginator for the page number as it reads one (a word: page 1; past the end: the last page).
+    rows_of_source: Any = _Rows(source, count)  # sliced as Paginator slices a list
+    paged: Page[Any] = Paginator(rows_of_source, per_page).get_page(query.get("page"))
     page = FilePage(
         list(paged.object_list),
         paged.number,
-        paged.paginator.count,
+        count,
         per_page,
         more_after=paged.has_next(),
         more_before=paged.has_previous(),

@@ -15,6 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import connection
 from django.db.models import F, QuerySet
 from django.http import Http404, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
@@ -156,6 +157,15 @@ def file_rows(documents: QuerySet[Document]) -> QuerySet[Any]:
     return documents.annotate(**FILE_ROW_VALUES).values_list(*FILE_ROW_FIELDS, named=True)
 
 
+def file_source(folder: Folder, sort: str) -> paging.FileSource:
+    """The folder's rows for paging.file_page: prepared statements on PostgreSQL
+    (selectors.PreparedFileSource), file_rows of documents_in elsewhere, the same rows."""
+    if connection.vendor == "postgresql":
+        return selectors.PreparedFileSource(folder.pk, sort)
+    documents = selectors.documents_in(folder=folder, sort=sort)
+    return paging.QuerySetSource(file_rows(documents), sort=sort, counted=documents)
+
+
 def _file_row(
     document: Any,
     *,
@@ -267,13 +277,8 @@ def file_list_context(
     """What documents/_file_list.html needs (see the comment at its top); usable by either side.
     A constant number of queries whatever the number of documents: a count and one page, found by
     the name after the previous page's last where the links carry it (documents.paging)."""
-    documents = selectors.documents_in(folder=folder, sort=sort)
     page = paging.file_page(
-        file_rows(documents),
-        counted=documents,
-        sort=sort,
-        query=request.GET,
-        per_page=settings.PAGE_SIZE,
+        file_source(folder, sort), sort=sort, query=request.GET, per_page=settings.PAGE_SIZE
     )
     detail_url = url_maker("documents:document_detail")
     download_url = url_maker("documents:document_download")

@@ -11,8 +11,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
-from documents import paging
+from documents import paging, selectors
 from documents.models import CustomerAccess, Folder
 from portal.models import User
 from tests.conftest import World
@@ -85,7 +86,11 @@ def test_a_keyed_page_has_no_offset_and_the_same_queries_as_the_first(
         page_two = client.get(second_url)
     assert _names(page_two) == NAMES[3:6]
     assert len(second) == len(first)
-    assert not any("OFFSET" in q["sql"] for q in second.captured_queries)
+    # No OFFSET: in the SQL (the ORM), or the prepared statement by page number (PostgreSQL).
+    assert not any(
+        "OFFSET" in q["sql"] or q["sql"].startswith("EXECUTE portal_documents_file_rows_name(")
+        for q in second.captured_queries
+    )
     assert "Page 2 of 4" in page_two.content.decode()
 
 
@@ -106,12 +111,13 @@ def test_the_files_are_counted_on_their_own_table(
         response = client.get(url)
     assert response.status_code == 200
     counts = [
-        q["sql"]
+        # On PostgreSQL the count is a prepared statement (selectors.PreparedFileSource).
+        selectors._FILE_COUNT.sql if q["sql"].startswith("EXECUTE portal_documents_file_count(") else q["sql"]
         for q in queries.captured_queries
-        if "COUNT(" in q["sql"] and "documents_document" in q["sql"]
+        if ("COUNT(" in q["sql"] and "documents_document" in q["sql"]) or "file_count" in q["sql"]
     ]
     assert len(counts) == 1
-    assert "JOIN" not in counts[0]
+    assert "JOIN" not in counts[0] and "COUNT(" in counts[0]
     assert f"Page {2 if keyed else 1} of 4" in response.content.decode()
 
 
@@ -138,3 +144,85 @@ def test_cursors_round_trip_and_refuse_what_is_not_one() -> None:
     assert paging.decode_cursor(cursor) == ('Årsredovisning "2025" & co.pdf', 42)
     for bad in (None, "", "e30", "WyJhIl0", "WyJhIiwxLjVd", "WyJhIix0cnVlXQ", "WyJhIiwwXQ"):
         assert paging.decode_cursor(bad) is None, bad
+
+
+# --- The rows through prepared statements (PostgreSQL) --------------------------------------
+
+
+def _sources(folder: Folder, sort: str) -> tuple[Any, Any]:
+    from documents.views.partner import file_rows
+
+    documents = selectors.documents_in(folder=folder, sort=sort)
+    return (
+        selectors.PreparedFileSource(folder.pk, sort),
+        paging.QuerySetSource(file_rows(documents), sort=sort, counted=documents),
+    )
+
+
+def _same_rows(mine: list[Any], theirs: list[Any]) -> None:
+    assert [tuple(r) for r in mine] == [tuple(r) for r in theirs]
+    for a, b in zip(mine, theirs, strict=True):
+        assert a._fields == b._fields  # _file_row reads them by name
+        assert [type(v) for v in a] == [type(v) for v in b]
+
+
+@pytest.mark.parametrize("sort", list(selectors.SORTS))
+def test_the_prepared_rows_are_the_querysets_for_every_sort(world: World, folder: Folder, sort: str) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("PREPARE is PostgreSQL's")
+    from documents.models import Document, DocumentVersion
+
+    # One without a version, one of another folder, one deleted, sizes that differ; the cursors
+    # below fall on a name with ids either side of its own.
+    bare = _row(folder, world.admin, "Fil 05b.pdf")
+    Document.objects.filter(pk=bare.pk).update(current_version=None)
+    same = Document.objects.get(folder=folder, name="Fil 05.pdf")
+    DocumentVersion.objects.filter(document__folder=folder, document__name="Fil 03.pdf").update(size=999)
+    gone = _row(folder, world.admin, "Fil 99.pdf")
+    Document.objects.filter(pk=gone.pk).update(deleted_at=timezone.now())
+    _row(_folder(world, "Annan"), world.admin, "Fil 00 annan.pdf")
+    prepared, orm = _sources(folder, sort)
+    assert prepared.count() == orm.count() == len(NAMES) + 1
+    for offset, limit in ((0, 3), (3, 4), (9, 10), (12, 3)):
+        _same_rows(prepared.slice(offset, limit), orm.slice(offset, limit))
+    if sort in paging.KEYED_SORTS:
+        for name, pk in (
+            ("Fil 05.pdf", same.pk),
+            ("Fil 05.pdf", 0),
+            ("Fil 05.pdf", 2**62),
+            ("", 0),
+            ("Ö", 1),
+        ):
+            for backwards in (False, True):
+                _same_rows(
+                    prepared.beyond((name, pk), backwards=backwards, limit=4),
+                    orm.beyond((name, pk), backwards=backwards, limit=4),
+                )
+
+
+def test_a_folder_page_is_prepared_statements_on_postgresql(world: World, folder: Folder, login: Any) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("PREPARE is PostgreSQL's")
+    client = login(world.admin)
+    url = reverse("documents:partner_folder", args=[world.collaboration.pk, folder.pk])
+    client.get(url)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert _names(response) == NAMES[:3]
+    statements = [q["sql"].split("(")[0] for q in queries.captured_queries if q["sql"].startswith("EXECUTE")]
+    assert "EXECUTE portal_documents_file_count" in statements
+    assert "EXECUTE portal_documents_file_rows_name" in statements
+
+
+def test_an_empty_folder_reads_no_rows(world: World, login: Any) -> None:
+    empty = _folder(world, "Tom")
+    client = login(world.admin)
+    url = reverse("documents:partner_folder", args=[world.collaboration.pk, empty.pk])
+    client.get(url)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert _names(response) == []
+    assert not any(
+        "file_rows" in q["sql"] or ('FROM "documents_document"' in q["sql"] and "LIMIT" in q["sql"])
+        for q in queries.captured_queries
+    )
