@@ -39,8 +39,7 @@ from portal.errors import ServiceError
 
 @login_required
 def customer_list(request: AuthedRequest) -> HttpResponse:
-    partner, _is_admin = active_partner(request)
-    org = active_partner_org(request)
+    org = active_partner_org(request)  # its name heads the page: no query for the Partner row
     query = request.GET.get("q", "")[:100]
     # Account administrators also see the ended collaborations, for the files kept after the end.
     collaborations = selectors.collaborations_for_partner_user(
@@ -54,7 +53,7 @@ def customer_list(request: AuthedRequest) -> HttpResponse:
         request,
         "customers/customer_list.html",
         {
-            "partner": partner,
+            "partner": org,
             "page": page,
             "query": query,
             "columns": columns,
