@@ -8,7 +8,7 @@ that renders one row's cell from them (`c` is the collaboration), for the rows `
 have anything (customers.rows).
 
 Samarbeten (the customer's list of firms) has a section per contributing app above the firms:
-the signings waiting on the user, the document requests asking the user. The app gives an Exists
+the signings waiting on the user, the document requests asking the user. The app gives a boolean
 for annotating the collaborations, and the section's items, loaded (in one query) only when some
 collaboration has any; the partial reads them under the section's name.
 
@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Exists, QuerySet
+from django.db.models import Expression, QuerySet
 from django.utils.functional import Promise
 
 from customers.models import Collaboration
@@ -43,7 +43,7 @@ class PartnerColumn:
 class CustomerSection:
     name: str  # the template's variable holding the items
     template: str  # renders the section (nothing when the items are empty)
-    exists: Callable[..., Exists]  # exists(user=...): for annotating collaborations
+    exists: Callable[..., Expression]  # exists(user=...): a boolean, for annotating collaborations
     items: Callable[..., Iterable[Any]]  # items(user=..., collaboration_ids=[...])
 
 

@@ -15,6 +15,7 @@ from typing import Any, BinaryIO, cast
 
 from django.conf import settings
 from django.db.models import (
+    BooleanField,
     Count,
     DateTimeField,
     Exists,
@@ -28,6 +29,7 @@ from django.db.models import (
     Subquery,
     Value,
 )
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.dateparse import parse_datetime
@@ -273,9 +275,28 @@ def _waiting_on(user: User, now: dt.datetime | None) -> QuerySet[Party]:
     )
 
 
-def waiting_on_user_exists(*, user: User, now: dt.datetime | None = None) -> Exists:
-    """For annotating collaborations: whether any of their signings waits on `user` now."""
-    return Exists(_waiting_on(user, now).filter(request__collaboration=OuterRef("pk")))
+def waiting_on_user_exists(*, user: User, now: dt.datetime | None = None) -> RawSQL:
+    """For annotating collaborations: whether any of their signings waits on `user` now, what
+    _waiting_on finds. Written as SQL (portal.sql): on Samarbeten the ORM's Exists of a Subquery
+    took about 2 ms to build and compile, for a page that shows one line."""
+    c = sql.column
+    turn = (
+        f"SELECT MIN({c('q', Party, 'order')}) FROM {sql.table(Party)} q"  # noqa: S608 -- names quoted by portal.sql, values as parameters
+        f" WHERE {c('q', Party, 'request')} = {c('p', Party, 'request')}"
+        f" AND {c('q', Party, 'role')} IN (%s, %s) AND {c('q', Party, 'acted_at')} IS NULL"
+    )
+    must_act = [role.value for role in MUST_ACT]
+    assert len(must_act) == 2
+    waiting = (
+        f"SELECT 1 FROM {sql.table(Party)} p"  # noqa: S608 -- names quoted by portal.sql, values as parameters
+        f" INNER JOIN {sql.joined('r', SigningRequest, c('p', Party, 'request'))}"
+        f" WHERE {c('r', SigningRequest, 'collaboration')} = {sql.outer(Collaboration, 'id')}"
+        f" AND {c('p', Party, 'user')} = %s AND {c('p', Party, 'role')} IN (%s, %s)"
+        f" AND {c('p', Party, 'acted_at')} IS NULL AND {c('r', SigningRequest, 'status')} = %s"
+        f" AND {c('r', SigningRequest, 'deadline')} > %s AND {c('p', Party, 'order')} = ({turn})"
+    )
+    params = [user.pk, *must_act, Status.PENDING.value, sql.moment(now or timezone.now()), *must_act]
+    return sql.scalar(f"SELECT EXISTS ({waiting})", params, BooleanField())
 
 
 def parties_waiting_on(

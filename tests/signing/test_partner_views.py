@@ -861,6 +861,50 @@ def test_samarbeten_waiting_list_follows_the_turn(funded: World, doc: Document, 
     assert response.context["waiting"] == []
 
 
+def test_the_waiting_flag_is_what_the_waiting_list_finds(funded: World, doc: Document) -> None:
+    """Samarbeten reads the waiting signings only when a collaboration's flag says there are any
+    (selectors.waiting_on_user_exists, SQL): the flag must agree with the list in every state."""
+    from customers.models import Collaboration
+
+    world = funded
+    users = (world.primary, world.customer_user)
+
+    def flags() -> dict[int, bool]:
+        found = {}
+        for user in users:
+            row = (
+                Collaboration.objects.filter(pk=world.collaboration.pk)
+                .annotate(waiting=selectors.waiting_on_user_exists(user=user))
+                .get()
+            )
+            listed = selectors.parties_waiting_on(user=user, collaboration_ids=[world.collaboration.pk])
+            assert row.waiting == listed.exists()
+            found[user.pk] = row.waiting
+        return found
+
+    assert flags() == {world.primary.pk: False, world.customer_user.pk: False}
+    request = send(
+        world,
+        doc,
+        [
+            PartyInput("Karin", world.primary.email, order=1),
+            PartyInput("Olle", world.customer_user.email, order=2, role=Role.APPROVER),
+        ],
+    )
+    assert flags() == {world.primary.pk: True, world.customer_user.pk: False}  # Olle's turn is later
+    Party.objects.filter(request=request, user=world.primary).update(action="signed", acted_at=timezone.now())
+    assert flags() == {world.primary.pk: False, world.customer_user.pk: True}
+    Party.objects.filter(request=request, user=world.customer_user).update(role=Role.VIEWER)
+    assert flags() == {world.primary.pk: False, world.customer_user.pk: False}  # a copy: nothing to do
+    Party.objects.filter(request=request, user=world.customer_user).update(role=Role.SIGNER)
+    SigningRequest.objects.filter(pk=request.pk).update(deadline=timezone.now() - dt.timedelta(minutes=1))
+    assert flags() == {world.primary.pk: False, world.customer_user.pk: False}  # past its deadline
+    SigningRequest.objects.filter(pk=request.pk).update(
+        deadline=timezone.now() + dt.timedelta(days=1), status=Status.CANCELLED
+    )
+    assert flags() == {world.primary.pk: False, world.customer_user.pk: False}
+
+
 def _samarbeten_queries(client: Client, world: World, document: Document, count: int) -> int:
     SigningRequest.objects.all().delete()
     for n in range(count):
