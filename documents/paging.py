@@ -88,7 +88,7 @@ class FilePage:
 
 class FileSource(Protocol):
     """Where file_page reads a folder's rows from, in the order of its sort: a queryset
-    (QuerySetSource) or prepared statements (documents.selectors.prepared_file_source)."""
+    (QuerySetSource) or prepared statements (documents.selectors.PreparedFileSource)."""
 
     def count(self) -> int: ...
 

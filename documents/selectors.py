@@ -59,15 +59,11 @@ def _folders_of_sql() -> str:
     """Every live folder of one collaboration (the parameter), by path, as
     Folder.objects.filter(collaboration=...).order_by("path") reads it: the folder list of both
     sides (folders_visible_to)."""
-    q = connection.ops.quote_name
-    collaboration = q(Folder._meta.get_field("collaboration").column)
-    deleted_at, path = (
-        q(Folder._meta.get_field("deleted_at").column),
-        q(Folder._meta.get_field("path").column),
-    )
+    c = sql.column
     return (
         f"SELECT {sql.select_columns(Folder, 'f')} FROM {sql.table(Folder)} f"  # noqa: S608 -- names from the model, quoted; the value a parameter
-        f" WHERE f.{collaboration} = %s AND f.{deleted_at} IS NULL ORDER BY f.{path}"
+        f" WHERE {c('f', Folder, 'collaboration')} = %s AND {c('f', Folder, 'deleted_at')} IS NULL"
+        f" ORDER BY {c('f', Folder, 'path')}"
     )
 
 
@@ -155,20 +151,20 @@ class FileRow(NamedTuple):
     uploader_email: str | None
 
 
-# How each sort orders the rows below (SORTS, as SQL over the aliases d and v).
+# How each sort orders the rows below (SORTS, in the {column} names of _file_rows_sql).
 _FILE_ORDER = {
-    "name": "d.{name} ASC, d.{id} ASC",
-    "-name": "d.{name} DESC, d.{id} DESC",
-    "date": "d.{updated_at} ASC, d.{id} ASC",
-    "-date": "d.{updated_at} DESC, d.{id} DESC",
-    "size": "v.{size} ASC, d.{id} ASC",
-    "-size": "v.{size} DESC, d.{id} DESC",
+    "name": "{name} ASC, {id} ASC",
+    "-name": "{name} DESC, {id} DESC",
+    "date": "{updated_at} ASC, {id} ASC",
+    "-date": "{updated_at} DESC, {id} DESC",
+    "size": "{size} ASC, {id} ASC",
+    "-size": "{size} DESC, {id} DESC",
 }
 
 
 def _file_rows_sql(tail: str) -> str:
     """FileRow for the live documents of one folder (the first parameter), then `tail`: more
-    conditions, the order and the limit, with {column} names of Document and DocumentVersion."""
+    conditions, the order and the limit, naming the columns {id}, {name}, {updated_at}, {size}."""
     c = sql.column
     columns = ", ".join(
         [
@@ -185,12 +181,11 @@ def _file_rows_sql(tail: str) -> str:
             c("u", User, "email"),
         ]
     )
-    q = connection.ops.quote_name
     names = {
-        "id": q(Document._meta.pk.column),
-        "name": q(Document._meta.get_field("name").column),
-        "updated_at": q(Document._meta.get_field("updated_at").column),
-        "size": q(DocumentVersion._meta.get_field("size").column),
+        "id": c("d", Document, "pk"),
+        "name": c("d", Document, "name"),
+        "updated_at": c("d", Document, "updated_at"),
+        "size": c("v", DocumentVersion, "size"),
     }
     return (
         f"SELECT {columns} FROM {sql.table(Document)} d"  # noqa: S608 -- names from the models, quoted; values are parameters
@@ -216,9 +211,9 @@ _FILE_PAGE = {
 _FILE_BEYOND = {
     descending: _file_statement(
         "down" if descending else "up",
-        f"AND d.{{name}} {'<=' if descending else '>='} %s"
-        f" AND (d.{{name}} {'<' if descending else '>'} %s"
-        f" OR (d.{{name}} = %s AND d.{{id}} {'<' if descending else '>'} %s))"
+        f"AND {{name}} {'<=' if descending else '>='} %s"
+        f" AND ({{name}} {'<' if descending else '>'} %s"
+        f" OR ({{name}} = %s AND {{id}} {'<' if descending else '>'} %s))"
         f" ORDER BY {_FILE_ORDER['-name' if descending else 'name']} LIMIT %s",
     )
     for descending in (False, True)

@@ -280,18 +280,18 @@ def waiting_on_user_exists(*, user: User, now: dt.datetime | None = None) -> Raw
     _waiting_on finds. Written as SQL (portal.sql): on Samarbeten the ORM's Exists of a Subquery
     took about 2 ms to build and compile, for a page that shows one line."""
     c = sql.column
+    must_act = [role.value for role in MUST_ACT]
+    roles = ", ".join(["%s"] * len(must_act))
     turn = (
         f"SELECT MIN({c('q', Party, 'order')}) FROM {sql.table(Party)} q"  # noqa: S608 -- names quoted by portal.sql, values as parameters
         f" WHERE {c('q', Party, 'request')} = {c('p', Party, 'request')}"
-        f" AND {c('q', Party, 'role')} IN (%s, %s) AND {c('q', Party, 'acted_at')} IS NULL"
+        f" AND {c('q', Party, 'role')} IN ({roles}) AND {c('q', Party, 'acted_at')} IS NULL"
     )
-    must_act = [role.value for role in MUST_ACT]
-    assert len(must_act) == 2
     waiting = (
         f"SELECT 1 FROM {sql.table(Party)} p"  # noqa: S608 -- names quoted by portal.sql, values as parameters
         f" INNER JOIN {sql.joined('r', SigningRequest, c('p', Party, 'request'))}"
         f" WHERE {c('r', SigningRequest, 'collaboration')} = {sql.outer(Collaboration, 'id')}"
-        f" AND {c('p', Party, 'user')} = %s AND {c('p', Party, 'role')} IN (%s, %s)"
+        f" AND {c('p', Party, 'user')} = %s AND {c('p', Party, 'role')} IN ({roles})"
         f" AND {c('p', Party, 'acted_at')} IS NULL AND {c('r', SigningRequest, 'status')} = %s"
         f" AND {c('r', SigningRequest, 'deadline')} > %s AND {c('p', Party, 'order')} = ({turn})"
     )
