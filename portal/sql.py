@@ -129,6 +129,12 @@ def select_columns(model: type[models.Model], alias: str) -> str:
     return ", ".join(f"{alias}.{quote(field.column)}" for field in model._meta.concrete_fields)
 
 
+def row_columns(models_in_row: Sequence[type[models.Model]], aliases: str) -> str:
+    """select_columns of each model of `models_in_row` under its one-letter alias in `aliases`,
+    side by side: the row row_instances reads back."""
+    return ", ".join(select_columns(m, a) for m, a in zip(models_in_row, aliases, strict=True))
+
+
 def row_instances(
     models_in_row: Sequence[type[models.Model]], row: Sequence[Any]
 ) -> list[models.Model | None]:

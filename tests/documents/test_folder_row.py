@@ -13,10 +13,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from documents import access, selectors
-from documents.models import CustomerAccess, Folder
+from documents.models import CustomerAccess, Document, DocumentVersion, Folder
 from portal import sql
 from tests.conftest import World
-from tests.documents.test_partner_views import _folder
+from tests.documents.test_partner_views import _folder, _row
 
 pytestmark = pytest.mark.django_db
 
@@ -44,6 +44,10 @@ def _same(found: Folder, expected: Folder) -> None:
             (found.root, expected.root),
         ]
     assert queries.captured_queries == []
+    _same_values(pairs)
+
+
+def _same_values(pairs: list[tuple[Any, Any]]) -> None:
     for mine, theirs in pairs:
         assert _values(mine) == _values(theirs)
         for value_mine, value_theirs in zip(
@@ -182,3 +186,112 @@ def test_the_customer_folder_list_is_what_is_under_the_visible_top_level_folders
         root_ids=[shared.pk],
     )
     assert [f.pk for f in found] == [shared.pk, below.pk]
+
+
+# --- documents.access.document_with_relations: the same for a document (download, detail) --------
+
+
+def _orm_document(pk: int) -> Document:
+    return Document.objects.select_related(
+        "folder__collaboration__partner", "folder__collaboration__customer", "folder__root", "current_version"
+    ).get(pk=pk, deleted_at__isnull=True)
+
+
+def _same_document(found: Document, expected: Document) -> None:
+    assert type(found) is Document and not found._state.adding and found._state.db == "default"
+    _same(found.folder, expected.folder)
+    with CaptureQueriesContext(connection) as queries:
+        pairs = [(found, expected), (found.current_version, expected.current_version)]
+    assert queries.captured_queries == []
+    _same_values(pairs)
+
+
+def test_the_same_document_as_the_orm_with_and_without_a_version(world: World) -> None:
+    top = _folder(world, "Bokslut", customer_access=CustomerAccess.READ)
+    sub = _folder(world, "2026", parent=top)
+    stored = _row(sub, world.admin, "Årsredovisning.pdf", versions=2)
+    bare = Document.objects.create(folder=top, name="Utan version.pdf")
+    for document in (stored, bare):
+        found = access.document_with_relations(document.pk)
+        assert found is not None
+        _same_document(found, _orm_document(document.pk))
+    found = access.document_with_relations(stored.pk)
+    assert found is not None and found.current_version is not None
+    assert found.current_version.number == 2 and found.folder.root is not None
+    assert found.folder.root.pk == top.pk and found.folder.pk == sub.pk
+    bare_found = access.document_with_relations(bare.pk)
+    assert bare_found is not None and bare_found.current_version is None
+
+
+def test_no_document_for_a_deleted_a_missing_or_an_impossible_id(world: World) -> None:
+    folder = _folder(world, "Papperskorg")
+    document = _row(folder, world.admin, "Borttagen.pdf")
+    other = _row(folder, world.admin, "Kvar.pdf")
+    Document.objects.filter(pk=document.pk).update(deleted_at=timezone.now())
+    assert access.document_with_relations(document.pk) is None
+    assert access.document_with_relations(other.pk + 10_000) is None
+    assert access.document_with_relations(2**63) is None  # past bigint: no database error
+    assert access.document_with_relations(-(2**63) - 1) is None
+    found = access.document_with_relations(other.pk)  # and the connection still works
+    assert found is not None and found.name == "Kvar.pdf"
+
+
+def test_the_document_row_is_one_prepared_statement(world: World) -> None:
+    _on_postgresql()
+    document = _row(_folder(world, "Avtal"), world.admin, "Avtal.pdf")
+    for _ in range(2):
+        with CaptureQueriesContext(connection) as queries:
+            assert access.document_with_relations(document.pk) is not None
+        assert [q["sql"].split("(")[0] for q in queries.captured_queries] == [
+            "EXECUTE portal_documents_document_row"
+        ]
+
+
+def _orm_version(pk: int) -> DocumentVersion:
+    return DocumentVersion.objects.select_related(
+        "document__folder__collaboration__partner",
+        "document__folder__collaboration__customer",
+        "document__folder__root",
+        "deleted_by",
+        "document__deleted_by",
+    ).get(pk=pk)
+
+
+def test_the_same_version_as_the_orm_live_deleted_and_in_a_deleted_document(world: World) -> None:
+    top = _folder(world, "Löner", customer_access=CustomerAccess.READ)
+    sub = _folder(world, "December", parent=top)
+    document = _row(sub, world.admin, "Lönebesked.pdf", versions=3)
+    first, second, third = DocumentVersion.objects.filter(document=document).order_by("number")
+    DocumentVersion.objects.filter(pk=second.pk).update(deleted_at=timezone.now(), deleted_by=world.admin)
+    gone = _row(top, world.admin, "Gammal.pdf")
+    Document.objects.filter(pk=gone.pk).update(deleted_at=timezone.now(), deleted_by=world.staff)
+    gone_version = DocumentVersion.objects.get(document=gone)
+    for version in (first, second, third, gone_version):
+        found = access.version_with_relations(version.pk)
+        assert found is not None
+        expected = _orm_version(version.pk)
+        assert type(found) is DocumentVersion and not found._state.adding
+        _same(found.document.folder, expected.document.folder)
+        with CaptureQueriesContext(connection) as queries:
+            pairs = [
+                (found, expected),
+                (found.document, expected.document),
+                (found.deleted_by, expected.deleted_by),
+                (found.document.deleted_by, expected.document.deleted_by),
+            ]
+        assert queries.captured_queries == []
+        _same_values(pairs)
+    deleted = access.version_with_relations(second.pk)
+    assert deleted is not None and deleted.deleted_by == world.admin and deleted.document.deleted_by is None
+    in_gone = access.version_with_relations(gone_version.pk)
+    assert in_gone is not None and in_gone.deleted_by is None and in_gone.document.deleted_by == world.staff
+    assert in_gone.document.folder.pk == top.pk and deleted.document.folder.root == top
+
+
+def test_no_version_for_a_missing_or_an_impossible_id(world: World) -> None:
+    version = DocumentVersion.objects.get(document=_row(_folder(world, "Avtal"), world.admin, "Avtal.pdf"))
+    assert access.version_with_relations(version.pk + 10_000) is None
+    assert access.version_with_relations(2**63) is None
+    assert access.version_with_relations(-(2**63) - 1) is None
+    found = access.version_with_relations(version.pk)
+    assert found is not None and found.document.name == "Avtal.pdf"
