@@ -295,3 +295,37 @@ def test_no_version_for_a_missing_or_an_impossible_id(world: World) -> None:
     assert access.version_with_relations(-(2**63) - 1) is None
     found = access.version_with_relations(version.pk)
     assert found is not None and found.document.name == "Avtal.pdf"
+
+
+# --- documents.selectors.folder_paths: "Top / Sub / Leaf" for search results ----------------------
+
+
+def test_folder_paths_name_every_live_ancestor_and_mark_a_trashed_one(world: World) -> None:
+    top = _folder(world, "Bokslut")
+    middle = _folder(world, "2026", parent=top)
+    leaf = _folder(world, "Bilagor", parent=middle)
+    other = _folder(world, "Avtal")
+    triples = [(f.pk, f.path, f.name) for f in (leaf, middle, top, other)]
+    assert selectors.folder_paths(triples) == {
+        leaf.pk: "Bokslut / 2026 / Bilagor",
+        middle.pk: "Bokslut / 2026",
+        top.pk: "Bokslut",
+        other.pk: "Avtal",
+    }
+    Folder.all_objects.filter(pk=middle.pk).update(deleted_at=timezone.now())
+    assert selectors.folder_paths([(leaf.pk, leaf.path, leaf.name)]) == {leaf.pk: "Bokslut / ? / Bilagor"}
+    with CaptureQueriesContext(connection) as queries:
+        assert selectors.folder_paths([]) == {}
+    assert queries.captured_queries == []
+
+
+def test_folder_paths_read_the_names_in_one_prepared_statement(world: World) -> None:
+    _on_postgresql()
+    top = _folder(world, "Bokslut")
+    leaf = _folder(world, "2026", parent=top)
+    for _ in range(2):
+        with CaptureQueriesContext(connection) as queries:
+            assert selectors.folder_paths([(leaf.pk, leaf.path, leaf.name)]) == {leaf.pk: "Bokslut / 2026"}
+        assert [q["sql"].split("(")[0] for q in queries.captured_queries] == [
+            "EXECUTE portal_documents_folder_names"
+        ]
