@@ -205,15 +205,16 @@ def signing_rows(world: World, document: Document, count: int) -> None:
 
 
 def waiting_on(user: User) -> list[Party]:
-    """The user's open parties whose turn it is, worked out one request at a time: what the
-    "waiting on you" lists must show, however they get there."""
+    """The user's open parties whose turn it is, before their request's deadline, worked out one
+    request at a time: what the "waiting on you" lists must show, however they get there."""
     parties = Party.objects.filter(
         user=user,
         request__status=Status.PENDING,
         acted_at__isnull=True,
         role__in=[Role.SIGNER, Role.APPROVER],
     ).select_related("request")
-    return [p for p in parties if selectors.current_order(p.request) == p.order]
+    now = timezone.now()
+    return [p for p in parties if p.request.deadline > now and selectors.current_order(p.request) == p.order]
 
 
 def page(response: Any) -> str:
@@ -836,6 +837,12 @@ def test_samarbeten_lists_the_signings_waiting_on_the_user(funded: World, doc: D
     assert response.context["waiting"] == []
     assert "waiting for you" not in page(response)
     assert waiting_on(world.customer_user) == []
+    # Past its deadline nothing waits any more, though the request is still pending until beat
+    # expires it.
+    SigningRequest.objects.filter(pk=request.pk).update(deadline=timezone.now() - dt.timedelta(minutes=1))
+    response = login(world.primary).get(reverse("customers:collaboration_list"))
+    assert response.context["waiting"] == [] and waiting_on(world.primary) == []
+    assert "waiting for you" not in page(response)
 
 
 def test_samarbeten_waiting_list_follows_the_turn(funded: World, doc: Document, login: Any) -> None:
