@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import errno
 import hashlib
 import logging
 import os
 import queue
+import re
 import sys
 import tempfile
 import threading
@@ -20,6 +22,7 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, Storage, storages
 from django.http import UnreadablePostError
+from django.utils import timezone
 from django.utils._os import safe_makedirs  # type: ignore[attr-defined]  # as FileSystemStorage does
 from django.utils.translation import gettext as _
 
@@ -42,6 +45,12 @@ def document_storage() -> Storage:
 
 def new_storage_key(*, collaboration_id: int, kind: str = "documents") -> str:
     return f"{kind}/{collaboration_id}/{uuid.uuid4().hex}"
+
+
+# An upload's key (new_storage_key, kind "documents": the only kind a PendingUpload writes) and the
+# hidden name of its unfinished file on a filesystem without O_TMPFILE (_FileSystemUpload).
+_UPLOAD_KEY = re.compile(r"documents/[0-9]+/[0-9a-f]{32}")
+_PART_NAME = re.compile(r"\.[0-9a-f]{32}\.part-[0-9a-f]{32}")
 
 
 def sniff_content_type(head: bytes) -> str:
@@ -428,3 +437,70 @@ def delete_quietly(keys: Iterable[str]) -> None:
             storage.delete(key)
         except Exception:
             logger.exception("could not delete stored file %s", key)
+
+
+# No upload takes a day; an unfinished one older than that was left by a worker killed mid-body.
+UNFINISHED_AFTER = dt.timedelta(days=1)
+
+
+def sweep_unfinished(*, older_than: dt.timedelta = UNFINISHED_AFTER, now: dt.datetime | None = None) -> int:
+    """Remove what uploads left unfinished when their process died before commit or abort (a
+    worker killed mid-body, a crash, a lost machine): on S3 the multipart uploads begun more than
+    `older_than` ago, whose parts are stored, and billed, until aborted; on a filesystem without
+    O_TMPFILE the `.part` files last written to more than `older_than` ago. Only what an upload
+    writes (keys of new_storage_key's "documents" shape, part names of _FileSystemUpload) is
+    touched: a bucket or a media directory shared with anything else keeps the rest. Other storages
+    spool into a file that is gone with its process. Idempotent; returns how many it removed."""
+    cutoff = (now or timezone.now()) - older_than
+    storage = document_storage()
+    if isinstance(storage, FileSystemStorage):
+        return _sweep_part_files(Path(storage.location) / "documents", cutoff)
+    if _is_s3(storage):
+        return _sweep_multipart_uploads(storage, cutoff)
+    return 0
+
+
+def _sweep_part_files(root: Path, cutoff: dt.datetime) -> int:
+    removed = 0
+    try:
+        directories = [entry for entry in os.scandir(root) if entry.is_dir(follow_symlinks=False)]
+    except FileNotFoundError:
+        return 0
+    for directory in directories:
+        for entry in os.scandir(directory.path):
+            if not _PART_NAME.fullmatch(entry.name) or not entry.is_file(follow_symlinks=False):
+                continue
+            if entry.stat(follow_symlinks=False).st_mtime >= cutoff.timestamp():
+                continue  # still being written, or only just left
+            try:
+                os.unlink(entry.path)
+            except FileNotFoundError:  # its upload ended meanwhile
+                continue
+            logger.warning("removed the unfinished upload %s", entry.path)
+            removed += 1
+    return removed
+
+
+def _sweep_multipart_uploads(storage: S3Storage, cutoff: dt.datetime) -> int:
+    from botocore.exceptions import ClientError
+    from storages.utils import clean_name
+
+    client, bucket = storage.connection.meta.client, storage.bucket_name
+    location = clean_name(storage.location).strip("/")
+    prefix = f"{location}/" if location else ""
+    removed = 0
+    paginator = client.get_paginator("list_multipart_uploads")
+    for page in paginator.paginate(Bucket=bucket, Prefix=f"{prefix}documents/"):
+        for upload in page.get("Uploads", []):
+            key = upload["Key"]
+            if not _UPLOAD_KEY.fullmatch(key[len(prefix) :]) or upload["Initiated"] >= cutoff:
+                continue
+            try:
+                client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload["UploadId"])
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") != "NoSuchUpload":
+                    raise
+                continue  # its upload ended meanwhile
+            logger.warning("aborted the unfinished upload of %s, begun %s", key, upload["Initiated"])
+            removed += 1
+    return removed

@@ -1,4 +1,5 @@
-"""Documents' background work: preview rendering and purging the trash and ended collaborations' files."""
+"""Documents' background work: preview rendering, purging the trash and ended collaborations' files, and
+sweeping uploads left unfinished."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from django.core.files.base import ContentFile
 from documents import trash
 from documents.models import DocumentVersion, PreviewStatus
 from documents.rendering import render_thumbnail
-from documents.storage import document_storage, new_storage_key
+from documents.storage import document_storage, new_storage_key, sweep_unfinished
 
 logger = logging.getLogger(__name__)
 IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp", "image/tiff"}
@@ -66,3 +67,10 @@ def purge_ended_collaborations() -> None:
 
     for collaboration_id in ending.ended_due_ids():
         ending.collaboration_purge(collaboration_id=collaboration_id)
+
+
+@shared_task
+def sweep_unfinished_uploads() -> int:
+    """Nightly (beat): remove what uploads left behind when their worker died mid-body: S3
+    multipart uploads and .part files a day old (documents.storage.sweep_unfinished; idempotent)."""
+    return sweep_unfinished()

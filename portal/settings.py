@@ -207,6 +207,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "seal-unsealed-signings": {"task": "signing.tasks.seal_unsealed", "schedule": 600.0},
     # Hourly: what has been in the trash longer than PORTAL_TRASH_DAYS leaves storage for good.
     "purge-trash": {"task": "documents.tasks.purge_trash", "schedule": crontab(minute=20)},
+    # Nightly: uploads whose worker died mid-body (S3 multipart uploads, .part files) a day on.
+    "sweep-unfinished-uploads": {
+        "task": "documents.tasks.sweep_unfinished_uploads",
+        "schedule": crontab(hour=4, minute=10),
+    },
     # Nightly: the files of ended collaborations whose read period, or retention, is over.
     "purge-ended-collaborations": {
         "task": "documents.tasks.purge_ended_collaborations",

@@ -192,6 +192,9 @@ def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
 
 def _empty_bucket(server: SeaweedFS) -> None:
     client = server.client()
+    for page in client.get_paginator("list_multipart_uploads").paginate(Bucket=server.bucket):
+        for item in page.get("Uploads", []):
+            client.abort_multipart_upload(Bucket=server.bucket, Key=item["Key"], UploadId=item["UploadId"])
     keys = sorted(server.keys())
     for start in range(0, len(keys), 1000):
         client.delete_objects(

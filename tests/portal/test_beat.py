@@ -14,6 +14,7 @@ def test_every_scheduled_task_is_registered(settings: Any) -> None:
     names = [entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()]
     assert "billing.tasks.reconcile_storage" in names
     assert "billing.tasks.make_statements" in names
+    assert "documents.tasks.sweep_unfinished_uploads" in names
     missing = [name for name in names if name not in app.tasks]
     assert missing == []
 
