@@ -116,7 +116,11 @@ class Prepared:
         if self.name not in names:
             numbered = iter(range(1, len(params) + 1))
             body = re.sub("%s", lambda _m: f"${next(numbered)}", self.sql)
-            raw.execute(f"PREPARE {self.name} AS {body}").close()
+            # Through Django's error wrapper, as every query is: a server gone meanwhile (a
+            # restart, a failover) raises django.db's OperationalError, the 503 page's, and marks
+            # the connection as failed so that it is closed rather than reused.
+            with connection.wrap_database_errors:
+                raw.execute(f"PREPARE {self.name} AS {body}").close()
             names.add(self.name)
         placeholders = ", ".join(["%s"] * len(params))
         cursor.execute(f"EXECUTE {self.name}({placeholders})", params)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 
+import psycopg
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.template import loader
@@ -17,6 +18,9 @@ from django.views.defaults import server_error as django_server_error
 
 RETRY_AFTER_SECONDS = 5
 DRAIN_LIMIT = 64 * 1024 * 1024
+# Django's errors, and psycopg's own: what code that speaks to the driver's connection directly
+# (portal.sql.Prepared's PREPARE) would raise if it did not wrap them as Django does.
+_UNREACHABLE = (OperationalError, InterfaceError, psycopg.OperationalError, psycopg.InterfaceError)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
@@ -35,7 +39,7 @@ def database_unreachable(error: BaseException | None) -> bool:
     for _ in range(10):  # the chain of causes, bounded
         if error is None:
             return False
-        if isinstance(error, OperationalError | InterfaceError):
+        if isinstance(error, _UNREACHABLE):
             return True
         error = error.__cause__ or error.__context__
     return False

@@ -5,10 +5,12 @@ not find."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import psycopg
 import pytest
-from django.db import connection, models, transaction
+from django.db import OperationalError, connection, models, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -128,6 +130,38 @@ def test_a_rollback_keeps_the_statement_and_a_new_connection_prepares_again(worl
     connection.close()  # a new connection: a new session, prepared again
     found = access.folder_with_relations(folder.pk)
     assert found is not None and found.name == "Avtal"
+
+
+def _backend_pid() -> int:
+    connection.ensure_connection()
+    return int(connection.connection.info.backend_pid)
+
+
+def _lost(statement: sql.Prepared) -> tuple[BaseException | None, bool]:
+    try:
+        statement.fetchone([1])
+    except Exception as error:  # which error it is, is what the test checks
+        return error, connection.errors_occurred
+    return None, connection.errors_occurred
+
+
+def test_a_connection_lost_before_the_prepare_raises_djangos_database_error() -> None:
+    """The PREPARE goes to the driver's connection itself. When the server has gone (a restart, a
+    failover), the error must still be Django's, which the 503 page (portal.unavailable) knows and
+    which marks the connection as failed, so that it is not reused: a PostgreSQL restart during
+    a burst of folder pages gave one of them a 500 (tests/integration/test_postgres_restart.py)."""
+    _on_postgresql()
+    statement = sql.Prepared("portal_test_lost_connection", lambda: "SELECT %s::int")
+    with ThreadPoolExecutor(1) as thread:  # a connection of its own, which this test may end
+        pid = thread.submit(_backend_pid).result()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s, 10000)", [pid])
+            assert cursor.fetchone() == (True,)
+        error, failed = thread.submit(_lost, statement).result()
+        thread.submit(lambda: connection.close()).result()
+    assert type(error) is OperationalError, repr(error)  # django.db's, from the driver's
+    assert isinstance(error.__cause__, psycopg.OperationalError)
+    assert failed
 
 
 def test_turned_off_it_runs_the_statement_as_it_is(world: World, settings: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import psycopg
 import pytest
 from django.conf import settings
 from django.db import OperationalError
@@ -27,11 +28,22 @@ def _wrapped(request: HttpRequest) -> HttpResponse:
     return HttpResponse()
 
 
+def _driver(request: HttpRequest) -> HttpResponse:
+    """The driver's own error, as code that speaks to psycopg's connection directly would see it
+    when the server shuts down (pg_ctl stop -m fast)."""
+    raise psycopg.errors.AdminShutdown("terminating connection due to administrator command")
+
+
 def _bug(request: HttpRequest) -> HttpResponse:
     raise ValueError("a plain bug")
 
 
-urlpatterns = [path("lost/", _lost_connection), path("wrapped/", _wrapped), path("bug/", _bug)]
+urlpatterns = [
+    path("lost/", _lost_connection),
+    path("wrapped/", _wrapped),
+    path("driver/", _driver),
+    path("bug/", _bug),
+]
 handler500 = portal_urls.handler500
 
 
@@ -40,7 +52,7 @@ def test_the_portal_uses_it() -> None:
 
 
 @pytest.mark.urls(__name__)
-@pytest.mark.parametrize("url", ["/lost/", "/wrapped/"])
+@pytest.mark.parametrize("url", ["/lost/", "/wrapped/", "/driver/"])
 def test_a_database_error_is_a_503_asking_to_try_again(url: str) -> None:
     client = Client(raise_request_exception=False)
     # The page speaks the visitor's language (their cookie; Swedish by default), like every page.
