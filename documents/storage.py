@@ -461,6 +461,7 @@ def sweep_unfinished(*, older_than: dt.timedelta = UNFINISHED_AFTER, now: dt.dat
 
 
 def _sweep_part_files(root: Path, cutoff: dt.datetime) -> int:
+    last_written = cutoff.timestamp()  # st_mtime's scale, once for every file
     removed = 0
     try:
         directories = [entry for entry in os.scandir(root) if entry.is_dir(follow_symlinks=False)]
@@ -470,7 +471,7 @@ def _sweep_part_files(root: Path, cutoff: dt.datetime) -> int:
         for entry in os.scandir(directory.path):
             if not _PART_NAME.fullmatch(entry.name) or not entry.is_file(follow_symlinks=False):
                 continue
-            if entry.stat(follow_symlinks=False).st_mtime >= cutoff.timestamp():
+            if entry.stat(follow_symlinks=False).st_mtime >= last_written:
                 continue  # still being written, or only just left
             try:
                 os.unlink(entry.path)
