@@ -4,6 +4,7 @@ open (documents/views/search.py, documents.selectors.search_*_documents)."""
 from __future__ import annotations
 
 import importlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -17,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from customers.models import Collaboration, CollaborationStatus
-from documents import selectors, services
+from documents import selectors, services, trigrams
 from documents.models import Audience, CustomerAccess, Document, Folder
 from documents.names import search_key
 from documents.views import search as search_views
@@ -272,7 +273,8 @@ def test_words_match_as_the_whole_text_in_its_order(world: World, login: Any) ->
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigram index is PostgreSQL's")
-def test_the_index_is_asked_for_each_word_and_the_text_checked_apart(world: World) -> None:
+def test_the_index_is_asked_for_each_word_and_the_text_checked_apart(world: World, monkeypatch: Any) -> None:
+    monkeypatch.setattr(trigrams, "frequencies", lambda: None)  # no statistics: whole words
     sql, params = selectors._documents_named("Kontoutdrag 0042").values("pk").query.sql_with_params()
     assert "%kontoutdrag%" in params and "%0042%" in params and "kontoutdrag 0042" in params
     assert "%kontoutdrag 0042%" not in params  # its edges' trigrams are in nearly every name
@@ -280,6 +282,137 @@ def test_the_index_is_asked_for_each_word_and_the_text_checked_apart(world: Worl
     # A word of two letters has no trigram of its own: asked for alone it would read the whole index.
     _sql, params = selectors._documents_named("ab 0042").values("pk").query.sql_with_params()
     assert "%0042%" in params and "%ab%" not in params
+
+
+# --- The rarest trigram of each word (documents.trigrams) ------------------------------------
+
+FREQUENCIES = trigrams.Frequencies(
+    common={
+        **dict.fromkeys(["kon", "ont", "nto"], 0.3),
+        **dict.fromkeys(["tou", "out"], 0.05),
+        **dict.fromkeys(["utd", "tdr", "dra", "rag"], 0.1),
+        "000": 0.5,
+        "004": 0.2,
+        "042": 0.01,
+    },
+    rare=0.001,
+)
+
+
+def test_each_word_is_asked_for_by_its_rarest_trigram() -> None:
+    patterns = selectors._index_patterns
+    assert patterns(["kontoutdrag", "0042"], FREQUENCIES) == ["tou", "042"]  # the first of equals
+    assert patterns(["kontoutdrag", "0042"], None) == ["kontoutdrag", "0042"]  # no statistics
+    assert patterns(["kontox"], FREQUENCIES) == ["tox"]  # one they do not list: rarer than any listed
+    assert patterns(["0042", "00042"], FREQUENCIES) == ["042"]  # the same trigram, asked for once
+    # pg_trgm hashes a trigram of other letters, which show_trgm's statistics do not show as such.
+    assert patterns(["λογος"], FREQUENCIES) == ["λογος"]
+    assert patterns(["λογος", "kontoutdrag", "0042"], FREQUENCIES) == ["λογος", "tou", "042"]
+
+
+def test_a_word_whose_rarest_trigram_is_common_is_asked_for_whole() -> None:
+    """Its other trigrams' lists cost less to read than the rows they keep out."""
+    patterns = selectors._index_patterns
+    # The rarest trigrams' share of the names (x150) against the entries per name left unread:
+    assert patterns(["kontoutdrag"], FREQUENCIES) == ["kontoutdrag"]  # 0.05 (7.5) for 1.35
+    assert patterns(["utdrag", "004"], FREQUENCIES) == ["utdrag", "004"]  # 0.02 (3) for 0.3
+    assert patterns(["utdrag", "0042"], FREQUENCIES) == ["utd", "042"]  # 0.001 (0.15) for 0.5
+    assert patterns(["kontoutdrag", "0042"], FREQUENCIES) == ["tou", "042"]  # 0.0005 (0.075) for 1.55
+
+
+def _analysed(
+    folder: Folder, actor: User, names: list[str], *, fillers: Sequence[str] = ()
+) -> trigrams.Frequencies:
+    """`names` uploaded and `fillers` as bare rows in `folder`, then ANALYZE and fresh statistics."""
+    for name in names:
+        _upload(folder, actor, name)
+    now = timezone.now()
+    Document.objects.bulk_create(
+        Document(folder=folder, name=n, search_name=search_key(n), created_at=now, updated_at=now)
+        for n in fillers
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE documents_document")  # in the test's transaction, rolled back with it
+    trigrams.forget()
+    found = trigrams.frequencies()
+    assert found is not None
+    return found
+
+
+@pytest.fixture
+def _fresh_statistics() -> Any:
+    trigrams.forget()
+    yield
+    trigrams.forget()  # what this test's ANALYZE saw is rolled back: not for the next one
+
+
+# Each holds every trigram of "kontoutdrag" and "0042", or the words in another order, but not
+# "kontoutdrag 0042": whichever trigrams the index is asked for, only the check of the whole text
+# keeps them out.
+DECOYS = [
+    "kon ont nto tou out utd tdr dra rag 004 042.pdf",
+    "0042 kontoutdrag.pdf",
+    "Kontoutdrag 1042 och 0041.pdf",
+    "utd tdr dra rag.pdf",
+]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the statistics are PostgreSQL's")
+@pytest.mark.usefixtures("_fresh_statistics")
+def test_with_statistics_the_rarest_trigrams_find_what_the_whole_words_find(
+    world: World, login: Any, monkeypatch: Any
+) -> None:
+    folder = _folder(world.collaboration, world.admin, "Bank")
+    wanted = ["Kontoutdrag 0042.pdf", "Kontoutdrag 00421.pdf", "KONTOUTDRAG 0042 rättad.pdf"]
+    # Enough other names that "kontoutdrag 0042" is rare, sharing "kon" and some "042".
+    common = [f"Kontrakt {i:04}.pdf" for i in range(2000)]
+    frequencies = _analysed(folder, world.admin, [*wanted, *DECOYS, "Utdrag 0042.pdf"], fillers=common)
+    assert frequencies.of("kon") > frequencies.of("042") > frequencies.of("utd") > 0
+    _sql, params = selectors._documents_named("Kontoutdrag 0042").values("pk").query.sql_with_params()
+    asked = {p for p in params if isinstance(p, str) and p.startswith("%")}
+    assert "%kontoutdrag%" not in asked and "%kon%" not in asked and len(asked) == 2, asked
+    client = login(world.admin)
+    every_name = [*wanted, *DECOYS, *common, "Utdrag 0042.pdf"]
+    for query in ("kontoutdrag 0042", "Kontoutdrag", "UTDRAG 0042", "utdrag", "kontrakt 0012", "0042"):
+        expected = sorted(n for n in every_name if search_key(query) in search_key(n))
+        with_statistics = sorted(_names(client.get(_partner_search(q=query))))
+        monkeypatch.setattr(trigrams, "frequencies", lambda: None)
+        whole_words = sorted(_names(client.get(_partner_search(q=query))))
+        monkeypatch.undo()
+        assert with_statistics == whole_words == expected, query
+        assert expected, query
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the statistics are PostgreSQL's")
+@pytest.mark.usefixtures("_fresh_statistics")
+def test_reading_the_statistics_is_not_a_query_of_the_page(world: World, login: Any) -> None:
+    """Once a process every few minutes, outside the query log (as a PREPARE): a page's query count
+    must not depend on whether its process has searched lately."""
+    folder = _folder(world.collaboration, world.admin, "Bank")
+    _analysed(folder, world.admin, ["Kontoutdrag 0042.pdf", "Kontrakt 0001.pdf"])
+    client = login(world.admin)
+    client.get(_partner_search(q="kontrakt"))  # the session and the other one-time lookups
+    counts = []
+    for _ in range(2):
+        trigrams.forget()
+        with CaptureQueriesContext(connection) as cold:
+            assert _names(client.get(_partner_search(q="kontoutdrag"))) == ["Kontoutdrag 0042.pdf"]
+        with CaptureQueriesContext(connection) as warm:
+            assert _names(client.get(_partner_search(q="kontoutdrag"))) == ["Kontoutdrag 0042.pdf"]
+        counts.append((len(cold), len(warm)))
+    assert counts[0][0] == counts[0][1] == counts[1][0], counts
+    assert not any("pg_stats_ext_exprs" in q["sql"] for q in cold.captured_queries)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the statistics are PostgreSQL's")
+def test_the_statistics_object_exists() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_get_statisticsobjdef(oid) FROM pg_statistic_ext WHERE stxname = %s",
+            [trigrams.STATISTICS_NAME],
+        )
+        (definition,) = cursor.fetchone()
+    assert "show_trgm(search_name)" in definition and "documents_document" in definition
 
 
 def test_like_wildcards_in_the_query_are_plain_characters(world: World, library: Library, login: Any) -> None:
