@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -101,6 +103,8 @@ class Folder(models.Model):
         ordering = ["name"]
         base_manager_name = "all_objects"
         constraints = [
+            # What a document's (folder, collaboration) refers to on PostgreSQL (Document.collaboration).
+            models.UniqueConstraint(fields=["id", "collaboration"], name="folder_id_collaboration_unique"),
             models.UniqueConstraint(
                 fields=["collaboration", "name"],
                 condition=models.Q(parent__isnull=True, deleted_at__isnull=True),
@@ -151,6 +155,15 @@ class Document(models.Model):
     """A named file in a folder; its content is the current DocumentVersion."""
 
     folder = models.ForeignKey(Folder, on_delete=models.CASCADE, related_name="documents")
+    # The folder's collaboration, set when the document is made (save() below) and never changed:
+    # neither a folder nor a document moves to another collaboration (documents.services refuses
+    # it), and on PostgreSQL a foreign key of (folder, collaboration) to the folder's own pair
+    # refuses any other value (migration 0006). The search across a firm's customers filters on it
+    # instead of joining every folder of the firm (issue 16). Deleted with its folder, which a
+    # collaboration takes with it, hence no action of its own and no index.
+    collaboration = models.ForeignKey(
+        Collaboration, on_delete=models.DO_NOTHING, related_name="+", editable=False, db_index=False
+    )
     name = models.CharField(_("name"), max_length=255)
     # The name as search matches it (documents.names.search_key: lowercase, no accents), set by the
     # services with the name. On PostgreSQL a trigram GIN index (migration 0003, created there only)
@@ -191,6 +204,11 @@ class Document(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.collaboration_id is None:
+            self.collaboration_id = self.folder.collaboration_id
+        super().save(*args, **kwargs)
 
 
 class PreviewStatus(models.TextChoices):

@@ -11,7 +11,8 @@ from urllib.parse import urlencode
 
 import pytest
 from django.apps import apps as django_apps
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -118,6 +119,57 @@ def test_postgresql_searches_through_the_trigram_index(world: World) -> None:
     assert "document_search_name_trgm" in plan, plan
 
 
+# --- A document's collaboration (what the partner search filters on) -------------------------
+
+
+def test_a_document_takes_its_folders_collaboration(world: World) -> None:
+    folder = _folder(world.other_collaboration, world.admin, "Bokslut")
+    uploaded = _upload(folder, world.admin, "Årsredovisning 2025.pdf")
+    made = Document.objects.create(folder=folder, name="Direkt.pdf")
+    for document in (uploaded, made):
+        document.refresh_from_db()
+        assert document.collaboration_id == world.other_collaboration.pk != world.collaboration.pk
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the composite foreign key is PostgreSQL's")
+def test_the_database_refuses_a_collaboration_other_than_the_folders(world: World) -> None:
+    folder = _folder(world.collaboration, world.admin, "Bokslut")
+    elsewhere = _folder(world.other_collaboration, world.admin, "Bokslut")
+    document = _upload(folder, world.admin, "Årsredovisning 2025.pdf")
+    attempts: list[dict[str, Any]] = [
+        {"collaboration": world.other_collaboration},  # the column alone
+        {"folder": elsewhere},  # into another customer's folder, the column left behind
+    ]
+    for change in attempts:
+        with pytest.raises(IntegrityError), transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET CONSTRAINTS document_folder_collaboration_fk IMMEDIATE")
+            Document.objects.filter(pk=document.pk).update(**change)
+    # Both together: the other customer's folder and its collaboration, as a copy would be.
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS document_folder_collaboration_fk IMMEDIATE")
+        moved = Document.objects.filter(pk=document.pk)
+        moved.update(folder=elsewhere, collaboration=world.other_collaboration)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="NOT NULL is dropped for the test")
+def test_the_migration_fills_each_documents_collaboration(world: World) -> None:
+    first = _upload(_folder(world.collaboration, world.admin, "A"), world.admin, "a.pdf")
+    second = _upload(_folder(world.other_collaboration, world.admin, "B"), world.admin, "b.pdf")
+    with connection.cursor() as cursor:  # as before migration 0006: the column there, still empty
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the uploads' checks, before ALTER TABLE
+        cursor.execute("ALTER TABLE documents_document ALTER COLUMN collaboration_id DROP NOT NULL")
+    Document.objects.update(collaboration=None)
+    migration = importlib.import_module("documents.migrations.0006_document_collaboration")
+    with connection.schema_editor() as editor:
+        migration.fill_collaborations(django_apps, editor)
+    assert dict(Document.objects.values_list("pk", "collaboration_id")) == {
+        first.pk: world.collaboration.pk,
+        second.pk: world.other_collaboration.pk,
+    }
+
+
 # --- The rows read by id -------------------------------------------------------------------
 
 
@@ -126,8 +178,10 @@ def _orm_rows(ids: list[int]) -> list[tuple[Any, ...]]:
     found = {
         row[0]: row
         for row in Document.objects.filter(pk__in=ids)
-        .annotate(**selectors.SEARCH_ROW_VALUES)
-        .values_list("pk", "name", "updated_at", "folder_id", *selectors.SEARCH_ROW_VALUES)
+        .annotate(**selectors.SEARCH_ROW_VALUES, folders_collaboration=F("folder__collaboration_id"))
+        .values_list(
+            *[n if n != "collaboration_id" else "folders_collaboration" for n in selectors.SEARCH_ROW_NAMES]
+        )
     }
     return [found[pk] for pk in ids if pk in found]
 
@@ -328,7 +382,14 @@ def _analysed(
         _upload(folder, actor, name)
     now = timezone.now()
     Document.objects.bulk_create(
-        Document(folder=folder, name=n, search_name=search_key(n), created_at=now, updated_at=now)
+        Document(
+            folder=folder,
+            collaboration_id=folder.collaboration_id,
+            name=n,
+            search_name=search_key(n),
+            created_at=now,
+            updated_at=now,
+        )
         for n in fillers
     )
     with connection.cursor() as cursor:

@@ -602,6 +602,7 @@ class Command(BaseCommand):
                     (
                         doc_id,
                         folder_id,
+                        collaboration_id,
                         name,
                         search_key(name),
                         version_id,
@@ -617,6 +618,7 @@ class Command(BaseCommand):
             [
                 "id",
                 "folder",
+                "collaboration",
                 "name",
                 "search_name",
                 "current_version",
