@@ -43,15 +43,26 @@ def staff_assignment_exists(*, user: User) -> Exists:
     )
 
 
-def collaborations_for_partner_user(
-    *, user: User, partner: Organisation, search: str = "", include_ended: bool = False
+def partner_user_scope(
+    *, user: User, partner: Organisation, include_ended: bool = False
 ) -> QuerySet[Collaboration]:
     """The partner's customers this user may see: all for an account administrator, the assigned
-    ones for staff. Annotated with the customer's primary contact, in a constant number of queries."""
+    ones for staff; open ones, and ended ones too with `include_ended`. Neither annotated nor
+    ordered: the rule itself, for collaborations_for_partner_user and for a subquery (the
+    document search builds it on every search, issue 16)."""
     statuses = [*OPEN_STATUSES, CollaborationStatus.ENDED] if include_ended else OPEN_STATUSES
     qs = Collaboration.objects.filter(partner_id=partner.id, status__in=statuses)
     if not partner.is_admin:
         qs = qs.filter(staff_assignment_exists(user=user))
+    return qs
+
+
+def collaborations_for_partner_user(
+    *, user: User, partner: Organisation, search: str = "", include_ended: bool = False
+) -> QuerySet[Collaboration]:
+    """The partner's customers this user may see (partner_user_scope), annotated with the
+    customer's primary contact, in a constant number of queries."""
+    qs = partner_user_scope(user=user, partner=partner, include_ended=include_ended)
     if search.strip():
         term = search.strip()
         qs = qs.filter(Q(customer__name__icontains=term) | Q(customer__org_number__icontains=term))

@@ -16,7 +16,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
-from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -29,7 +28,6 @@ from django.views.decorators.http import require_GET
 from customers import access as customer_access
 from documents import selectors
 from documents.links import folder_url_maker
-from documents.models import Document
 from documents.names import search_key
 from partners.access import active_partner_org
 from portal.context import AuthedRequest
@@ -48,8 +46,8 @@ class CappedPaginator(Paginator):
     for the count and again for the page (p50 90 -> 60 ms in process, bench/pages.py). The extra
     id tells whether there are more than it shows."""
 
-    def __init__(self, found: QuerySet[Document], per_page: int) -> None:
-        self.hits = selectors.search_hits(found, limit=MAX_RESULTS + 1)
+    def __init__(self, found: selectors.Found, per_page: int) -> None:
+        self.hits = found.hits(MAX_RESULTS + 1)
         super().__init__(self.hits[:MAX_RESULTS], per_page)
 
     @property
@@ -86,14 +84,13 @@ _ROW_HTML = (
 
 def _results(page: Page[int], *, side: str) -> list[Result]:
     documents = selectors.search_rows(list(page.object_list))
-    paths = selectors.folder_paths([(d.folder_id, d.folder_path, d.folder_name) for d in documents])
     detail_url = url_maker("documents:document_detail")
     folder_url = folder_url_maker(side)
     return [
         Result(
             document=d,
             detail_url=detail_url(d.pk),
-            folder_path=paths[d.folder_id],
+            folder_path=d.folder_label,
             folder_url=folder_url(d.collaboration_id, d.folder_id),
             organisation=d.customer_name if side == "partner" else d.partner_name,
             size=human_size(d.size) if d.size is not None else "–",
@@ -132,7 +129,7 @@ def _rows(results: list[Result], *, side: str, across: bool) -> list[SafeString]
 
 
 def _render(
-    request: AuthedRequest, found: QuerySet[Document], *, side: str, query: str, **context: Any
+    request: AuthedRequest, found: selectors.Found, *, side: str, query: str, **context: Any
 ) -> HttpResponse:
     paginator = CappedPaginator(found, settings.PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))

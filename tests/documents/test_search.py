@@ -23,6 +23,7 @@ from documents import selectors, services, trigrams
 from documents.models import Audience, CustomerAccess, Document, Folder
 from documents.names import search_key
 from documents.views import search as search_views
+from portal.context import Organisation
 from portal.models import User
 from portal.units import human_size
 from tests.conftest import World
@@ -174,7 +175,8 @@ def test_the_migration_fills_each_documents_collaboration(world: World) -> None:
 
 
 def _orm_rows(ids: list[int]) -> list[tuple[Any, ...]]:
-    """What search_rows read with the ORM before it was a prepared statement, in `ids` order."""
+    """What search_rows read with the ORM before it was a prepared statement, in `ids` order, with
+    the folder's label as folder_paths makes it."""
     found = {
         row[0]: row
         for row in Document.objects.filter(pk__in=ids)
@@ -183,7 +185,8 @@ def _orm_rows(ids: list[int]) -> list[tuple[Any, ...]]:
             *[n if n != "collaboration_id" else "folders_collaboration" for n in selectors.SEARCH_ROW_NAMES]
         )
     }
-    return [found[pk] for pk in ids if pk in found]
+    labels = selectors.folder_paths([(row[3], row[4], row[5]) for row in found.values()])
+    return [(*found[pk], labels[found[pk][3]]) for pk in ids if pk in found]
 
 
 def _rows_fixture(world: World) -> list[int]:
@@ -194,15 +197,25 @@ def _rows_fixture(world: World) -> list[int]:
     second = _upload(other, world.outsider, "Lönespec mars & april.pdf")
     bare = _upload(top, world.admin, "Utan version.pdf")
     Document.objects.filter(pk=bare.pk).update(current_version=None)  # None for its size
-    return [second.pk, bare.pk, first.pk + 10_000, first.pk]  # not by id; one that does not exist
+    gone = _folder(world.collaboration, world.admin, "Borta", parent=sub)
+    deep = _upload(_folder(world.collaboration, world.admin, "Djup", parent=gone), world.admin, "Djup.pdf")
+    Folder.objects.filter(pk=gone.pk).update(deleted_at=timezone.now())  # an ancestor not live: "?"
+    # Not by id; one that does not exist.
+    return [second.pk, bare.pk, first.pk + 10_000, first.pk, deep.pk]
 
 
 def test_search_rows_are_the_orms_in_the_order_asked(world: World) -> None:
     ids = _rows_fixture(world)
     found = selectors.search_rows(ids)
     expected = _orm_rows(ids)
-    assert [row.pk for row in found] == [ids[0], ids[1], ids[3]]
+    assert [row.pk for row in found] == [ids[0], ids[1], ids[3], ids[4]]
     assert [tuple(row) for row in found] == expected
+    assert [row.folder_label for row in found] == [
+        "Löner",
+        "Bokslut",
+        "Bokslut / 2026",
+        "Bokslut / 2026 / ? / Djup",
+    ]
     for mine, theirs in zip(found, expected, strict=True):
         assert [type(v) for v in mine] == [type(v) for v in theirs]  # datetimes, sizes alike
     bare = found[1]
@@ -222,7 +235,7 @@ def test_search_rows_are_one_prepared_statement_on_postgresql(world: World, sett
                 assert [tuple(row) for row in selectors.search_rows(ids)] == _orm_rows(ids)
             (query,) = queries.captured_queries[:1]
             assert query["sql"].startswith("EXECUTE portal_documents_search_rows" if prepared else "SELECT")
-            assert len(queries.captured_queries) == 2  # search_rows', then _orm_rows'
+            assert len(queries.captured_queries) == 3  # search_rows' one, then _orm_rows' two
 
 
 # --- What each person finds ------------------------------------------------------------------
@@ -474,6 +487,58 @@ def test_the_statistics_object_exists() -> None:
         )
         (definition,) = cursor.fetchone()
     assert "show_trgm(search_name)" in definition and "documents_document" in definition
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the statement is PostgreSQL's")
+@pytest.mark.parametrize("statistics", [False, True], ids=["whole-words", "rarest-trigrams"])
+def test_the_partner_statement_finds_what_the_orm_finds_in_its_order(
+    world: World, library: Library, monkeypatch: Any, statistics: bool
+) -> None:
+    """selectors.FoundAtPartner.hits (SQL written around the scope's) against its queryset() (the
+    ORM, as SQLite runs it), for every kind of partner user, across every customer and in one."""
+    bank = _folder(world.collaboration, world.admin, "Bank")
+    bygg = _folder(world.other_collaboration, world.admin, "Bank")
+    for folder in (bank, bygg):  # equal names in two customers: the id breaks the tie
+        for name in (
+            "Kontoutdrag 0042.pdf",
+            "0042 kontoutdrag.pdf",
+            "Rapport 100% klar.pdf",
+            "a_b.pdf",
+            "a-b.pdf",
+        ):
+            _upload(folder, world.admin, name)
+    gone = _upload(bank, world.admin, "Kontoutdrag 0042 gammal.pdf")
+    services.documents_delete(documents=[gone], actor=world.admin)
+    ended = Collaboration.objects.create(
+        partner=world.partner, customer=world.other_collaboration.customer, status=CollaborationStatus.ENDED
+    )
+    _upload(_folder(ended, world.admin, "Bank"), world.admin, "Kontoutdrag 0042 avslutad.pdf")
+    monkeypatch.setattr(trigrams, "frequencies", lambda: FREQUENCIES if statistics else None)
+    actors = [
+        (world.admin, world.partner, True),
+        (world.staff, world.partner, False),
+        (world.staff_unassigned, world.partner, False),
+        (world.outsider, world.other_partner, True),
+    ]
+    queries = ["kontoutdrag 0042", "KONTOUTDRAG", "arsred", "ovisning 20", "100% klar", "a_b", "ab", "zzz"]
+    seen = set()
+    for user, partner, is_admin in actors:
+        org = Organisation(kind="partner", id=partner.pk, name=partner.name, is_admin=is_admin)
+        for query in queries:
+            for collaboration in (None, world.collaboration):
+                found = selectors.search_partner_documents(
+                    user=user, partner=org, query=query, collaboration=collaboration
+                )
+                assert isinstance(found, selectors.FoundAtPartner)
+                orm = selectors.FoundDocuments(found.queryset())
+                for limit in (1, 3, 1001):
+                    assert found.hits(limit) == orm.hits(limit), (user.name, query, collaboration, limit)
+                seen.add(len(found.hits(1001)))
+    assert len(seen) >= 4  # empty, one, and several results among them
+    assert gone.pk not in selectors.FoundAtPartner(
+        match=selectors._Match(key="kontoutdrag 0042", patterns=["kontoutdrag", "0042"]),
+        scope=Collaboration.objects.all(),
+    ).hits(1001)
 
 
 def test_like_wildcards_in_the_query_are_plain_characters(world: World, library: Library, login: Any) -> None:
