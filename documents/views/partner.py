@@ -37,7 +37,7 @@ from documents.views.files import bulk_download
 from portal.context import AuthedRequest, org_context
 from portal.errors import ServiceError
 from portal.links import url_maker
-from portal.units import datetime_formatter, human_size
+from portal.units import datetime_formatter, human_size, size_formatter
 
 # --- Helpers shared by the pages ------------------------------------------------------------
 
@@ -119,6 +119,7 @@ class RowLabels:
     select: str  # not escaped: "%(name)s" is filled in per row, then escaped
     retention_title: str
     date_label: Callable[[dt.datetime], str]  # SHORT_DATETIME_FORMAT of the language
+    size_label: Callable[[int], str]  # human_size in the language
 
     @classmethod
     def current(cls) -> RowLabels:
@@ -134,6 +135,7 @@ class RowLabels:
             select=_("Select %(name)s"),
             retention_title=_esc(_("Under retention: it cannot be deleted until this day has passed.")),
             date_label=datetime_formatter(get_format("SHORT_DATETIME_FORMAT")),
+            size_label=size_formatter(),
         )
 
 
@@ -238,7 +240,7 @@ def _file_row(
             download_url=download,
             download=labels.download,
             size_heading=labels.size,
-            size_label=_esc(human_size(document.version_size)) if has_version else "",
+            size_label=_esc(labels.size_label(document.version_size)) if has_version else "",
             updated_heading=labels.updated,
             date_iso=updated.isoformat(),
             date_label=_esc(labels.date_label(updated)),

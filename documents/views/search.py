@@ -32,7 +32,7 @@ from documents.names import search_key
 from partners.access import active_partner_org
 from portal.context import AuthedRequest
 from portal.links import url_maker
-from portal.units import datetime_formatter, human_size
+from portal.units import datetime_formatter, size_formatter
 
 MAX_QUERY = 100
 # Counting every match of a short, common query over hundreds of thousands of documents costs more
@@ -85,6 +85,7 @@ _ROW_HTML = (
 def _results(page: Page[int], *, side: str) -> list[Result]:
     documents = selectors.search_rows(list(page.object_list))
     detail_url = url_maker("documents:document_detail")
+    size = size_formatter()
     folder_url = folder_url_maker(side)
     return [
         Result(
@@ -93,7 +94,7 @@ def _results(page: Page[int], *, side: str) -> list[Result]:
             folder_path=d.folder_label,
             folder_url=folder_url(d.collaboration_id, d.folder_id),
             organisation=d.customer_name if side == "partner" else d.partner_name,
-            size=human_size(d.size) if d.size is not None else "–",
+            size=size(d.size) if d.size is not None else "–",
         )
         for d in documents
     ]
@@ -106,9 +107,10 @@ def _rows(results: list[Result], *, side: str, across: bool) -> list[SafeString]
     labels = {"l_folder": _esc(_("Folder")), "l_updated": _esc(_("Updated")), "l_size": _esc(_("Size"))}
     organisation_label = _esc(_("Customer") if side == "partner" else _("Firm"))
     date_label = datetime_formatter(get_format("SHORT_DATETIME_FORMAT"))
+    zone = timezone.get_current_timezone()  # once, not a context-local lookup a row
     rows = []
     for r in results:
-        updated = timezone.localtime(r.document.updated_at)
+        updated = r.document.updated_at.astimezone(zone)
         organisation = f'<td data-label="{organisation_label}">{_esc(r.organisation)}</td>' if across else ""
         rows.append(
             mark_safe(  # noqa: S308 -- every value from the data is escaped here

@@ -10,7 +10,7 @@ import pytest
 from django.utils import dateformat, translation
 from django.utils.formats import get_format
 
-from portal.units import datetime_formatter
+from portal.units import datetime_formatter, human_size, size_formatter
 
 MOMENTS = [
     dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=ZoneInfo("Europe/Stockholm")),
@@ -48,3 +48,16 @@ def test_formats_with_names_escapes_or_percent_signs_come_out_as_dateformat_writ
     with translation.override("sv"):
         for moment in MOMENTS:
             assert fast(moment) == dateformat.format(moment, fmt)
+
+
+SIZES = [0, 1, 999, 1000, 1049, 1050, 1051, 9_999, 99_949, 99_950, 999_949, 999_950, 999_999, 1_000_000]
+SIZES += [1_234_567, 45_678_901, 999_950_000, 10**9, 5 * 10**12 + 49 * 10**9, 10**15, 1234 * 10**15]
+SIZES += [(7**k) % (10**13) for k in range(1, 60)]  # spread over every unit
+
+
+@pytest.mark.parametrize("language", ["sv", "en"])
+def test_the_size_formatter_writes_what_human_size_writes(language: str) -> None:
+    with translation.override(language):
+        size = size_formatter()
+        assert [size(n) for n in SIZES] == [human_size(n) for n in SIZES]
+        assert size(1_234_567) == ("1,2 MB" if language == "sv" else "1.2 MB")
