@@ -15,21 +15,16 @@ _STRFTIME = {"Y": "%Y", "m": "%m", "d": "%d", "H": "%H", "i": "%M", "s": "%S", "
 
 
 def human_size(size: int) -> str:
-    """1 234 567 bytes -> "1.2 MB" ("1,2 MB" in Swedish); decimal units, as everywhere in the portal."""
-    if size < 1000:
-        return f"{size} B"
-    value = float(size)
-    for unit in ("kB", "MB", "GB", "TB"):
-        value /= 1000
-        if value < 1000 or unit == "TB":
-            return f"{number_format(round(value, 1), decimal_pos=1)} {unit}"
-    raise AssertionError("unreachable")
+    """1 234 567 bytes -> "1.2 MB" ("1,2 MB" in Swedish); decimal units, as everywhere in the portal.
+    A list of many sizes takes size_formatter() once instead."""
+    return size_formatter()(size)
 
 
 def size_formatter() -> Callable[[int], str]:
-    """human_size for a list that formats many, in the language active now: the decimal separator
-    read once, not once a row (number_format looks up the language and its format for every call:
-    about 20 microseconds a row of a search page, bench/pages.py)."""
+    """human_size as a function, for a list that formats many, in the language active now: the
+    decimal separator read once, not once a row (number_format, which human_size used, looked up
+    the language and its format for every call: about 20 microseconds a row of a search page,
+    bench/pages.py). One decimal, as number_format(round(x, 1), decimal_pos=1) wrote it."""
     separator = str(get_format("DECIMAL_SEPARATOR"))
 
     def size(value: int) -> str:

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import dateformat, translation
-from django.utils.formats import get_format
+from django.utils.formats import get_format, number_format
 
 from portal.units import datetime_formatter, human_size, size_formatter
 
@@ -55,9 +55,23 @@ SIZES += [1_234_567, 45_678_901, 999_950_000, 10**9, 5 * 10**12 + 49 * 10**9, 10
 SIZES += [(7**k) % (10**13) for k in range(1, 60)]  # spread over every unit
 
 
+def _number_format_size(size: int) -> str:
+    """human_size as it was written with Django's number_format, before size_formatter."""
+    if size < 1000:
+        return f"{size} B"
+    value = float(size)
+    for unit in ("kB", "MB", "GB", "TB"):
+        value /= 1000
+        if value < 1000 or unit == "TB":
+            return f"{number_format(round(value, 1), decimal_pos=1)} {unit}"
+    raise AssertionError("unreachable")
+
+
 @pytest.mark.parametrize("language", ["sv", "en"])
-def test_the_size_formatter_writes_what_human_size_writes(language: str) -> None:
+def test_sizes_read_as_number_format_wrote_them(language: str) -> None:
     with translation.override(language):
         size = size_formatter()
-        assert [size(n) for n in SIZES] == [human_size(n) for n in SIZES]
+        expected = [_number_format_size(n) for n in SIZES]
+        assert [size(n) for n in SIZES] == expected
+        assert [human_size(n) for n in SIZES] == expected
         assert size(1_234_567) == ("1,2 MB" if language == "sv" else "1.2 MB")
