@@ -16,7 +16,7 @@ read from the emails the portal sent) for --seconds.
 It prints, per request name: requests, requests per second, p50/p95/p99 in ms, p95 as a multiple
 of the floor page's p95 in the same run, and errors by kind; the web processes' memory (RSS of
 the gunicorn workers, every 2 s); then the verdict. The floor page is `/bench/floor/`
-(portal:bench_floor): the base layout alone, logged in, the cheapest authenticated page.
+(bench_floor): the base layout alone, logged in, the cheapest authenticated page.
 
 Targets: no errors; every p95 within 5x the floor's (except logins, whose time is the password
 hash, slow on purpose and shown beside one hash's time; the waits for emails; and the uploads of

@@ -17,7 +17,7 @@ It creates the bench database (PostgreSQL, --database-url) if needed, migrates i
    (connection.execute_wrapper);
 3. starts gunicorn with production settings, as docker-compose.yml runs it (4 gthread workers of
    4 threads), logs the bench users in through the login form, and for 1 and 8 concurrent
-   clients and --rounds rounds measures each page against its floor (`portal:bench_floor`, the
+   clients and --rounds rounds measures each page against its floor (`bench_floor`, the
    base layout alone, logged in as the same user) in alternating segments (page, floor, floor,
    page, page, ...), so that whatever else the machine does falls on both alike. Per round: p50
    and p95 of the page and of its floor, and their ratios; reported: the median ratio over the
