@@ -734,31 +734,15 @@ def folder_paths(folders: Sequence[tuple[int, str, str]]) -> dict[int, str]:
     """ "Top / Sub / Leaf" for each of `folders`, (id, path, name) triples, reading the names along
     their paths in one query (the folders' own too, so that a page of top-level folders costs the
     same query as any other page; none for no folders). Whoever sees a folder sees its ancestors:
-    access is granted on the top-level folder."""
+    access is granted on the top-level folder. SQLite's search rows use it; on PostgreSQL
+    _SEARCH_ROWS joins the same names itself."""
     chains = {pk: path_ids(path) for pk, path, _name in folders}
     wanted = {pk for chain in chains.values() for pk in chain}
-    names = _folder_names(sorted(wanted)) if wanted else {}
+    names = (
+        dict(Folder.objects.filter(pk__in=sorted(wanted)).order_by().values_list("pk", "name"))
+        if wanted
+        else {}
+    )
     return {
         pk: " / ".join([*(names.get(a, "?") for a in chains[pk][:-1]), name]) for pk, _path, name in folders
     }
-
-
-def _folder_names_sql() -> str:
-    c = sql.column
-    return (
-        f"SELECT {c('f', Folder, 'pk')}, {c('f', Folder, 'name')} FROM {sql.table(Folder)} f"  # noqa: S608 -- names from the models, quoted; the ids a parameter
-        f" WHERE {c('f', Folder, 'pk')} = ANY(%s) AND {c('f', Folder, 'deleted_at')} IS NULL"
-    )
-
-
-# Prepared once per connection (portal.sql.Prepared): on every search page, where building,
-# compiling and planning the ORM's query took longer than running it (issue 16).
-_FOLDER_NAMES = sql.Prepared("portal_documents_folder_names", _folder_names_sql)
-
-
-def _folder_names(ids: list[int]) -> dict[int, str]:
-    """The names of the live folders among `ids`. PostgreSQL reads them with _FOLDER_NAMES;
-    SQLite, which has no arrays, with the ORM."""
-    if connection.vendor == "postgresql":
-        return dict(_FOLDER_NAMES.fetchall([ids]))
-    return dict(Folder.objects.filter(pk__in=ids).order_by().values_list("pk", "name"))

@@ -353,13 +353,15 @@ def test_folder_paths_name_every_live_ancestor_and_mark_a_trashed_one(world: Wor
     assert queries.captured_queries == []
 
 
-def test_folder_paths_read_the_names_in_one_prepared_statement(world: World) -> None:
-    _on_postgresql()
+def test_folder_paths_read_the_names_in_one_query(world: World) -> None:
+    """One query for any number of folders at any depth. (It was a prepared statement while the
+    search pages called it on PostgreSQL; their rows now join the names themselves.)"""
     top = _folder(world, "Bokslut")
     leaf = _folder(world, "2026", parent=top)
+    deeper = _folder(world, "Bilagor", parent=leaf)
     for _ in range(2):
         with CaptureQueriesContext(connection) as queries:
-            assert selectors.folder_paths([(leaf.pk, leaf.path, leaf.name)]) == {leaf.pk: "Bokslut / 2026"}
-        assert [q["sql"].split("(")[0] for q in queries.captured_queries] == [
-            "EXECUTE portal_documents_folder_names"
-        ]
+            assert selectors.folder_paths(
+                [(leaf.pk, leaf.path, leaf.name), (deeper.pk, deeper.path, deeper.name)]
+            ) == {leaf.pk: "Bokslut / 2026", deeper.pk: "Bokslut / 2026 / Bilagor"}
+        assert len(queries.captured_queries) == 1
