@@ -455,8 +455,9 @@ def _index_patterns(words: list[str], frequencies: trigrams.Frequencies | None) 
         if frequencies is None or not plain:
             continue
         rarest[word] = min(plain, key=frequencies.of)
-        share *= frequencies.of(rarest[word])
-        unread += sum(frequencies.of(t) for t in plain) - frequencies.of(rarest[word])
+        own = frequencies.of(rarest[word])
+        share *= own
+        unread += sum(frequencies.of(t) for t in plain) - own
     if not rarest or share * _ROW_COST_IN_ENTRIES > unread:
         return list(dict.fromkeys(words))
     return list(dict.fromkeys(rarest.get(word, word) for word in words))
