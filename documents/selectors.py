@@ -512,74 +512,155 @@ def _named(match: _Match) -> QuerySet[Document]:
     return found.order_by("name", "pk")
 
 
+class FoundPage(NamedTuple):
+    """One page of what a search found: its rows in order, and how many were found, counted up to
+    the `counted` the page was asked with (one past the most a search shows tells there are more)."""
+
+    rows: list[SearchRow]
+    matches: int
+
+
 class Found(Protocol):
     """What a search_*_documents found, in its order."""
 
-    def hits(self, limit: int) -> list[int]:
-        """The ids of the first `limit` documents."""
+    def page(self, offset: int, size: int, counted: int) -> FoundPage:
+        """The rows from `offset` on, at most `size` of them, among the first `counted` found."""
         ...
 
 
-@dataclass(frozen=True)
 class FoundDocuments:
-    """A search as a QuerySet, read with the ORM."""
+    """A search as a QuerySet, read with the ORM: the ids of the first `counted` in one query (the
+    name match runs once a request, not for the count and again for the page), then the page's
+    rows by id (search_rows). The ids are kept: a second page of the same request reads no more."""
 
-    documents: QuerySet[Document]
+    def __init__(self, documents: QuerySet[Document]) -> None:
+        self.documents = documents
+        self._hits: dict[int, list[int]] = {}
 
     def hits(self, limit: int) -> list[int]:
-        return list(self.documents.values_list("pk", flat=True)[:limit])
+        """The ids of the first `limit` documents."""
+        if limit not in self._hits:
+            self._hits[limit] = list(self.documents.values_list("pk", flat=True)[:limit])
+        return self._hits[limit]
+
+    def page(self, offset: int, size: int, counted: int) -> FoundPage:
+        ids = self.hits(counted)
+        return FoundPage(search_rows(ids[offset : offset + size]), len(ids))
+
+
+# The compiled access rule of each partner user searching (partner_user_scope as SQL and its
+# parameters), by what it depends on: building and compiling it with the ORM took 0.2 ms of every
+# search. Bounded; emptied when full. What the rule lets through is decided when the statement
+# runs (the collaborations' status, the staff's assignments): only the SQL is kept.
+_SCOPES: dict[tuple[int, bool, int], tuple[str, tuple[Any, ...]]] = {}
+_SCOPES_MAX = 4096
 
 
 @dataclass(frozen=True)
 class FoundAtPartner:
     """A partner-side search (search_partner_documents): the live documents matching `match` in
-    the collaborations of `scope` (a Collaboration QuerySet: the access rule, as the ORM writes
-    it), or in the one of `collaboration_id` among them.
+    the customers `user` works with at `partner` (customers.selectors.partner_user_scope, the
+    access rule as the ORM writes it), or in the one of `collaboration_id` among them.
 
-    On PostgreSQL hits() runs as one statement written here around the scope's SQL: the ORM took
-    1.2 ms of Python to build and compile the query, and 0.2 ms to read a thousand ids, on a page
-    of 15 ms (bench/pages.py, issue 16). It is not prepared: a generic plan of it read the rows of
-    a common word through a nested loop, 415 ms against 69. queryset() is the same search as the
-    ORM writes it (SQLite; the tests compare the two)."""
+    On PostgreSQL a page is one prepared statement (portal.sql.prepared, one per shape of query:
+    how many words, whether the whole text is checked apart, the rule's form, one customer or
+    all): the matches in name order up to `counted`, how many, and the page's SearchRows with
+    their folders' labels (as search_rows reads them). Planning the match, then the rows in a
+    query of their own, and reading a thousand ids into Python took about 0.9 ms of a 10 ms page
+    (bench/pages.py, issue 16). A statement planned once serves every search of that shape, so
+    its plan must suit a common word and a rare one alike, whatever the planner guesses of a
+    parameter: the rule is written `(collaboration IN (rule)) IS TRUE`, which PostgreSQL cannot
+    turn into a join and evaluates as one hash of the rule's collaborations; left a join, the
+    plan made for no value in particular probed the collaborations once per match (nested loop,
+    8.7 ms against 4.6 here). The trigram index is the only one that serves the conditions.
+    queryset() is the same search as the ORM writes it (SQLite; the tests compare the two)."""
 
     match: _Match
-    scope: QuerySet[Collaboration]
+    user: User
+    partner: Organisation
     collaboration_id: int | None = None
 
+    def scope(self) -> QuerySet[Collaboration]:
+        return partner_user_scope(user=self.user, partner=self.partner)
+
     def queryset(self) -> QuerySet[Document]:
-        found = _named(self.match).filter(collaboration_id__in=self.scope.order_by().values("pk"))
+        found = _named(self.match).filter(collaboration_id__in=self.scope().order_by().values("pk"))
         if self.collaboration_id is not None:
             found = found.filter(collaboration_id=self.collaboration_id)
         return found
 
-    def hits(self, limit: int) -> list[int]:
+    def page(self, offset: int, size: int, counted: int) -> FoundPage:
         if connection.vendor != "postgresql":
-            return FoundDocuments(self.queryset()).hits(limit)
-        scope = self.scope.order_by().values("pk").query
-        scope_sql, scope_params = scope.get_compiler(connection.alias).as_sql()
-        c = sql.column
-        name, collaboration = c("d", Document, "search_name"), c("d", Document, "collaboration")
-        conditions = [f"{c('d', Document, 'deleted_at')} IS NULL"]
-        params: list[Any] = []
-        for pattern in self.match.patterns:
-            conditions.append(f"{name} LIKE %s")  # as the ORM's __contains
-            params.append(f"%{connection.ops.prep_for_like_query(pattern)}%")
+            return FoundDocuments(self.queryset()).page(offset, size, counted)
+        statement, params = self._statement()
+        rows = sql.prepared(statement).fetchall([*params, counted, offset, size])
+        return FoundPage([_search_row(row[1:]) for row in rows], rows[0][0] if rows else 0)
+
+    def _scope_sql(self) -> tuple[str, tuple[Any, ...]]:
+        key = (self.partner.id, self.partner.is_admin, self.user.pk)
+        compiled = _SCOPES.get(key)
+        if compiled is None:
+            query = self.scope().order_by().values("pk").query
+            scope_sql, scope_params = query.get_compiler(connection.alias).as_sql()
+            if len(_SCOPES) >= _SCOPES_MAX:
+                _SCOPES.clear()
+            compiled = _SCOPES[key] = (scope_sql, tuple(scope_params))
+        return compiled
+
+    def _statement(self) -> tuple[str, list[Any]]:
+        scope_sql, scope_params = self._scope_sql()
+        params: list[Any] = [f"%{connection.ops.prep_for_like_query(p)}%" for p in self.match.patterns]
         if self.match.checks_whole_text:
-            conditions.append(f"STRPOS({name}, %s) > 0")
             params.append(self.match.key)
-        conditions.append(f"{collaboration} IN ({scope_sql})")
         params.extend(scope_params)
         if self.collaboration_id is not None:
-            conditions.append(f"{collaboration} = %s")
             params.append(self.collaboration_id)
-        statement = (
-            f"SELECT {c('d', Document, 'pk')} FROM {sql.table(Document)} d"  # noqa: S608 -- names from the models and the ORM's SQL; values are parameters
-            f" WHERE {' AND '.join(conditions)}"
-            f" ORDER BY {c('d', Document, 'name')}, {c('d', Document, 'pk')} LIMIT %s"
+        shape = (
+            len(self.match.patterns),
+            self.match.checks_whole_text,
+            scope_sql,
+            self.collaboration_id is not None,
         )
-        with connection.cursor() as cursor:
-            cursor.execute(statement, [*params, limit])
-            return [row[0] for row in cursor.fetchall()]
+        statement = _STATEMENTS.get(shape)
+        if statement is None:
+            if len(_STATEMENTS) >= _SCOPES_MAX:
+                _STATEMENTS.clear()
+            statement = _STATEMENTS[shape] = _partner_statement(*shape)
+        return statement, params
+
+
+# FoundAtPartner's statements by shape (_partner_statement's arguments): written once, not on
+# every search.
+_STATEMENTS: dict[tuple[int, bool, str, bool], str] = {}
+
+
+def _partner_statement(patterns: int, checks_whole_text: bool, scope_sql: str, one_customer: bool) -> str:
+    """FoundAtPartner's statement for `patterns` LIKE conditions, then the whole text's STRPOS if
+    `checks_whole_text`, the rule's SQL, the one collaboration if `one_customer`, and the first
+    `counted`, the offset and the size of the page: its parameters in that order."""
+    c = sql.column
+    name, collaboration = c("d", Document, "search_name"), c("d", Document, "collaboration")
+    conditions = [f"{c('d', Document, 'deleted_at')} IS NULL"]
+    conditions.extend([f"{name} LIKE %s"] * patterns)  # as the ORM's __contains
+    if checks_whole_text:
+        conditions.append(f"STRPOS({name}, %s) > 0")
+    conditions.append(f"({collaboration} IN ({scope_sql})) IS TRUE")
+    if one_customer:
+        conditions.append(f"{collaboration} = %s")
+    order = f"{c('d', Document, 'name')}, {c('d', Document, 'pk')}"
+    # The first `counted` in name order; of them how many, and the page's ids (the window counts
+    # before OFFSET takes the page).
+    hits = (
+        f"SELECT s.id, s.name, count(*) OVER () AS found FROM ("  # noqa: S608 -- names from the models and the ORM's SQL; values are parameters
+        f"SELECT {c('d', Document, 'pk')} AS id, {c('d', Document, 'name')} AS name"
+        f" FROM {sql.table(Document)} d WHERE {' AND '.join(conditions)} ORDER BY {order} LIMIT %s"
+        ") s ORDER BY s.name, s.id OFFSET %s LIMIT %s"
+    )
+    return (
+        f"WITH h AS ({hits}) SELECT h.found, {_search_row_columns()}"  # noqa: S608 -- as above
+        f" FROM h INNER JOIN {sql.joined('d', Document, 'h.id')} {_search_row_joins()}"
+        " ORDER BY h.name, h.id"
+    )
 
 
 def search_partner_documents(
@@ -596,7 +677,8 @@ def search_partner_documents(
         return FoundDocuments(Document.objects.none())
     return FoundAtPartner(
         match=match,
-        scope=partner_user_scope(user=user, partner=partner),
+        user=user,
+        partner=partner,
         collaboration_id=collaboration.pk if collaboration is not None else None,
     )
 
@@ -660,12 +742,11 @@ SEARCH_ROW_NAMES = (
 )
 
 
-def _search_rows_sql() -> str:
-    """SearchRow for every document whose id is in the array parameter, joined as the ORM joins
-    SEARCH_ROW_VALUES (the folder's collaboration, which is the document's; the version LEFT
-    JOINed: a document may have none), in no order; last, the names of the folder's ancestors
-    joined by " / " (NULL for a top-level folder), as folder_paths reads them: along the
-    materialised path but its last id, the folder's own, "?" for one not live."""
+def _search_row_columns() -> str:
+    """SearchRow's columns, the document's as `d`, joined as _search_row_joins joins the rest (as
+    the ORM joins SEARCH_ROW_VALUES); last, the names of the folder's ancestors joined by " / "
+    (NULL for a top-level folder), as folder_paths reads them: along the materialised path but its
+    last id, the folder's own, "?" for one not live. _search_row reads them back."""
     c = sql.column
     ids = f"string_to_array(btrim({c('f', Folder, 'path')}, '/'), '/')"
     ancestors = (
@@ -675,7 +756,7 @@ def _search_rows_sql() -> str:
         f" ON {c('a', Folder, 'pk')} = p.id::bigint AND {c('a', Folder, 'deleted_at')} IS NULL"
         f" WHERE p.n < cardinality({ids}))"
     )
-    columns = ", ".join(
+    return ", ".join(
         [
             c("d", Document, "pk"),
             c("d", Document, "name"),
@@ -690,14 +771,32 @@ def _search_rows_sql() -> str:
             ancestors,
         ]
     )
+
+
+def _search_row_joins() -> str:
+    """The document `d`'s folder, collaboration (the folder's, which is the document's), customer,
+    firm and current version (LEFT JOINed: a document may have none), for _search_row_columns."""
+    c = sql.column
     return (
-        f"SELECT {columns} FROM {sql.table(Document)} d"  # noqa: S608 -- names from the models, quoted; the ids a parameter
-        f" INNER JOIN {sql.joined('f', Folder, c('d', Document, 'folder'))}"
+        f"INNER JOIN {sql.joined('f', Folder, c('d', Document, 'folder'))}"
         f" INNER JOIN {sql.joined('c', Collaboration, c('f', Folder, 'collaboration'))}"
         f" INNER JOIN {sql.joined('u', CustomerAccount, c('c', Collaboration, 'customer'))}"
         f" INNER JOIN {sql.joined('p', Partner, c('c', Collaboration, 'partner'))}"
         f" LEFT OUTER JOIN {sql.joined('v', DocumentVersion, c('d', Document, 'current_version'))}"
-        f" WHERE {c('d', Document, 'pk')} = ANY(%s)"
+    )
+
+
+def _search_row(row: Sequence[Any]) -> SearchRow:
+    """A SearchRow from _search_row_columns' values: the label is the ancestors' names and the
+    folder's own."""
+    return SearchRow._make((*row[:-1], f"{row[-1]} / {row[5]}" if row[-1] else row[5]))
+
+
+def _search_rows_sql() -> str:
+    """SearchRow for every document whose id is in the array parameter, in no order."""
+    return (
+        f"SELECT {_search_row_columns()} FROM {sql.table(Document)} d {_search_row_joins()}"  # noqa: S608 -- names from the models, quoted; the ids a parameter
+        f" WHERE {sql.column('d', Document, 'pk')} = ANY(%s)"
     )
 
 
@@ -708,16 +807,13 @@ _SEARCH_ROWS = sql.Prepared("portal_documents_search_rows", _search_rows_sql)
 
 
 def search_rows(ids: Sequence[int]) -> list[SearchRow]:
-    """The documents of `ids` (from Found.hits) in that order, as SearchRows. By id alone: the
+    """The documents of `ids` (from FoundDocuments.hits) in that order, as SearchRows. By id alone: the
     name match is not run again. PostgreSQL reads them with _SEARCH_ROWS, folder labels included;
     SQLite, which has no arrays, with the ORM and folder_paths."""
     if not ids:
         return []
     if connection.vendor == "postgresql":
-        rows = [
-            SearchRow._make((*row[:-1], f"{row[-1]} / {row[5]}" if row[-1] else row[5]))
-            for row in _SEARCH_ROWS.fetchall([list(ids)])
-        ]
+        rows = [_search_row(row) for row in _SEARCH_ROWS.fetchall([list(ids)])]
     else:
         values = list(
             Document.objects.filter(pk__in=ids)

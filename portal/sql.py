@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import re
 import weakref
 from collections.abc import Callable, Sequence
@@ -124,6 +125,16 @@ class Prepared:
             names.add(self.name)
         placeholders = ", ".join(["%s"] * len(params))
         cursor.execute(f"EXECUTE {self.name}({placeholders})", params)
+
+
+@functools.lru_cache(maxsize=256)
+def prepared(statement: str) -> Prepared:
+    """A Prepared for a statement built at run time from a bounded set of shapes (the partner
+    search's: documents.selectors.FoundAtPartner), named after a digest of its text: the same text
+    is the same statement on every connection, another text another one. The text holds names and
+    placeholders only, never values."""
+    digest = hashlib.blake2b(statement.encode(), digest_size=12).hexdigest()
+    return Prepared(f"portal_q_{digest}", lambda: statement)
 
 
 def select_columns(model: type[models.Model], alias: str) -> str:

@@ -9,7 +9,6 @@ document; a customer the user may not see is a 404, as everywhere.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from html import escape as _esc
 from typing import Any
 
@@ -18,7 +17,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
 from django.http import HttpResponse
 from django.shortcuts import render
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import get_format
 from django.utils.safestring import SafeString, mark_safe
@@ -31,7 +29,7 @@ from documents.links import folder_url_maker
 from documents.names import search_key
 from partners.access import active_partner_org
 from portal.context import AuthedRequest
-from portal.links import url_maker
+from portal.links import cached_reverse, url_maker
 from portal.units import datetime_formatter, size_formatter
 
 MAX_QUERY = 100
@@ -40,29 +38,27 @@ MAX_QUERY = 100
 MAX_RESULTS = 1000
 
 
-class CappedPaginator(Paginator):
-    """Pages over the ids of the first MAX_RESULTS + 1 matches, read in one query: the name match
-    (a trigram scan, most of a search's time at 500,000 documents) runs once per request, not once
-    for the count and again for the page (p50 90 -> 60 ms in process, bench/pages.py). The extra
-    id tells whether there are more than it shows."""
+def _found_page(
+    found: selectors.Found, requested: str | None, size: int
+) -> tuple[Page[int], selectors.FoundPage]:
+    """The page `requested` of what was found, as Paginator.get_page would pick it from the first
+    MAX_RESULTS (not a number: the first; past the end or below 1: the last), and its rows. The
+    count comes with the page (found.page counts one past MAX_RESULTS, which tells that there are
+    more), so the name match runs once a request; only a page past the end reads again, the first
+    page to learn where the end is."""
+    number = Paginator(range(MAX_RESULTS), size).get_page(requested).number  # one there may be
+    got = _read(found, number, size)
+    if not got.rows and number > 1:
+        first = _read(found, 1, size)
+        number = Paginator(range(min(first.matches, MAX_RESULTS)), size).get_page(number).number
+        got = first if number == 1 else _read(found, number, size)
+    return Paginator(range(min(got.matches, MAX_RESULTS)), size).page(number), got
 
-    def __init__(self, found: selectors.Found, per_page: int) -> None:
-        self.hits = found.hits(MAX_RESULTS + 1)
-        super().__init__(self.hits[:MAX_RESULTS], per_page)
 
-    @property
-    def capped(self) -> bool:
-        return len(self.hits) > MAX_RESULTS
-
-
-@dataclass(frozen=True)
-class Result:
-    document: selectors.SearchRow
-    detail_url: str
-    folder_path: str
-    folder_url: str
-    organisation: str  # the customer (partner side) or the firm (customer side)
-    size: str
+def _read(found: selectors.Found, number: int, size: int) -> selectors.FoundPage:
+    """Page `number`, which ends at MAX_RESULTS: the one more counted is not shown."""
+    offset = (number - 1) * size
+    return found.page(offset, min(size, MAX_RESULTS - offset), MAX_RESULTS + 1)
 
 
 def _query(request: AuthedRequest) -> str:
@@ -82,48 +78,36 @@ _ROW_HTML = (
 )
 
 
-def _results(page: Page[int], *, side: str) -> list[Result]:
-    documents = selectors.search_rows(list(page.object_list))
-    detail_url = url_maker("documents:document_detail")
-    size = size_formatter()
-    folder_url = folder_url_maker(side)
-    return [
-        Result(
-            document=d,
-            detail_url=detail_url(d.pk),
-            folder_path=d.folder_label,
-            folder_url=folder_url(d.collaboration_id, d.folder_id),
-            organisation=d.customer_name if side == "partner" else d.partner_name,
-            size=size(d.size) if d.size is not None else "–",
-        )
-        for d in documents
-    ]
-
-
-def _rows(results: list[Result], *, side: str, across: bool) -> list[SafeString]:
+def _rows(documents: list[selectors.SearchRow], *, side: str, across: bool) -> list[SafeString]:
     """The result rows in Python, the labels translated once: through the template they took
     about half of the page's Python time (bench/pages.py). `across`: the customer (or firm)
     column, on the pages across all of them."""
+    detail_url = url_maker("documents:document_detail")
+    folder_url = folder_url_maker(side)
+    size = size_formatter()
     labels = {"l_folder": _esc(_("Folder")), "l_updated": _esc(_("Updated")), "l_size": _esc(_("Size"))}
     organisation_label = _esc(_("Customer") if side == "partner" else _("Firm"))
     date_label = datetime_formatter(get_format("SHORT_DATETIME_FORMAT"))
     zone = timezone.get_current_timezone()  # once, not a context-local lookup a row
     rows = []
-    for r in results:
-        updated = r.document.updated_at.astimezone(zone)
-        organisation = f'<td data-label="{organisation_label}">{_esc(r.organisation)}</td>' if across else ""
+    for d in documents:
+        updated = d.updated_at.astimezone(zone)
+        organisation = ""
+        if across:
+            name = d.customer_name if side == "partner" else d.partner_name
+            organisation = f'<td data-label="{organisation_label}">{_esc(name)}</td>'
         rows.append(
             mark_safe(  # noqa: S308 -- every value from the data is escaped here
                 _ROW_HTML.format(
                     **labels,
-                    detail_url=_esc(r.detail_url),
-                    name=_esc(r.document.name),
-                    folder_url=_esc(r.folder_url),
-                    folder_path=_esc(r.folder_path),
+                    detail_url=_esc(detail_url(d.pk)),
+                    name=_esc(d.name),
+                    folder_url=_esc(folder_url(d.collaboration_id, d.folder_id)),
+                    folder_path=_esc(d.folder_label),
                     organisation=organisation,
                     date_iso=updated.isoformat(),
                     date_label=_esc(date_label(updated)),
-                    size=_esc(r.size),
+                    size=_esc(size(d.size)) if d.size is not None else "–",
                 )
             )
         )
@@ -133,9 +117,7 @@ def _rows(results: list[Result], *, side: str, across: bool) -> list[SafeString]
 def _render(
     request: AuthedRequest, found: selectors.Found, *, side: str, query: str, **context: Any
 ) -> HttpResponse:
-    paginator = CappedPaginator(found, settings.PAGE_SIZE)
-    page = paginator.get_page(request.GET.get("page"))
-    results = _results(page, side=side)
+    page, got = _found_page(found, request.GET.get("page"), settings.PAGE_SIZE)
     return render(
         request,
         "documents/search.html",
@@ -145,9 +127,9 @@ def _render(
             "too_short": bool(query) and len(search_key(query)) < selectors.SEARCH_MIN_LENGTH,
             "min_length": selectors.SEARCH_MIN_LENGTH,
             "page": page,
-            "results": results,
-            "rows": _rows(results, side=side, across=context.get("collaboration") is None),
-            "capped": paginator.capped,
+            "results": got.rows,
+            "rows": _rows(got.rows, side=side, across=context.get("collaboration") is None),
+            "capped": got.matches > MAX_RESULTS,
             "max_results": MAX_RESULTS,
             **context,
         },
@@ -167,7 +149,7 @@ def partner_search(request: AuthedRequest) -> HttpResponse:
         side="partner",
         query=query,
         partner=partner,
-        action=reverse("documents:partner_search"),
+        action=cached_reverse("documents:partner_search"),
     )
 
 
@@ -187,7 +169,7 @@ def partner_customer_search(request: AuthedRequest, collaboration_id: int) -> Ht
         query=query,
         collaboration=collaboration,
         tab="documents",
-        action=reverse("documents:partner_customer_search", args=[collaboration.pk]),
+        action=cached_reverse("documents:partner_customer_search", args=[collaboration.pk]),
     )
 
 
@@ -204,7 +186,7 @@ def customer_search(request: AuthedRequest) -> HttpResponse:
         side="customer",
         query=query,
         customer=customer,
-        action=reverse("documents:customer_search"),
+        action=cached_reverse("documents:customer_search"),
     )
 
 
@@ -224,5 +206,5 @@ def customer_collaboration_search(request: AuthedRequest, collaboration_id: int)
         query=query,
         collaboration=collaboration,
         tab="documents",
-        action=reverse("documents:customer_collaboration_search", args=[collaboration.pk]),
+        action=cached_reverse("documents:customer_collaboration_search", args=[collaboration.pk]),
     )

@@ -23,6 +23,7 @@ from documents import selectors, services, trigrams
 from documents.models import Audience, CustomerAccess, Document, Folder
 from documents.names import search_key
 from documents.views import search as search_views
+from portal import sql
 from portal.context import Organisation
 from portal.models import User
 from portal.units import human_size
@@ -59,7 +60,7 @@ def _upload(
 
 
 def _names(response: Any) -> list[str]:
-    return [r.document.name for r in response.context["results"]]
+    return [r.name for r in response.context["results"]]
 
 
 def _partner_search(**query: Any) -> str:
@@ -531,14 +532,123 @@ def test_the_partner_statement_finds_what_the_orm_finds_in_its_order(
                 )
                 assert isinstance(found, selectors.FoundAtPartner)
                 orm = selectors.FoundDocuments(found.queryset())
-                for limit in (1, 3, 1001):
-                    assert found.hits(limit) == orm.hits(limit), (user.name, query, collaboration, limit)
-                seen.add(len(found.hits(1001)))
+                for offset, size, counted in PAGES:
+                    mine, theirs = found.page(offset, size, counted), orm.page(offset, size, counted)
+                    assert mine.rows == theirs.rows, (user.name, query, collaboration, offset, size, counted)
+                    # The count comes with a page's rows: a page past the end has none to carry it.
+                    assert mine.matches == (theirs.matches if theirs.rows else 0)
+                seen.add(found.page(0, 1001, 1001).matches)
     assert len(seen) >= 4  # empty, one, and several results among them
-    assert gone.pk not in selectors.FoundAtPartner(
+    admin = Organisation(kind="partner", id=world.partner.pk, name=world.partner.name, is_admin=True)
+    everything = selectors.FoundAtPartner(
         match=selectors._Match(key="kontoutdrag 0042", patterns=["kontoutdrag", "0042"]),
-        scope=Collaboration.objects.all(),
-    ).hits(1001)
+        user=world.admin,
+        partner=admin,
+    )
+    assert gone.pk not in [row.pk for row in everything.page(0, 1001, 1001).rows]
+
+
+# (offset, size, counted): the first page, a page in the middle, the last one, past the end, and
+# pages of the counted few among more found.
+PAGES = [(0, 25, 1001), (1, 2, 1001), (2, 3, 1001), (4, 25, 1001), (40, 25, 1001), (0, 1, 2), (1, 1, 2)]
+
+
+def _statement_plan(found: selectors.FoundAtPartner, mode: str) -> tuple[list[str], list[int]]:
+    """The plan PostgreSQL runs the partner statement with under plan_cache_mode `mode`, and the
+    ids of its first page."""
+    statement, params = found._statement()
+    name = sql.prepared(statement).name
+    values = [*params, 1001, 0, 25]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET plan_cache_mode = {mode}")
+        try:
+            ids = [row.pk for row in found.page(0, 25, 1001).rows]  # prepares it on this connection
+            placeholders = ", ".join(["%s"] * len(values))
+            cursor.execute(f"EXPLAIN (COSTS OFF) EXECUTE {name}({placeholders})", values)
+            plan = [row[0] for row in cursor.fetchall()]
+        finally:
+            cursor.execute("RESET plan_cache_mode")
+    return plan, ids
+
+
+def _depth(line: str) -> int:
+    return len(line) - len(line.lstrip(" ->"))
+
+
+def _subtree(plan: list[str], start: int) -> list[str]:
+    """The plan's line `start` and the lines of every node under it."""
+    below = plan[start + 1 :]
+    end = next((i for i, line in enumerate(below) if _depth(line) <= _depth(plan[start])), len(below))
+    return plan[start : start + 1 + end]
+
+
+def _without_subplans(lines: list[str]) -> list[str]:
+    """`lines` of a plan but what its subplans do, each run apart from the node that uses it."""
+    kept: list[str] = []
+    skip_to = 0
+    for i, line in enumerate(lines):
+        if i < skip_to:
+            continue
+        if line.strip().startswith("SubPlan"):
+            skip_to = i + len(_subtree(lines, i))
+        else:
+            kept.append(line)
+    return kept
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the statement is PostgreSQL's")
+def test_the_partner_statement_hashes_the_access_rule_in_any_plan(world: World, library: Library) -> None:
+    """The statement is planned once for every search of its shape (sql.prepared): the plan made
+    for no value in particular (a generic plan) must not probe the collaborations once per match,
+    which it did with the rule as a join. It evaluates the rule once, as a hash, and finds what the
+    plan made for the values finds."""
+    bank = _folder(world.collaboration, world.admin, "Bank")
+    for i in range(30):
+        _upload(bank, world.admin, f"Kontoutdrag {i:04}.pdf", data=PDF + bytes([i]))
+    actors = [(world.admin, True), (world.staff, False)]
+    for user, is_admin in actors:
+        org = Organisation(kind="partner", id=world.partner.pk, name=world.partner.name, is_admin=is_admin)
+        for query in ("kontoutdrag 0042", "kontoutdrag", "arsred"):
+            for collaboration in (None, world.collaboration):
+                found = selectors.search_partner_documents(
+                    user=user, partner=org, query=query, collaboration=collaboration
+                )
+                assert isinstance(found, selectors.FoundAtPartner)
+                generic, generic_ids = _statement_plan(found, "force_generic_plan")
+                custom, custom_ids = _statement_plan(found, "force_custom_plan")
+                assert generic_ids == custom_ids, (user.name, query, collaboration)
+                for plan in (generic, custom):
+                    # What finds and counts the matches: one scan, the rule a hashed subplan.
+                    window = next(i for i, line in enumerate(plan) if "WindowAgg" in line)
+                    matching = "\n".join(_without_subplans(_subtree(plan, window)))
+                    assert "hashed SubPlan" in matching, plan
+                    assert "Join" not in matching and "Nested Loop" not in matching, plan
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PREPARE is PostgreSQL's")
+def test_a_partner_search_page_reads_what_it_shows_in_one_statement(
+    world: World, library: Library, login: Any, settings: Any
+) -> None:
+    client = login(world.admin)
+    for prepared in (True, False):  # False: behind a pooler that shares sessions
+        settings.DB_PREPARED_STATEMENTS = prepared
+        for _ in range(2):  # preparing it, then prepared
+            with CaptureQueriesContext(connection) as queries:
+                response = client.get(_partner_search(q="arsred"))
+            assert sorted(_names(response)) == sorted(
+                [
+                    library.yearly.name,
+                    library.payslip.name,
+                    library.internal.name,
+                    library.other_customer.name,
+                ]
+            )
+            reading = [q["sql"] for q in queries.captured_queries if "documents_document" in q["sql"]]
+            searching = [
+                q["sql"] for q in queries.captured_queries if q["sql"].startswith("EXECUTE portal_q_")
+            ]
+            assert len(reading + searching) == 1, reading + searching
+            assert bool(searching) == prepared
 
 
 def test_like_wildcards_in_the_query_are_plain_characters(world: World, library: Library, login: Any) -> None:
@@ -856,7 +966,7 @@ def test_search_finds_exactly_what_the_actor_may_open(
         assert response.status_code == 404  # a customer the actor works with or is at, only
         return
     assert response.status_code == 200
-    found = {r.document.pk for r in response.context["results"]}
+    found = {r.pk for r in response.context["results"]}
     opens = {
         d.pk
         for d in everything
