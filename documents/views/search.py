@@ -19,7 +19,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.formats import get_format
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
@@ -65,27 +65,16 @@ def _query(request: AuthedRequest) -> str:
     return " ".join(request.GET.get("q", "").split())[:MAX_QUERY]
 
 
-# One result row, put together like the file list's (documents.views.partner._ROW_HTML): every
-# value from the data through html.escape once, the labels translated and escaped once a page.
-_ROW_HTML = (
-    "<tr>"
-    '<td class="result-name"><a href="{detail_url}"><strong>{name}</strong></a></td>'
-    '<td class="result-folder" data-label="{l_folder}"><a href="{folder_url}">{folder_path}</a></td>'
-    "{organisation}"
-    '<td data-label="{l_updated}"><time datetime="{date_iso}">{date_label}</time></td>'
-    '<td class="num" data-label="{l_size}">{size}</td>'
-    "</tr>"
-)
-
-
 def _rows(documents: list[selectors.SearchRow], *, side: str, across: bool) -> list[SafeString]:
-    """The result rows in Python, the labels translated once: through the template they took
-    about half of the page's Python time (bench/pages.py). `across`: the customer (or firm)
-    column, on the pages across all of them."""
+    """The result rows in Python, put together like the file list's (documents.views.partner
+    _ROW_HTML): every value from the data through html.escape once, the labels translated and
+    escaped once a page. Through the template they took about half of the page's Python time
+    (bench/pages.py); one f-string a row, not str.format with a dozen keywords, a quarter of what
+    is left. `across`: the customer (or firm) column, on the pages across all of them."""
     detail_url = url_maker("documents:document_detail")
     folder_url = folder_url_maker(side)
     size = size_formatter()
-    labels = {"l_folder": _esc(_("Folder")), "l_updated": _esc(_("Updated")), "l_size": _esc(_("Size"))}
+    l_folder, l_updated, l_size = _esc(_("Folder")), _esc(_("Updated")), _esc(_("Size"))
     organisation_label = _esc(_("Customer") if side == "partner" else _("Firm"))
     date_label = datetime_formatter(get_format("SHORT_DATETIME_FORMAT"))
     zone = timezone.get_current_timezone()  # once, not a context-local lookup a row
@@ -96,19 +85,19 @@ def _rows(documents: list[selectors.SearchRow], *, side: str, across: bool) -> l
         if across:
             name = d.customer_name if side == "partner" else d.partner_name
             organisation = f'<td data-label="{organisation_label}">{_esc(name)}</td>'
+        detail, document_name = _esc(detail_url(d.pk)), _esc(d.name)
+        folder, label = _esc(folder_url(d.collaboration_id, d.folder_id)), _esc(d.folder_label)
+        when, shown_when = updated.isoformat(), _esc(date_label(updated))
+        shown_size = _esc(size(d.size)) if d.size is not None else "–"
         rows.append(
-            mark_safe(  # noqa: S308 -- every value from the data is escaped here
-                _ROW_HTML.format(
-                    **labels,
-                    detail_url=_esc(detail_url(d.pk)),
-                    name=_esc(d.name),
-                    folder_url=_esc(folder_url(d.collaboration_id, d.folder_id)),
-                    folder_path=_esc(d.folder_label),
-                    organisation=organisation,
-                    date_iso=updated.isoformat(),
-                    date_label=_esc(date_label(updated)),
-                    size=_esc(size(d.size)) if d.size is not None else "–",
-                )
+            SafeString(  # every value from the data is escaped above
+                "<tr>"
+                f'<td class="result-name"><a href="{detail}"><strong>{document_name}</strong></a></td>'
+                f'<td class="result-folder" data-label="{l_folder}"><a href="{folder}">{label}</a></td>'
+                f"{organisation}"
+                f'<td data-label="{l_updated}"><time datetime="{when}">{shown_when}</time></td>'
+                f'<td class="num" data-label="{l_size}">{shown_size}</td>'
+                "</tr>"
             )
         )
     return rows
