@@ -48,8 +48,10 @@ def partner_user_scope(
 ) -> QuerySet[Collaboration]:
     """The partner's customers this user may see: all for an account administrator, the assigned
     ones for staff; open ones, and ended ones too with `include_ended`. Neither annotated nor
-    ordered: the rule itself, for collaborations_for_partner_user and for a subquery (the
-    document search builds it on every search, issue 16)."""
+    ordered: the rule itself, for collaborations_for_partner_user and for a subquery. The partner
+    search keeps the rule compiled per (partner.id, partner.is_admin, user.pk)
+    (documents.selectors.FoundAtPartner): a rule that came to depend on anything else must be
+    keyed by it there too."""
     statuses = [*OPEN_STATUSES, CollaborationStatus.ENDED] if include_ended else OPEN_STATUSES
     qs = Collaboration.objects.filter(partner_id=partner.id, status__in=statuses)
     if not partner.is_admin:
