@@ -486,9 +486,10 @@ def _match(query: str) -> _Match | None:
     return _Match(key=key, patterns=_index_patterns(words, trigrams.frequencies()) if words else [key])
 
 
-def _documents_named(query: str) -> QuerySet[Document]:
-    """Live documents whose name contains `query` anywhere, case and accents ignored: a substring
-    of search_name. The caller narrows it to what the user may open.
+def _named(match: _Match) -> QuerySet[Document]:
+    """Live documents whose name contains the query of `match` (_match) anywhere, case and accents
+    ignored: a substring of search_name, in name order. The caller narrows it to what the user
+    may open; FoundAtPartner writes the same conditions into its statement.
 
     The trigram index (PostgreSQL) is asked for each word of three or more letters, or for the
     rarest trigram of each where that is cheaper (_index_patterns, by documents.trigrams'
@@ -498,11 +499,6 @@ def _documents_named(query: str) -> QuerySet[Document]:
     every name; asked for each word, it reads the posting list of every trigram of it: at 500,000
     documents the index took 8 ms, 3.4 ms and 0.75 ms for the text, its words and their rarest
     trigrams (issue 16). A query without such a word is matched as one pattern, as before."""
-    match = _match(query)
-    return Document.objects.none() if match is None else _named(match)
-
-
-def _named(match: _Match) -> QuerySet[Document]:
     found = Document.objects.filter(deleted_at__isnull=True)
     for pattern in match.patterns:
         found = found.filter(search_name__contains=pattern)

@@ -1,5 +1,5 @@
 """How common each trigram of the documents' search names is, from PostgreSQL's statistics: what
-documents.selectors._documents_named needs to ask the trigram index for the rarest trigram of each
+documents.selectors._match needs to ask the trigram index for the rarest trigram of each
 word of a search rather than for every one of them.
 
 A GIN index answers a search by reading the posting list of every trigram it is asked for, so its

@@ -63,6 +63,13 @@ def _names(response: Any) -> list[str]:
     return [r.name for r in response.context["results"]]
 
 
+def _named(query: str) -> Any:
+    """The ORM's search of `query`, as the customer side and SQLite run it."""
+    match = selectors._match(query)
+    assert match is not None
+    return selectors._named(match)
+
+
 def _partner_search(**query: Any) -> str:
     return reverse("documents:partner_search") + ("?" + urlencode(query) if query else "")
 
@@ -315,7 +322,7 @@ def test_any_part_of_the_name_matches(world: World, library: Library, login: Any
 
 
 def test_words_match_as_the_whole_text_in_its_order(world: World, login: Any) -> None:
-    """The index is asked for each word apart (selectors._documents_named); what is found must
+    """The index is asked for each word apart (selectors._named); what is found must
     still contain the query as it was typed, spaces and punctuation included."""
     folder = _folder(world.collaboration, world.admin, "Bank")
     for name in (
@@ -343,12 +350,12 @@ def test_words_match_as_the_whole_text_in_its_order(world: World, login: Any) ->
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigram index is PostgreSQL's")
 def test_the_index_is_asked_for_each_word_and_the_text_checked_apart(world: World, monkeypatch: Any) -> None:
     monkeypatch.setattr(trigrams, "frequencies", lambda: None)  # no statistics: whole words
-    sql, params = selectors._documents_named("Kontoutdrag 0042").values("pk").query.sql_with_params()
+    sql, params = _named("Kontoutdrag 0042").values("pk").query.sql_with_params()
     assert "%kontoutdrag%" in params and "%0042%" in params and "kontoutdrag 0042" in params
     assert "%kontoutdrag 0042%" not in params  # its edges' trigrams are in nearly every name
     assert "STRPOS" in sql.upper()
     # A word of two letters has no trigram of its own: asked for alone it would read the whole index.
-    _sql, params = selectors._documents_named("ab 0042").values("pk").query.sql_with_params()
+    _sql, params = _named("ab 0042").values("pk").query.sql_with_params()
     assert "%0042%" in params and "%ab%" not in params
 
 
@@ -443,7 +450,7 @@ def test_with_statistics_the_rarest_trigrams_find_what_the_whole_words_find(
     common = [f"Kontrakt {i:04}.pdf" for i in range(2000)]
     frequencies = _analysed(folder, world.admin, [*wanted, *DECOYS, "Utdrag 0042.pdf"], fillers=common)
     assert frequencies.of("kon") > frequencies.of("042") > frequencies.of("utd") > 0
-    _sql, params = selectors._documents_named("Kontoutdrag 0042").values("pk").query.sql_with_params()
+    _sql, params = _named("Kontoutdrag 0042").values("pk").query.sql_with_params()
     asked = {p for p in params if isinstance(p, str) and p.startswith("%")}
     assert "%kontoutdrag%" not in asked and "%kon%" not in asked and len(asked) == 2, asked
     client = login(world.admin)
