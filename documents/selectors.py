@@ -544,12 +544,13 @@ class FoundDocuments:
         return FoundPage(search_rows(ids[offset : offset + size]), len(ids))
 
 
+# How many entries _SCOPES and _STATEMENTS keep before they are emptied.
+_KEPT_MAX = 4096
 # The compiled access rule of each partner user searching (partner_user_scope as SQL and its
 # parameters), by what it depends on: building and compiling it with the ORM took 0.2 ms of every
 # search. Bounded; emptied when full. What the rule lets through is decided when the statement
 # runs (the collaborations' status, the staff's assignments): only the SQL is kept.
 _SCOPES: dict[tuple[int, bool, int], tuple[str, tuple[Any, ...]]] = {}
-_SCOPES_MAX = 4096
 
 
 @dataclass(frozen=True)
@@ -598,7 +599,7 @@ class FoundAtPartner:
         if compiled is None:
             query = self.scope().order_by().values("pk").query
             scope_sql, scope_params = query.get_compiler(connection.alias).as_sql()
-            if len(_SCOPES) >= _SCOPES_MAX:
+            if len(_SCOPES) >= _KEPT_MAX:
                 _SCOPES.clear()
             compiled = _SCOPES[key] = (scope_sql, tuple(scope_params))
         return compiled
@@ -619,7 +620,7 @@ class FoundAtPartner:
         )
         statement = _STATEMENTS.get(shape)
         if statement is None:
-            if len(_STATEMENTS) >= _SCOPES_MAX:
+            if len(_STATEMENTS) >= _KEPT_MAX:
                 _STATEMENTS.clear()
             statement = _STATEMENTS[shape] = _partner_statement(*shape)
         return statement, params
