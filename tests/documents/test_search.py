@@ -371,6 +371,8 @@ FREQUENCIES = trigrams.Frequencies(
         "042": 0.01,
     },
     rare=0.001,
+    # Each word in as many names as its rarest trigram, but "0004": in a tenth of those of "004".
+    words={"kontoutdrag": 0.05, "0042": 0.01, "0004": 0.02, "pdf": 0.9},
 )
 
 
@@ -383,16 +385,39 @@ def test_each_word_is_asked_for_by_its_rarest_trigram() -> None:
     # pg_trgm hashes a trigram of other letters, which show_trgm's statistics do not show as such.
     assert patterns(["λογος"], FREQUENCIES) == ["λογος"]
     assert patterns(["λογος", "kontoutdrag", "0042"], FREQUENCIES) == ["λογος", "tou", "042"]
+    # A word in as many names as its rarest trigram keeps out nothing more whole, however common.
+    assert patterns(["kontoutdrag"], FREQUENCIES) == ["tou"]
+    assert patterns(["kontoutdrag", "kontoutdrag"], FREQUENCIES) == ["tou"]
 
 
-def test_a_word_whose_rarest_trigram_is_common_is_asked_for_whole() -> None:
-    """Its other trigrams' lists cost less to read than the rows they keep out."""
+def test_a_word_much_rarer_than_its_rarest_trigram_is_asked_for_whole() -> None:
+    """Where the rows it keeps out cost more than its other trigrams' lists (x150 an entry)."""
     patterns = selectors._index_patterns
-    # The rarest trigrams' share of the names (x150) against the entries per name left unread:
-    assert patterns(["kontoutdrag"], FREQUENCIES) == ["kontoutdrag"]  # 0.05 (7.5) for 1.35
-    assert patterns(["utdrag", "004"], FREQUENCIES) == ["utdrag", "004"]  # 0.02 (3) for 0.3
-    assert patterns(["utdrag", "0042"], FREQUENCIES) == ["utd", "042"]  # 0.001 (0.15) for 0.5
-    assert patterns(["kontoutdrag", "0042"], FREQUENCIES) == ["tou", "042"]  # 0.0005 (0.075) for 1.55
+    # Part of "kontoutdrag" only: in half the names of "utd" (7.5 entries' worth) for 0.3 more.
+    assert patterns(["utdrag"], FREQUENCIES) == ["utdrag"]
+    # By "004", 0.2 of the names (30 entries' worth); whole, 0.02 (3) for 0.5 more entries.
+    assert patterns(["0004"], FREQUENCIES) == ["0004"]
+    # With "kontoutdrag" by "tou": 0.01 (1.5) against 0.001 (0.15) for the same 0.5.
+    assert patterns(["kontoutdrag", "0004"], FREQUENCIES) == ["tou", "0004"]
+    assert patterns(["0004", "kontoutdrag"], FREQUENCIES) == ["0004", "tou"]
+    # "utdrag" whole would keep out half of the rows too, but after "0004" that is 0.15 for 0.3.
+    assert patterns(["utdrag", "0004"], FREQUENCIES) == ["utd", "0004"]
+    # Part of no word listed: taken to be rare, as a word asked for whole always was (1.5 for 0.7).
+    assert patterns(["000042"], FREQUENCIES) == ["000042"]
+    assert patterns(["kontox"], FREQUENCIES) == ["tox"]  # unless its rarest trigram is rare too
+    # "0042" in as many names as "042": whole it would cost "004"'s list and keep out nothing.
+    assert patterns(["kontoutdrag", "0042"], FREQUENCIES) == ["tou", "042"]
+
+
+def test_a_word_is_in_the_names_of_the_common_words_it_is_part_of() -> None:
+    frequencies = trigrams.Frequencies(
+        common={}, rare=0.001, words={"kontoutdrag": 0.05, "utdrag": 0.02, "utdragen": 0.01, "a": 0.99}
+    )
+    assert frequencies.word("kontoutdrag") == pytest.approx(0.05)
+    assert frequencies.word("utdrag") == pytest.approx(0.08)  # each of the three
+    assert frequencies.word("utdrag") == pytest.approx(0.08)  # remembered, the same
+    assert frequencies.word("xyz") is None  # part of none listed: the statistics do not tell
+    assert frequencies.word("a") == 1.0  # added up, at most every name
 
 
 def _analysed(
@@ -465,6 +490,53 @@ def test_with_statistics_the_rarest_trigrams_find_what_the_whole_words_find(
         assert expected, query
 
 
+def _letters(n: int) -> str:
+    """Two letters for 0 <= n < 676: "aa", "ab", ... (no trigram of their own)."""
+    return chr(97 + n // 26) + chr(97 + n % 26)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the statistics are PostgreSQL's")
+@pytest.mark.usefixtures("_fresh_statistics")
+def test_with_the_words_statistics_a_number_of_common_trigrams_is_asked_for_whole(
+    world: World, login: Any
+) -> None:
+    """As the bench's names: fifty numbers, each in one name in fifty, "000" and "004" in a fifth."""
+    folder = _folder(world.collaboration, world.admin, "Bank")
+    # Told apart by two letters.
+    common = [f"Kontrakt {i % 50 + 1:04} {_letters(i // 50)}.pdf" for i in range(2000)]
+    frequencies = _analysed(folder, world.admin, ["Kontrakt 00041.pdf", "Kontrakt 10004.pdf"], fillers=common)
+    assert frequencies.of("000") > 0.15 and frequencies.of("004") > 0.15
+    assert frequencies.word("0004") == pytest.approx(0.02, rel=0.2)
+    _sql, params = _named("Kontrakt 0004").values("pk").query.sql_with_params()
+    asked = {p for p in params if isinstance(p, str) and p.startswith("%")}
+    assert "%0004%" in asked and "%kontrakt%" not in asked and len(asked) == 2, asked
+    # A number as common as its rarest trigram is not: by that trigram alone.
+    _sql, params = _named("Kontrakt 0042").values("pk").query.sql_with_params()
+    assert {p for p in params if isinstance(p, str) and p.startswith("%")} - {"%kon%", "%ont%"} == {"%042%"}
+    every_name = [*common, "Kontrakt 00041.pdf", "Kontrakt 10004.pdf"]
+    for query in ("Kontrakt 0004", "kontrakt 0042", "0004", "10004", "kontrakt"):
+        expected = sorted(n for n in every_name if search_key(query) in search_key(n))
+        assert sorted(_named(query).filter(folder=folder).values_list("name", flat=True)) == expected, query
+        assert expected, query
+    assert _names(login(world.admin).get(_partner_search(q="kontrakt 00041"))) == ["Kontrakt 00041.pdf"]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the statistics are PostgreSQL's")
+@pytest.mark.usefixtures("_fresh_statistics")
+def test_without_the_words_statistics_every_word_is_asked_for_whole(world: World) -> None:
+    """Both statistics or neither: by the trigrams' alone a number of common trigrams would be
+    asked for by one of them (a fifth of the names, in the bench's)."""
+    folder = _folder(world.collaboration, world.admin, "Bank")
+    fillers = [f"Kontrakt {i:04}.pdf" for i in range(500)]
+    _analysed(folder, world.admin, ["Kontoutdrag 0042.pdf"], fillers=fillers)
+    with connection.cursor() as cursor:  # rolled back with the test
+        cursor.execute(f"DROP STATISTICS {trigrams.WORDS_STATISTICS_NAME}")
+    trigrams.forget()
+    assert trigrams.frequencies() is None
+    _sql, params = _named("Kontoutdrag 0042").values("pk").query.sql_with_params()
+    assert "%kontoutdrag%" in params and "%0042%" in params
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the statistics are PostgreSQL's")
 @pytest.mark.usefixtures("_fresh_statistics")
 def test_reading_the_statistics_is_not_a_query_of_the_page(world: World, login: Any) -> None:
@@ -487,14 +559,17 @@ def test_reading_the_statistics_is_not_a_query_of_the_page(world: World, login: 
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the statistics are PostgreSQL's")
-def test_the_statistics_object_exists() -> None:
+def test_the_statistics_objects_exist() -> None:
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT pg_get_statisticsobjdef(oid) FROM pg_statistic_ext WHERE stxname = %s",
-            [trigrams.STATISTICS_NAME],
+            "SELECT stxname, pg_get_statisticsobjdef(oid) FROM pg_statistic_ext WHERE stxname IN (%s, %s)",
+            [trigrams.STATISTICS_NAME, trigrams.WORDS_STATISTICS_NAME],
         )
-        (definition,) = cursor.fetchone()
-    assert "show_trgm(search_name)" in definition and "documents_document" in definition
+        definitions = dict(cursor.fetchall())
+    assert "show_trgm(search_name)" in definitions[trigrams.STATISTICS_NAME]
+    words = definitions[trigrams.WORDS_STATISTICS_NAME]
+    assert f"regexp_split_to_array(search_name, '{trigrams.WORD_SEPARATOR}'" in words
+    assert all("documents_document" in d for d in definitions.values())
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the statement is PostgreSQL's")
