@@ -44,6 +44,7 @@ from documents.names import search_key
 from partners.models import Partner, PartnerMembership, PartnerRole
 from portal import sql
 from portal.context import Organisation
+from portal.memo import remember
 from portal.models import AuditEvent, User
 
 SORTS = {
@@ -627,14 +628,12 @@ class FoundAtPartner:
 
     def _scope_sql(self) -> tuple[str, tuple[Any, ...]]:
         key = (self.partner.id, self.partner.is_admin, self.user.pk)
-        compiled = _SCOPES.get(key)
-        if compiled is None:
-            query = self.scope().order_by().values("pk").query
-            scope_sql, scope_params = query.get_compiler(connection.alias).as_sql()
-            if len(_SCOPES) >= _KEPT_MAX:
-                _SCOPES.clear()
-            compiled = _SCOPES[key] = (scope_sql, tuple(scope_params))
-        return compiled
+        return remember(_SCOPES, key, self._compile_scope, _KEPT_MAX)
+
+    def _compile_scope(self) -> tuple[str, tuple[Any, ...]]:
+        query = self.scope().order_by().values("pk").query
+        scope_sql, scope_params = query.get_compiler(connection.alias).as_sql()
+        return scope_sql, tuple(scope_params)
 
     def _statement(self) -> tuple[str, list[Any]]:
         scope_sql, scope_params = self._scope_sql()
@@ -650,12 +649,7 @@ class FoundAtPartner:
             scope_sql,
             self.collaboration_id is not None,
         )
-        statement = _STATEMENTS.get(shape)
-        if statement is None:
-            if len(_STATEMENTS) >= _KEPT_MAX:
-                _STATEMENTS.clear()
-            statement = _STATEMENTS[shape] = _partner_statement(*shape)
-        return statement, params
+        return remember(_STATEMENTS, shape, lambda: _partner_statement(*shape), _KEPT_MAX), params
 
 
 # FoundAtPartner's statements by shape (_partner_statement's arguments): written once, not on

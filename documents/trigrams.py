@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 
 from django.db import connection
 
+from portal.memo import remember
+
 STATISTICS_NAME = "document_search_name_trigrams"
 WORDS_STATISTICS_NAME = "document_search_name_words"
 # What separates the words of a name in WORDS_STATISTICS_NAME's expression: anything but letters
@@ -66,13 +68,10 @@ class Frequencies:
         the shares of the common words it is part of, added up (at most 1); None if it is part of
         none of them, which tells nothing (it may be part of many words too rare to be listed).
         Remembered: the listed words are read once for each word searched for."""
-        share = self._word_shares.get(text)
-        if share is None:
-            share = min(1.0, sum(s for w, s in self.words.items() if text in w))
-            if len(self._word_shares) >= _WORDS_KEPT:
-                self._word_shares.clear()
-            self._word_shares[text] = share  # a lost race computes the same value twice
-        return share or None
+        return remember(self._word_shares, text, lambda: self._listed_share(text), _WORDS_KEPT) or None
+
+    def _listed_share(self, text: str) -> float:
+        return min(1.0, sum(share for word, share in self.words.items() if text in word))
 
 
 _lock = threading.Lock()

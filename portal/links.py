@@ -13,6 +13,7 @@ from django.utils.http import urlsafe_base64_encode
 from django.utils.safestring import SafeString
 from django.utils.translation import get_language
 
+from portal.memo import remember
 from portal.models import User
 from portal.tokens import set_password_tokens
 
@@ -80,10 +81,9 @@ def cached_reverse(
         get_script_prefix(),
         get_language(),
     )
-    found = _REVERSED.get(key)
-    if found is None:
-        found = reverse(viewname, args=args, kwargs=kwargs, current_app=current_app)
-        if len(_REVERSED) >= REVERSED_MAX:
-            _REVERSED.clear()
-        _REVERSED[key] = found
-    return found
+    return remember(
+        _REVERSED,
+        key,
+        lambda: reverse(viewname, args=args, kwargs=kwargs, current_app=current_app),
+        REVERSED_MAX,
+    )
