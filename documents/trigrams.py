@@ -114,9 +114,8 @@ def _load() -> Frequencies | None:
         cursor.execute(_STATISTICS_SQL, [STATISTICS_NAME, WORDS_STATISTICS_NAME])
         rows = {name: (elements, shares) for name, elements, shares in cursor.fetchall()}
     trigram_row, word_row = rows.get(STATISTICS_NAME), rows.get(WORDS_STATISTICS_NAME)
-    if any(row is None or None in row for row in (trigram_row, word_row)):
+    if trigram_row is None or word_row is None or None in (*trigram_row, *word_row):
         return None  # one of them not analysed yet (or dropped): both or neither
-    assert trigram_row is not None and word_row is not None
     trigram_shares, trigram_rare = _shares(*trigram_row)
     word_shares, _lowest = _shares(*word_row)
     return Frequencies(common=trigram_shares, rare=trigram_rare, words=word_shares)
