@@ -1,11 +1,12 @@
 """What apps above customers show on the collaboration lists; customers imports none of them.
 
 Mina samarbeten (the firm's customer list) has a column per contributing app: signing's signings
-that need attention, docrequests' open requests. The app annotates the page's collaborations with
-scalar subqueries (so the list costs no extra query whatever its length; written with portal.sql,
-which is far cheaper to build than Subquery/OuterRef) and names the partial
-that renders one row's cell from them (`c` is the collaboration), for the rows `shows` says
-have anything (customers.rows).
+that need attention, docrequests' open requests. The app gives the annotations of the page's collaborations:
+scalar subqueries (so the list costs no extra query whatever its length) written as SQL with
+portal.sql.scalar, naming the collaboration's table unaliased (portal.sql.outer), which the page's
+prepared statement puts in its own SELECT (customers.selectors.PartnerCustomers); and it names the
+partial that renders one row's cell from them (`c` is the collaboration), for the rows `shows`
+says have anything (customers.rows).
 
 Samarbeten (the customer's list of firms) has a section per contributing app above the firms:
 the signings waiting on the user, the document requests asking the user. The app gives a boolean
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Expression, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils.functional import Promise
 
 from customers.models import Collaboration
@@ -32,8 +34,8 @@ from customers.models import Collaboration
 class PartnerColumn:
     heading: str | Promise  # the column's heading and each cell's label (lazily translated)
     template: str  # renders one row's cell; `c` is the annotated collaboration
-    # annotate(collaborations, user=...) -> the collaborations with what the template reads
-    annotate: Callable[..., QuerySet[Collaboration]]
+    # annotations(user=...) -> {name: portal.sql.scalar(...)}: what the template reads
+    annotations: Callable[..., dict[str, RawSQL]]
     # shows(c): whether the row has anything for this column; without, the cell is a dash and the
     # template is not rendered (customers.rows: most rows have nothing)
     shows: Callable[[Collaboration], bool]
@@ -65,11 +67,9 @@ def partner_columns() -> list[PartnerColumn]:
     return list(_columns)
 
 
-def with_partner_columns(collaborations: QuerySet[Collaboration], *, user: Any) -> QuerySet[Collaboration]:
-    """The collaborations annotated for every registered column (no extra query)."""
-    for column in _columns:
-        collaborations = column.annotate(collaborations, user=user)
-    return collaborations
+def partner_annotations(*, user: Any) -> tuple[tuple[str, RawSQL], ...]:
+    """Every registered column's annotations, in order (customers.selectors.PartnerCustomers)."""
+    return tuple(item for column in _columns for item in column.annotations(user=user).items())
 
 
 def customer_sections(

@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -27,7 +27,7 @@ from customers.forms import (
     StaffAssignmentForm,
     check_unique_emails,
 )
-from customers.models import CollaborationStatus, CustomerAccount
+from customers.models import Collaboration, CollaborationStatus, CustomerAccount
 from customers.rows import customer_rows
 from partners.access import active_partner, active_partner_org
 from portal import throttle
@@ -41,13 +41,16 @@ from portal.errors import ServiceError
 def customer_list(request: AuthedRequest) -> HttpResponse:
     org = active_partner_org(request)  # its name heads the page: no query for the Partner row
     query = request.GET.get("q", "")[:100]
-    # Account administrators also see the ended collaborations, for the files kept after the end.
-    collaborations = selectors.collaborations_for_partner_user(
-        user=request.user, partner=org, search=query, include_ended=org.is_admin
+    customers = selectors.PartnerCustomers(
+        user=request.user,
+        partner=org,
+        search=query,
+        # Account administrators also see the ended collaborations, for the files kept after the end.
+        include_ended=org.is_admin,
+        # The other apps' columns (signings needing attention, open requests): customers.badges.
+        annotations=badges.partner_annotations(user=request.user),
     )
-    # The other apps' columns (signings needing attention, open requests): customers.badges.
-    collaborations = badges.with_partner_columns(collaborations, user=request.user)
-    page = Paginator(collaborations, settings.PAGE_SIZE).get_page(request.GET.get("page"))
+    page = _customers_page(customers, request.GET.get("page"), settings.PAGE_SIZE)
     columns = badges.partner_columns()
     return render(
         request,
@@ -60,6 +63,37 @@ def customer_list(request: AuthedRequest) -> HttpResponse:
             "rows": customer_rows(page.object_list, columns=columns, request=request),
         },
     )
+
+
+def _customers_page(
+    customers: selectors.PartnerCustomers, requested: str | None, size: int
+) -> Page[Collaboration]:
+    """The page `requested` of the customers as Paginator.get_page picks it (not a number: the
+    first; past the end or below 1: the last), its collaborations the object_list. The count comes
+    with the page, so the list is read once a request; only a page past the end reads again, the
+    last."""
+    number = _page_number(requested)
+    got = customers.page((number - 1) * size if number else 0, size)
+    paginator: Paginator[Any] = Paginator(range(got.total), size)  # counts; the rows are got's
+    if number is None or (not got.rows and number > 1):
+        number = paginator.num_pages
+        if number > 1:
+            got = customers.page((number - 1) * size, size)
+    return Page(got.rows, paginator.validate_number(number), paginator)
+
+
+# Past this a page number is taken to be past the end (an OFFSET PostgreSQL can take).
+_PAGE_MAX = 10**9
+
+
+def _page_number(requested: str | None) -> int | None:
+    """The page number asked for, as Paginator.get_page reads it before it knows the count: not a
+    whole number, the first; None for the last (below 1, or past any list)."""
+    try:
+        number = int(requested or 1)
+    except (TypeError, ValueError):
+        return 1
+    return number if 1 <= number <= _PAGE_MAX else None
 
 
 @login_required

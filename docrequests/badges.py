@@ -5,23 +5,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext_lazy as _
 
 from customers.badges import CustomerSection, PartnerColumn
-from customers.models import Collaboration
 from docrequests import selectors
 
 
-def _open_requests(collaborations: QuerySet[Collaboration], *, user: Any) -> QuerySet[Collaboration]:
-    return selectors.with_open_request_counts(collaborations)
+def _open_requests(*, user: Any) -> dict[str, RawSQL]:
+    return selectors.open_request_counts()
 
 
 # Mina samarbeten: per customer, its open document requests.
 OPEN_REQUESTS = PartnerColumn(
     heading=_("Requests"),
     template="docrequests/_open_badge.html",
-    annotate=_open_requests,
+    annotations=_open_requests,
     shows=lambda c: bool(getattr(c, "docrequests_open", 0)),
 )
 # Samarbeten: the open requests of these firms that ask the user.

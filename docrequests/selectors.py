@@ -73,16 +73,15 @@ def docrequest_page(*, docrequest: DocumentRequest) -> DocumentRequest:
     ).get()
 
 
-def with_open_request_counts(collaborations: QuerySet[Collaboration]) -> QuerySet[Collaboration]:
-    """Annotate each collaboration with `docrequests_open`: a scalar subquery (as SQL, portal.sql),
-    so a list of any length costs no extra query."""
+def open_request_counts() -> dict[str, RawSQL]:
+    """The annotation of a query of collaborations `docrequests_open`: a scalar subquery (as SQL,
+    portal.sql, the collaboration's table unaliased: customers.badges), so a list of any length
+    costs no extra query."""
     open_requests = (
         f"SELECT COUNT(*) FROM {sql.table(DocumentRequest)} d"  # noqa: S608 -- names quoted by portal.sql, values as parameters
         f" WHERE d.collaboration_id = {sql.outer(Collaboration, 'id')} AND d.status = %s"
     )
-    return collaborations.annotate(
-        docrequests_open=sql.scalar(open_requests, [Status.OPEN.value], IntegerField())
-    )
+    return {"docrequests_open": sql.scalar(open_requests, [Status.OPEN.value], IntegerField())}
 
 
 def templates_for_partner(*, partner_id: int) -> QuerySet[RequestTemplate]:

@@ -23,7 +23,7 @@ from customers.models import (
     CustomerAccount,
     CustomerMembership,
 )
-from customers.selectors import OPEN_STATUSES, partner_user_scope
+from customers.selectors import OPEN_STATUSES, partner_user_scope, partner_user_scope_sql
 from documents import trigrams
 from documents.access import (
     customer_membership,
@@ -577,13 +577,8 @@ class FoundDocuments:
         return FoundPage(search_rows(ids[offset : offset + size]), len(ids))
 
 
-# How many entries _SCOPES and _STATEMENTS keep before they are emptied.
+# How many entries _STATEMENTS keeps before it is emptied.
 _KEPT_MAX = 4096
-# The compiled access rule of each partner user searching (partner_user_scope as SQL and its
-# parameters), by what it depends on: building and compiling it with the ORM took 0.2 ms of every
-# search. Bounded; emptied when full. What the rule lets through is decided when the statement
-# runs (the collaborations' status, the staff's assignments): only the SQL is kept.
-_SCOPES: dict[tuple[int, bool, int], tuple[str, tuple[Any, ...]]] = {}
 
 
 @dataclass(frozen=True)
@@ -626,17 +621,9 @@ class FoundAtPartner:
         rows = sql.prepared(statement).fetchall([*params, counted, offset, size])
         return FoundPage([_search_row(row[1:]) for row in rows], rows[0][0] if rows else 0)
 
-    def _scope_sql(self) -> tuple[str, tuple[Any, ...]]:
-        key = (self.partner.id, self.partner.is_admin, self.user.pk)
-        return remember(_SCOPES, key, self._compile_scope, _KEPT_MAX)
-
-    def _compile_scope(self) -> tuple[str, tuple[Any, ...]]:
-        query = self.scope().order_by().values("pk").query
-        scope_sql, scope_params = query.get_compiler(connection.alias).as_sql()
-        return scope_sql, tuple(scope_params)
-
     def _statement(self) -> tuple[str, list[Any]]:
-        scope_sql, scope_params = self._scope_sql()
+        # The rule compiled once per user (customers.selectors.partner_user_scope_sql).
+        scope_sql, scope_params = partner_user_scope_sql(user=self.user, partner=self.partner)
         params: list[Any] = [f"%{connection.ops.prep_for_like_query(p)}%" for p in self.match.patterns]
         if self.match.checks_whole_text:
             params.append(self.match.key)

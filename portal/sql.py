@@ -9,7 +9,8 @@ millisecond. The SQL is plain enough for PostgreSQL and SQLite alike.
 
 `outer(Model, "column")` names a column of the outer query's table, which Django leaves
 unaliased in a top-level query: a subquery built here belongs in the SELECT of a queryset of that
-model, not inside another subquery.
+model (or of a statement naming that table unaliased, as customers.selectors.PartnerCustomers'),
+not inside another subquery.
 """
 
 from __future__ import annotations
@@ -130,7 +131,8 @@ class Prepared:
 @functools.lru_cache(maxsize=256)
 def prepared(statement: str) -> Prepared:
     """A Prepared for a statement built at run time from a bounded set of shapes (the partner
-    search's: documents.selectors.FoundAtPartner), named after a digest of its text: the same text
+    search's, documents.selectors.FoundAtPartner; Mina samarbeten's, customers.selectors.
+    PartnerCustomers), named after a digest of its text: the same text
     is the same statement on every connection, another text another one. The text holds names and
     placeholders only, never values."""
     digest = hashlib.blake2b(statement.encode(), digest_size=12).hexdigest()

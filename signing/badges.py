@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from customers.badges import CustomerSection, PartnerColumn
-from customers.models import Collaboration
 from signing import selectors
 from signing.models import Party
 
 
-def _attention(collaborations: QuerySet[Collaboration], *, user: Any) -> QuerySet[Collaboration]:
-    return selectors.with_attention_counts(collaborations, user=user)
+def _attention(*, user: Any) -> dict[str, RawSQL]:
+    return selectors.attention_counts(user=user)
 
 
 def _waiting(*, user: Any, collaboration_ids: list[int]) -> list[tuple[Party, str]]:
@@ -29,7 +28,7 @@ def _waiting(*, user: Any, collaboration_ids: list[int]) -> list[tuple[Party, st
 ATTENTION = PartnerColumn(
     heading=_("Signings"),
     template="signing/_attention.html",
-    annotate=_attention,
+    annotations=_attention,
     shows=lambda c: any(getattr(c, f"signings_{kind}") for kind in ("waiting", "declined", "expired")),
 )
 # Samarbeten: the signings of these firms waiting on the user, each linking to its signing page.

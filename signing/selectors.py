@@ -223,15 +223,13 @@ def people_for_parties(*, collaboration: Collaboration) -> tuple[list[Person], l
     return [_person(m.user) for m in customer], [_person(m.user) for m in staff]
 
 
-def with_attention_counts(
-    collaborations: QuerySet[Collaboration], *, user: User, now: dt.datetime | None = None
-) -> QuerySet[Collaboration]:
-    """Annotate each collaboration with `signings_waiting` (pending), `signings_declined` and
+def attention_counts(*, user: User, now: dt.datetime | None = None) -> dict[str, RawSQL]:
+    """The annotations of a query of collaborations: `signings_waiting` (pending), `signings_declined` and
     `signings_expired` (in the last ATTENTION_DAYS days, and after `user` last dismissed that
     badge: AttentionSeen), and `signings_declined_until` / `signings_expired_until` (when the
     newest of those finished: what a dismissal covers). Scalar subqueries, so the list costs no
     extra query whatever its length; written as SQL (portal.sql: the ORM's took longer to build
-    than the page took to render)."""
+    than the page took to render), the collaboration's table unaliased (customers.badges)."""
     since = sql.moment((now or timezone.now()) - dt.timedelta(days=ATTENTION_DAYS))
     requests, seen = sql.table(SigningRequest), sql.table(AttentionSeen)
     mine = f"FROM {requests} r WHERE r.collaboration_id = {sql.outer(Collaboration, 'id')} AND r.status = %s"
@@ -244,13 +242,15 @@ def with_attention_counts(
         return [kind.value, since, user.pk, kind.value]
 
     declined, expired = unseen_params(AttentionKind.DECLINED), unseen_params(AttentionKind.EXPIRED)
-    return collaborations.annotate(
-        signings_waiting=sql.scalar(f"SELECT COUNT(*) {mine}", [Status.PENDING.value], IntegerField()),
-        signings_declined=sql.scalar(f"SELECT COUNT(*) {unseen}", declined, IntegerField()),
-        signings_expired=sql.scalar(f"SELECT COUNT(*) {unseen}", expired, IntegerField()),
-        signings_declined_until=sql.scalar(f"SELECT MAX(r.finished_at) {unseen}", declined, DateTimeField()),
-        signings_expired_until=sql.scalar(f"SELECT MAX(r.finished_at) {unseen}", expired, DateTimeField()),
-    )
+    return {
+        "signings_waiting": sql.scalar(f"SELECT COUNT(*) {mine}", [Status.PENDING.value], IntegerField()),
+        "signings_declined": sql.scalar(f"SELECT COUNT(*) {unseen}", declined, IntegerField()),
+        "signings_expired": sql.scalar(f"SELECT COUNT(*) {unseen}", expired, IntegerField()),
+        "signings_declined_until": sql.scalar(
+            f"SELECT MAX(r.finished_at) {unseen}", declined, DateTimeField()
+        ),
+        "signings_expired_until": sql.scalar(f"SELECT MAX(r.finished_at) {unseen}", expired, DateTimeField()),
+    }
 
 
 def _waiting_on(user: User, now: dt.datetime | None) -> QuerySet[Party]:

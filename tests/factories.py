@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
+
 import factory
+from django.utils import timezone
 from stdnum import luhn
 
 from customers.models import (
@@ -12,8 +16,11 @@ from customers.models import (
     CustomerKind,
     CustomerMembership,
 )
+from documents.models import Document, Folder
 from partners.models import Partner, PartnerMembership, PartnerRole, Plan
 from portal.models import User
+from signing.models import SigningRequest
+from signing.models import Status as SigningStatus
 
 PASSWORD = "correct-horse-battery"
 
@@ -87,3 +94,39 @@ class CollaborationFactory(factory.django.DjangoModelFactory[Collaboration]):
         CustomerAccountFactory, created_by_partner=factory.SelfAttribute("..partner")
     )
     status = CollaborationStatus.ACTIVE
+
+
+def signing_request(
+    collaboration: Collaboration,
+    actor: User,
+    status: str,
+    *,
+    finished_at: dt.datetime | None = None,
+    title: str = "Avtal.pdf",
+) -> SigningRequest:
+    """A signing request row of `status` (finished `finished_at`, now by default, unless pending
+    or a draft) on the collaboration's first document, or on a document row with a version row
+    made for it: the lists that count signings never read the file."""
+    document = Document.objects.filter(folder__collaboration=collaboration).first()
+    if document is None:
+        folder = Folder.objects.create(collaboration=collaboration, name="Avtal", created_by=actor)
+        document = Document.objects.create(folder=folder, name="Avtal.pdf")
+        document.versions.create(
+            number=1,
+            storage_key=f"k/{uuid.uuid4().hex}",
+            size=1,
+            content_type="application/pdf",
+            sha256="0" * 64,
+        )
+    finished = status not in (SigningStatus.PENDING, SigningStatus.DRAFT)
+    return SigningRequest.objects.create(
+        collaboration=collaboration,
+        document=document,
+        version=document.versions.first(),
+        title=title,
+        created_by=actor,
+        deadline=timezone.now() + dt.timedelta(days=7),
+        status=status,
+        sent_at=timezone.now() - dt.timedelta(days=2),
+        finished_at=(finished_at or timezone.now()) if finished else None,
+    )

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import uuid
 from typing import Any
 
 import pytest
@@ -17,7 +16,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from customers.models import Collaboration
-from documents.models import Document, Folder
 from portal.models import User
 from signing import services
 from signing.models import AttentionKind, AttentionSeen, SigningRequest, Status
@@ -28,6 +26,7 @@ from tests.factories import (
     PartnerFactory,
     PartnerMembershipFactory,
 )
+from tests.factories import signing_request as _signing
 
 pytestmark = pytest.mark.django_db
 
@@ -39,45 +38,6 @@ def _english(world: World) -> None:
 
 def page(response: Any) -> str:
     return response.content.decode()
-
-
-def _document(collaboration: Collaboration, actor: User) -> Document:
-    """A document row with a version row: the lists never read the file."""
-    folder = Folder.objects.create(collaboration=collaboration, name="Avtal", created_by=actor)
-    document = Document.objects.create(folder=folder, name="Avtal.pdf")
-    document.versions.create(
-        number=1,
-        storage_key=f"k/{uuid.uuid4().hex}",
-        size=1,
-        content_type="application/pdf",
-        sha256="0" * 64,
-    )
-    return document
-
-
-def _signing(
-    collaboration: Collaboration,
-    actor: User,
-    status: str,
-    *,
-    finished_at: dt.datetime | None = None,
-    title: str = "Avtal.pdf",
-) -> SigningRequest:
-    document = Document.objects.filter(folder__collaboration=collaboration).first() or _document(
-        collaboration, actor
-    )
-    finished = status not in (Status.PENDING, Status.DRAFT)
-    return SigningRequest.objects.create(
-        collaboration=collaboration,
-        document=document,
-        version=document.versions.first(),
-        title=title,
-        created_by=actor,
-        deadline=timezone.now() + dt.timedelta(days=7),
-        status=status,
-        sent_at=timezone.now() - dt.timedelta(days=2),
-        finished_at=(finished_at or timezone.now()) if finished else None,
-    )
 
 
 def _counts(client: Client, name: str = "Kund Alfa AB") -> tuple[int, int, int]:
