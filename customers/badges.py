@@ -1,12 +1,12 @@
 """What apps above customers show on the collaboration lists; customers imports none of them.
 
 Mina samarbeten (the firm's customer list) has a column per contributing app: signing's signings
-that need attention, docrequests' open requests. The app gives the annotations of the page's collaborations:
-scalar subqueries (so the list costs no extra query whatever its length) written as SQL with
-portal.sql.scalar, naming the collaboration's table unaliased (portal.sql.outer), which the page's
-prepared statement puts in its own SELECT (customers.selectors.PartnerCustomers); and it names the
-partial that renders one row's cell from them (`c` is the collaboration), for the rows `shows`
-says have anything (customers.rows).
+that need attention, docrequests' open requests. The app gives the annotations of the page's
+collaborations: scalar subqueries (so the list costs no extra query whatever its length) written
+as SQL with portal.sql.scalar, naming the collaboration's table unaliased (portal.sql.outer),
+which the page's prepared statement puts in its own SELECT (customers.selectors.PartnerCustomers);
+and it names the partial that renders one row's cell from them (`c` is the collaboration), for
+the rows `shows` says have anything (customers.rows).
 
 Samarbeten (the customer's list of firms) has a section per contributing app above the firms:
 the signings waiting on the user, the document requests asking the user. The app gives a boolean
