@@ -72,28 +72,19 @@ def _customers_page(
     first; past the end or below 1: the last), its collaborations the object_list. The count comes
     with the page, so the list is read once a request; only a page past the end reads again, the
     last."""
-    number = _page_number(requested)
-    got = customers.page((number - 1) * size if number else 0, size)
+    # Paginator reads the number as it would (documents.views.search._found_page does the same),
+    # below 1 or past _PAGES_MAX taken to be past the end.
+    number = Paginator(range(_PAGES_MAX), 1).get_page(requested).number
+    got = customers.page((number - 1) * size, size)
     paginator: Paginator[Any] = Paginator(range(got.total), size)  # counts; the rows are got's
-    if number is None or (not got.rows and number > 1):
+    if not got.rows and number > 1:
         number = paginator.num_pages
-        if number > 1:
-            got = customers.page((number - 1) * size, size)
+        got = customers.page((number - 1) * size, size)
     return Page(got.rows, paginator.validate_number(number), paginator)
 
 
 # Past this a page number is taken to be past the end (an OFFSET PostgreSQL can take).
-_PAGE_MAX = 10**9
-
-
-def _page_number(requested: str | None) -> int | None:
-    """The page number asked for, as Paginator.get_page reads it before it knows the count: not a
-    whole number, the first; None for the last (below 1, or past any list)."""
-    try:
-        number = int(requested or 1)
-    except (TypeError, ValueError):
-        return 1
-    return number if 1 <= number <= _PAGE_MAX else None
+_PAGES_MAX = 10**9
 
 
 @login_required

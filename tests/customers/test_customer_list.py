@@ -263,6 +263,17 @@ def test_the_page_asked_for_is_picked_as_get_page_picks_it(
         assert len([q for q in captured if q["sql"].startswith("EXECUTE portal_q_")]) == reads
 
 
+@pytest.mark.parametrize("asked", ["2", "5", "0", "-1"])
+def test_a_page_past_the_end_of_a_single_page_shows_the_customers(world: Any, login: Any, asked: str) -> None:
+    """Every customer fits on the first page: a later page, or one below 1, is that page, rows and
+    all, as Paginator.get_page gives it."""
+    response = login(world.admin).get(reverse("customers:customer_list"), {"page": asked})
+    assert response.status_code == 200
+    page = response.context["page"]
+    assert (page.number, page.paginator.num_pages) == (1, 1)
+    assert [c.customer.name for c in page.object_list] == ["Bygg Alfa AB", "Kund Alfa AB"]
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the statement is PostgreSQL's")
 def test_the_first_pages_plan_is_kept(world: Any, login: Any, settings: Any) -> None:
     """The first page's statement waits on no parameter for its plan: after PostgreSQL's five
