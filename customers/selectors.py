@@ -66,13 +66,11 @@ def partner_user_scope(
     return qs
 
 
-# How many entries _SCOPES and _PAGES keep before they are emptied.
-_KEPT_MAX = 4096
 # The compiled access rule of each partner user (partner_user_scope as SQL and its parameters), by
 # what it depends on: building and compiling it with the ORM took 0.2 ms of every partner search
-# and of every page of Mina samarbeten. Bounded; emptied when full. What the rule lets through is
-# decided when the SQL runs (the collaborations' status, the staff's assignments): only the SQL
-# is kept.
+# and of every page of Mina samarbeten. Bounded (portal.memo); emptied when full. What the rule
+# lets through is decided when the SQL runs (the collaborations' status, the staff's assignments):
+# only the SQL is kept.
 _SCOPES: dict[tuple[int, bool, int, bool], tuple[str, tuple[Any, ...]]] = {}
 
 
@@ -88,7 +86,7 @@ def partner_user_scope_sql(
         return scope_sql, tuple(scope_params)
 
     key = (partner.id, partner.is_admin, user.pk, include_ended)
-    return remember(_SCOPES, key, compile_scope, _KEPT_MAX)
+    return remember(_SCOPES, key, compile_scope)
 
 
 def _primary_contact_sql(column: str) -> str:
@@ -207,7 +205,7 @@ class PartnerCustomers:
             bool(offset),
             int(size),
         )
-        return remember(_PAGES, shape, lambda: _customers_statement(*shape), _KEPT_MAX), params
+        return remember(_PAGES, shape, lambda: _customers_statement(*shape)), params
 
 
 _ROW_MODELS = (Collaboration, CustomerAccount)

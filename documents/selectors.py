@@ -577,10 +577,6 @@ class FoundDocuments:
         return FoundPage(search_rows(ids[offset : offset + size]), len(ids))
 
 
-# How many entries _STATEMENTS keeps before it is emptied.
-_KEPT_MAX = 4096
-
-
 @dataclass(frozen=True)
 class FoundAtPartner:
     """A partner-side search (search_partner_documents): the live documents matching `match` in
@@ -636,7 +632,7 @@ class FoundAtPartner:
             scope_sql,
             self.collaboration_id is not None,
         )
-        return remember(_STATEMENTS, shape, lambda: _partner_statement(*shape), _KEPT_MAX), params
+        return remember(_STATEMENTS, shape, lambda: _partner_statement(*shape)), params
 
 
 # FoundAtPartner's statements by shape (_partner_statement's arguments): written once, not on

@@ -40,8 +40,6 @@ WORD_SEPARATOR = "[^[:alnum:]]+"
 # ANALYZE runs when autovacuum finds a tenth of the table changed: minutes are fresh enough for
 # a choice that only makes a search cheaper or dearer, never different.
 STATISTICS_TTL = 600.0
-# How many words' shares a Frequencies remembers (Frequencies.word) before it forgets them all.
-_WORDS_KEPT = 4096
 
 _STATISTICS_SQL = (
     "SELECT statistics_name, most_common_elems::text::text[], most_common_elem_freqs"
@@ -68,7 +66,7 @@ class Frequencies:
         the shares of the common words it is part of, added up (at most 1); None if it is part of
         none of them, which tells nothing (it may be part of many words too rare to be listed).
         Remembered: the listed words are read once for each word searched for."""
-        return remember(self._word_shares, text, lambda: self._listed_share(text), _WORDS_KEPT) or None
+        return remember(self._word_shares, text, lambda: self._listed_share(text)) or None
 
     def _listed_share(self, text: str) -> float:
         return min(1.0, sum(share for word, share in self.words.items() if text in word))

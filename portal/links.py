@@ -13,7 +13,7 @@ from django.utils.http import urlsafe_base64_encode
 from django.utils.safestring import SafeString
 from django.utils.translation import get_language
 
-from portal.memo import remember
+from portal.memo import KEPT_MAX, remember
 from portal.models import User
 from portal.tokens import set_password_tokens
 
@@ -51,7 +51,7 @@ def url_maker(name: str, args: int = 1) -> Callable[..., str]:
 # cached_reverse's answers: bounded, emptied when full (the routes a portal has times the ids its
 # pages link to on one process would otherwise grow without end).
 _REVERSED: dict[tuple[Any, ...], str] = {}
-REVERSED_MAX = 4096
+REVERSED_MAX = KEPT_MAX
 # What a route name may be to be remembered (a template's literal is a SafeString).
 _NAMES = frozenset({str, SafeString})
 

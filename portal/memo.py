@@ -13,8 +13,11 @@ from typing import TypeVar
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
+# How many entries a store keeps unless its caller says otherwise.
+KEPT_MAX = 4096
 
-def remember(store: dict[K, V], key: K, make: Callable[[], V], limit: int) -> V:
+
+def remember(store: dict[K, V], key: K, make: Callable[[], V], limit: int = KEPT_MAX) -> V:
     """store[key], made by `make` and kept the first time; a store holding `limit` entries is
     emptied before the new one is kept. `make` must not return None (None reads as not kept)."""
     found = store.get(key)

@@ -4,17 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models.expressions import RawSQL
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from customers.badges import CustomerSection, PartnerColumn
 from signing import selectors
 from signing.models import Party
-
-
-def _attention(*, user: Any) -> dict[str, RawSQL]:
-    return selectors.attention_counts(user=user)
 
 
 def _waiting(*, user: Any, collaboration_ids: list[int]) -> list[tuple[Party, str]]:
@@ -28,7 +23,7 @@ def _waiting(*, user: Any, collaboration_ids: list[int]) -> list[tuple[Party, st
 ATTENTION = PartnerColumn(
     heading=_("Signings"),
     template="signing/_attention.html",
-    annotations=_attention,
+    annotations=selectors.attention_counts,
     shows=lambda c: any(getattr(c, f"signings_{kind}") for kind in ("waiting", "declined", "expired")),
 )
 # Samarbeten: the signings of these firms waiting on the user, each linking to its signing page.
