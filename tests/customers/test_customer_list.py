@@ -182,6 +182,13 @@ def test_the_page_statement_lists_what_the_orm_lists(world: Any) -> None:
         )
     assign_perm(WORK_WITH_CUSTOMER, world.staff, twin)
     assign_perm(WORK_WITH_CUSTOMER, world.staff, ended)  # ended: only an account administrator lists it
+    # The other firm works with the same customer: its signings and requests are its own row's.
+    shared = CollaborationFactory.create(partner=world.other_partner, customer=world.customer)
+    for _ in range(3):
+        signing_request(shared, world.outsider, SigningStatus.PENDING)
+    DocumentRequest.objects.create(
+        collaboration=shared, title="Underlag", due_date=timezone.localdate(), status=DocrequestStatus.OPEN
+    )
     actors = [
         (world.admin, partner, True),
         (world.staff, partner, False),
@@ -211,8 +218,20 @@ def test_the_page_statement_lists_what_the_orm_lists(world: Any) -> None:
                 values.update(row[5:] for row in theirs)
             totals.add(total)
     assert {0, 1, 2, 7}.issubset(totals), totals
-    # The annotations were there to compare: waiting, declined and open requests for one customer.
+    # The annotations were there to compare: waiting, declined and open requests for one customer,
+    # and the other firm's own for the customer they share.
     assert any(v[2:5] == (1, 1, 0) and v[-1] == 2 for v in values), values
+    assert any(v[2:5] == (3, 0, 0) and v[-1] == 1 for v in values), values
+    outsider = Organisation(kind="partner", id=world.other_partner.pk, name="", is_admin=True)
+    other_firm = selectors.PartnerCustomers(
+        user=world.outsider, partner=outsider, annotations=badges.partner_annotations(user=world.outsider)
+    ).page(0, 25)
+    rows = [_row(c, ["signings_waiting", "docrequests_open"]) for c in other_firm.rows]
+    counts = sorted((row[0], *row[-2:]) for row in rows)
+    assert counts == [
+        (world.outsider_collaboration.pk, 0, 0),
+        (shared.pk, 3, 1),
+    ]
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the statement is PostgreSQL's")
